@@ -1,0 +1,292 @@
+//! `Error` and `ErrorKind`: small, `Copy`, heap-free.
+//!
+//! An [`Error`] is a kind, an optional OS error code, and an optional pair of numbers that say
+//! which value was found and which was expected ("element size 4, file holds 8"). Its `Display`
+//! is built from static text and those numbers, so formatting it never allocates either.
+
+use core::fmt;
+
+/// What went wrong. Each way a file can be refused has its own kind, so that callers can
+/// match on it; `Display` on [`Error`] says the same in words with the offending values.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Another handle holds a conflicting `flock` lock (a writer excludes everyone, readers
+    /// exclude writers) and `wait_for_lock(false)` was asked for.
+    Locked,
+    /// The file does not exist (and `create(false)`, or a read-only open).
+    NotFound,
+    /// `create_new(true)` and the file exists already.
+    AlreadyExists,
+    /// The OS refused access to the file (`EACCES`, `EPERM`, `EROFS`).
+    PermissionDenied,
+    /// The path names a directory, FIFO, socket or device, not a regular file.
+    NotARegularFile,
+    /// Not a persistence file: the first 8 bytes are not the format magic `PERSISTV`.
+    BadMagic,
+    /// A persistence file of another application: its application magic differs.
+    MagicMismatch,
+    /// A persistence file written on a machine of the other byte order.
+    WrongEndianness,
+    /// A persistence file of a format version this build does not read.
+    UnsupportedFormatVersion,
+    /// The application data version differs from `OpenOptions::version`.
+    VersionMismatch,
+    /// The element size or alignment, or the writer's `usize` width, differ from this `T`.
+    LayoutMismatch,
+    /// The file is damaged: a checksum does not match, no commit slot is valid, it is
+    /// shorter than its header or than its committed length, or a field holds an
+    /// impossible value.
+    Corrupt,
+    /// The file system is full (`ENOSPC`, `EDQUOT`) or the file would exceed its size limit
+    /// (`EFBIG`). Nothing was changed.
+    OutOfSpace,
+    /// The requested size overflows `usize`, `isize::MAX` bytes or the file offset type.
+    CapacityOverflow,
+    /// Any other OS error; [`Error::raw_os_error`] has the code.
+    Io,
+    /// The path holds a NUL byte, or is longer than [`MAX_PATH`](crate::MAX_PATH) bytes.
+    InvalidPath,
+}
+
+/// Which values an [`Error`] carries, to say what was found and what was expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Detail {
+    /// Nothing beyond the kind and the context.
+    None,
+    /// `found` is what the file holds, `expected` what the caller asked for.
+    Mismatch { found: u64, expected: u64 },
+    /// A single value that explains the error (a size, a length, an offset).
+    Value(u64),
+}
+
+/// The error type of every fallible call in this crate.
+///
+/// It is `Copy` and holds no heap data: a kind, the OS error code where there is one, a short
+/// static description of what was being done, and the values that explain a mismatch.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Error {
+    kind: ErrorKind,
+    errno: i32,
+    context: &'static str,
+    detail: Detail,
+}
+
+impl Error {
+    /// An error of `kind` while doing `context` (a short phrase: "element size").
+    pub(crate) const fn new(kind: ErrorKind, context: &'static str) -> Self {
+        Error {
+            kind,
+            errno: 0,
+            context,
+            detail: Detail::None,
+        }
+    }
+
+    /// An error that says what the file holds (`found`) against what was asked (`expected`).
+    pub(crate) const fn mismatch(
+        kind: ErrorKind,
+        context: &'static str,
+        found: u64,
+        expected: u64,
+    ) -> Self {
+        Error {
+            kind,
+            errno: 0,
+            context,
+            detail: Detail::Mismatch { found, expected },
+        }
+    }
+
+    /// An error that carries one explanatory value.
+    pub(crate) const fn value(kind: ErrorKind, context: &'static str, value: u64) -> Self {
+        Error {
+            kind,
+            errno: 0,
+            context,
+            detail: Detail::Value(value),
+        }
+    }
+
+    /// An error from the OS (`errno`) while doing `context`, mapped to its kind.
+    pub(crate) fn os(errno: i32, context: &'static str) -> Self {
+        Error {
+            kind: kind_of_errno(errno),
+            errno,
+            context,
+            detail: Detail::None,
+        }
+    }
+
+    /// The kind of error, to match on.
+    #[must_use]
+    pub const fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The OS error code (`errno`) behind this error, if it came from a system call.
+    #[must_use]
+    pub const fn raw_os_error(&self) -> Option<i32> {
+        if self.errno == 0 {
+            None
+        } else {
+            Some(self.errno)
+        }
+    }
+}
+
+/// Maps an `errno` to the kind a caller can act on.
+fn kind_of_errno(errno: i32) -> ErrorKind {
+    use rustix::io::Errno;
+    let e = Errno::from_raw_os_error(errno);
+    if e == Errno::WOULDBLOCK || e == Errno::AGAIN {
+        ErrorKind::Locked
+    } else if e == Errno::NOENT {
+        ErrorKind::NotFound
+    } else if e == Errno::EXIST {
+        ErrorKind::AlreadyExists
+    } else if e == Errno::ACCESS || e == Errno::PERM || e == Errno::ROFS {
+        ErrorKind::PermissionDenied
+    } else if e == Errno::ISDIR || e == Errno::NXIO || e == Errno::NODEV {
+        ErrorKind::NotARegularFile
+    } else if e == Errno::NOSPC || e == Errno::DQUOT || e == Errno::FBIG {
+        ErrorKind::OutOfSpace
+    } else if e == Errno::OVERFLOW {
+        ErrorKind::CapacityOverflow
+    } else {
+        ErrorKind::Io
+    }
+}
+
+impl From<rustix::io::Errno> for Error {
+    fn from(e: rustix::io::Errno) -> Self {
+        Error::os(e.raw_os_error(), "system call")
+    }
+}
+
+impl ErrorKind {
+    /// A short description of the kind, as `Display` starts it.
+    #[must_use]
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            ErrorKind::Locked => "the file is locked by another handle",
+            ErrorKind::NotFound => "the file does not exist",
+            ErrorKind::AlreadyExists => "the file exists already",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::NotARegularFile => "not a regular file",
+            ErrorKind::BadMagic => "not a persistence file (bad format magic)",
+            ErrorKind::MagicMismatch => "a persistence file of another application (magic differs)",
+            ErrorKind::WrongEndianness => "a persistence file of the other byte order",
+            ErrorKind::UnsupportedFormatVersion => "unsupported format version",
+            ErrorKind::VersionMismatch => "application data version differs",
+            ErrorKind::LayoutMismatch => "element layout differs",
+            ErrorKind::Corrupt => "the file is corrupt",
+            ErrorKind::OutOfSpace => "no space left on the file system",
+            ErrorKind::CapacityOverflow => "capacity overflow",
+            ErrorKind::Io => "I/O error",
+            ErrorKind::InvalidPath => "invalid path",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.as_str())?;
+        if !self.context.is_empty() {
+            write!(f, ": {}", self.context)?;
+        }
+        match self.detail {
+            Detail::None => {}
+            Detail::Mismatch { found, expected } => {
+                write!(f, " {expected} expected, file has {found}")?;
+            }
+            Detail::Value(v) => write!(f, " {v}")?,
+        }
+        if self.errno != 0 {
+            write!(f, " (os error {})", self.errno)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind);
+        if self.errno != 0 {
+            d.field("errno", &self.errno);
+        }
+        d.field("context", &self.context);
+        match self.detail {
+            Detail::None => {}
+            Detail::Mismatch { found, expected } => {
+                d.field("found", &found).field("expected", &expected);
+            }
+            Detail::Value(v) => {
+                d.field("value", &v);
+            }
+        }
+        d.field("message", &format_args!("{self}")).finish()
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    /// Keeps the OS error code where there is one (so `raw_os_error` survives), and otherwise
+    /// maps the kind to the closest `std::io::ErrorKind` with this error as the payload.
+    fn from(e: Error) -> Self {
+        use std::io::ErrorKind as K;
+        if let Some(code) = e.raw_os_error() {
+            return std::io::Error::from_raw_os_error(code);
+        }
+        let kind = match e.kind {
+            ErrorKind::Locked => K::WouldBlock,
+            ErrorKind::NotFound => K::NotFound,
+            ErrorKind::AlreadyExists => K::AlreadyExists,
+            ErrorKind::PermissionDenied => K::PermissionDenied,
+            ErrorKind::OutOfSpace => K::StorageFull,
+            ErrorKind::CapacityOverflow => K::OutOfMemory,
+            ErrorKind::BadMagic
+            | ErrorKind::MagicMismatch
+            | ErrorKind::WrongEndianness
+            | ErrorKind::UnsupportedFormatVersion
+            | ErrorKind::VersionMismatch
+            | ErrorKind::LayoutMismatch
+            | ErrorKind::Corrupt => K::InvalidData,
+            ErrorKind::NotARegularFile | ErrorKind::InvalidPath => K::InvalidInput,
+            ErrorKind::Io => K::Other,
+        };
+        std::io::Error::new(kind, e)
+    }
+}
+
+/// `Result<T, persistence::Error>`.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_maps_to_kinds() {
+        use rustix::io::Errno;
+        assert_eq!(Error::from(Errno::WOULDBLOCK).kind(), ErrorKind::Locked);
+        assert_eq!(Error::from(Errno::NOENT).kind(), ErrorKind::NotFound);
+        assert_eq!(Error::from(Errno::NOSPC).kind(), ErrorKind::OutOfSpace);
+        assert_eq!(Error::from(Errno::ISDIR).kind(), ErrorKind::NotARegularFile);
+        assert_eq!(Error::from(Errno::IO).kind(), ErrorKind::Io);
+        assert_eq!(
+            Error::from(Errno::IO).raw_os_error(),
+            Some(Errno::IO.raw_os_error())
+        );
+        assert_eq!(Error::new(ErrorKind::Corrupt, "x").raw_os_error(), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! `persistence`: [`MmapedVec<T>`], a `Vec`-like, resizable array whose storage is a file
+//! mapped with `mmap()`.
+//!
+//! Push, index and mutate it like a `Vec`; call [`sync`](MmapedVec::sync) and it is on
+//! disk, crash-safe; open it again next run and it is there, without serialising anything.
+//! Built for data-oriented code that keeps large arrays of plain records
+//! ([`Pod`] types, declared with [`pod!`]) and needs them to survive restarts, crashes and
+//! power loss without a database.
+//!
+//! ```
+//! # fn main() -> Result<(), persistence::Error> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("trades.bin");
+//! use persistence::{pod, MmapedVec};
+//!
+//! pod! {
+//!     /// One trade: 24 bytes, no padding.
+//!     #[derive(Debug, PartialEq)]
+//!     pub struct Trade { pub time_ns: u64, pub price: f64, pub qty: u32, pub venue: u32 }
+//! }
+//!
+//! let mut trades = MmapedVec::<Trade>::open(&path)?;
+//! trades.push(Trade { time_ns: 1, price: 101.5, qty: 10, venue: 2 })?;
+//! trades.sync()?; // durable now
+//! drop(trades);
+//!
+//! let trades = MmapedVec::<Trade>::open(&path)?;
+//! assert_eq!(trades[0].qty, 10);
+//! # Ok(()) }
+//! ```
+//!
+//! # Layers
+//!
+//! | layer | owns |
+//! |---|---|
+//! | [`MmapedVec`], [`MmapedSlice`] | length, element math, the `Vec` API |
+//! | [`OpenOptions`] | magic, version, create modes, capacity, lock waiting |
+//! | `RawRegion` (private) | one file, one mapping, one lock: grow, commit, sync ranges |
+//! | [`format`] | the on-disk header: encode, validate, checksums, commit slots |
+//! | [`Pod`] | the element contract |
+//! | `sys` (private) | thin wrappers over rustix; `mremap` on Linux, unmap + map elsewhere |
+//!
+//! # Safety model
+//!
+//! [`MmapedVec::open`] is a safe function. The library holds the lock protocol (an
+//! exclusive `flock` for a writer, shared for readers, `O_CLOEXEC` always) and validates
+//! every byte it trusts before trusting it: the header fields, a checksum over them, two
+//! checksummed commit slots, and a committed length that must fit inside the file, whose
+//! size is read with `fstat` after the lock is held. `T: Pod` makes any element bytes a
+//! valid `T`, so even a corrupt file can only yield wrong numbers, never undefined behaviour.
+//!
+//! **The one precondition of the whole library:** no other process writes to or truncates
+//! the file while it is open here, except through this library (or another program that
+//! honours the same `flock` locks). Such a process could change bytes under a `&[T]`, or
+//! truncate the file so that touching the mapping raises `SIGBUS`; no library that maps
+//! files can prevent that.
+//!
+//! # Crate features
+//!
+//! * `std` (default): `From<Error> for std::io::Error`, and [`PathArg`] for `Path`,
+//!   `PathBuf`, `OsStr`, `String`. Without it the crate is `#![no_std]` and needs neither
+//!   `std` nor `alloc`; paths are `&CStr` or `&str`.
+//! * `fault-injection`: a test-only seam ([`fault`]) that makes a chosen syscall fail.
+//!
+//! # Platforms
+//!
+//! Linux and Android grow the mapping with `mremap`; FreeBSD, macOS and the other Unixes
+//! map the file again and unmap the old mapping (also selectable on Linux with
+//! `PERSISTENCE_PORTABLE_REMAP=1` at build time; see [`REMAP_STRATEGY`]). On macOS,
+//! durability uses `fcntl(F_FULLFSYNC)` after `msync`.
+
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(rust_2018_idioms)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod error;
+pub mod format;
+mod options;
+mod path;
+mod pod;
+mod region;
+mod slice;
+mod sys;
+mod vec;
+
+pub use error::{Error, ErrorKind, Result};
+pub use options::OpenOptions;
+pub use path::{PathArg, MAX_PATH};
+pub use pod::Pod;
+pub use region::MAX_GROWTH_STEP;
+pub use slice::MmapedSlice;
+pub use sys::REMAP_STRATEGY;
+pub use vec::MmapedVec;
+
+/// The test-only fault-injection seam: make the next call of one syscall fail.
+#[cfg(feature = "fault-injection")]
+pub mod fault {
+    pub use crate::sys::fault::{clear, inject, pending, Op};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use static_assertions;
+    pub const MAX_ALIGN: usize = crate::format::MAX_ALIGN;
+}

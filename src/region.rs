@@ -1,0 +1,433 @@
+//! `RawRegion`: one open file, one shared mapping of the whole file, one `flock` lock.
+//!
+//! The region deals in untyped bytes and in elements of a size it is told once; it never
+//! looks at element values. It validates the header on open, grows and shrinks the file and
+//! its mapping, and commits (`msync` data, write the older slot, `msync` the header).
+
+#![allow(unsafe_code)]
+
+use core::ffi::CStr;
+use core::ptr::NonNull;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::{self, Layout, Slot, Slots, DATA_OFFSET, HEADER_SIZE, SLOT_LEN, SLOT_OFFSETS};
+use crate::sys;
+
+/// The most bytes of element data that one amortised growth step adds beyond what was asked
+/// for: 1 GiB. Below it capacity doubles; above it, it grows by 1 GiB at a time, so a large
+/// vector never reserves (with `fallocate`, real disk blocks) far more than it uses.
+pub const MAX_GROWTH_STEP: usize = 1 << 30;
+
+/// How to open a region.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RegionOptions {
+    pub write: bool,
+    pub create: bool,
+    pub create_new: bool,
+    pub mode: u32,
+    pub wait_for_lock: bool,
+    /// Minimum capacity in elements (writers only).
+    pub capacity: usize,
+    pub layout: Layout,
+}
+
+/// One open file, one shared mapping of it, one lock.
+///
+/// # Invariants
+///
+/// * `base` is the page-aligned start of a live `MAP_SHARED` mapping of `file` returned by
+///   `mmap`/`mremap`, `map_len` bytes long, readable, and writable iff `writable`; or, for a
+///   read-only region of an empty file, `map_len == 0` and `base` is dangling and never read.
+/// * `map_len <= file_len`: every mapped byte is backed by the file, so touching it cannot
+///   raise `SIGBUS` (blocks for it were reserved with `fallocate` where the file system can).
+/// * `map_len <= isize::MAX`, and when mapped, `map_len >= DATA_OFFSET`.
+/// * `capacity == (map_len - DATA_OFFSET) / elem_size` (0 when unmapped): element data at
+///   `base + DATA_OFFSET` has room for `capacity` elements.
+/// * the `flock` lock (exclusive when `writable`, else shared) is held for the region's
+///   whole life; it is released in `Drop` after unmapping.
+/// * `committed` is the slot that wins on disk; `committed.len <= capacity` and
+///   `next_slot` is the index of the other (older or invalid) slot, the one the next commit
+///   overwrites. Commit N writes slot N % 2.
+#[derive(Debug)]
+pub(crate) struct RawRegion {
+    file: sys::File,
+    base: NonNull<u8>,
+    map_len: usize,
+    file_len: u64,
+    /// The file size as of the last durable commit (or creation).
+    synced_file_len: u64,
+    capacity: usize,
+    elem_size: usize,
+    page_size: usize,
+    writable: bool,
+    header_sum: u64,
+    committed: Slot,
+    next_slot: usize,
+}
+
+// SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
+// address into memory that no other Rust value refers to, so moving the region to another
+// thread is sound.
+unsafe impl Send for RawRegion {}
+// SAFETY: `&RawRegion` allows only reads of the mapping (and of plain fields); every write
+// goes through `&mut self`, so shared references across threads cannot race.
+unsafe impl Sync for RawRegion {}
+
+fn round_up(n: u64, to: u64) -> Option<u64> {
+    n.checked_add(to - 1).map(|v| v / to * to)
+}
+
+/// `DATA_OFFSET + elems * elem_size`, checked against `isize::MAX` and `u64`.
+fn bytes_for(elems: usize, elem_size: usize) -> Result<u64> {
+    elems
+        .checked_mul(elem_size)
+        .and_then(|b| b.checked_add(DATA_OFFSET))
+        .filter(|&b| b <= isize::MAX as usize)
+        .map(|b| b as u64)
+        .ok_or(Error::new(
+            ErrorKind::CapacityOverflow,
+            "capacity in bytes exceeds isize::MAX",
+        ))
+}
+
+fn to_map_len(size: u64) -> Result<usize> {
+    usize::try_from(size)
+        .ok()
+        .filter(|&s| s <= isize::MAX as usize)
+        .ok_or(Error::value(
+            ErrorKind::CapacityOverflow,
+            "file too large to map, bytes:",
+            size,
+        ))
+}
+
+impl RawRegion {
+    /// Opens (or creates) the file at `path`, locks it, validates its header against
+    /// `opts.layout`, and maps it.
+    pub(crate) fn open(path: &CStr, opts: &RegionOptions) -> Result<RawRegion> {
+        let elem_size = opts.layout.elem_size as usize;
+        debug_assert!(elem_size > 0);
+        let how = sys::OpenHow {
+            write: opts.write,
+            create: opts.create && opts.write,
+            create_new: opts.create_new && opts.write,
+            mode: opts.mode,
+        };
+        let file = sys::open(path, &how)?;
+        // Refuse FIFOs, devices and directories before anything could wait on them.
+        if !file.stat()?.regular {
+            return Err(Error::new(ErrorKind::NotARegularFile, "the path"));
+        }
+        file.lock(opts.write, opts.wait_for_lock)?;
+        // Every size the region trusts is read after the lock is held.
+        let size = file.stat()?.size;
+        let mut header = [0u8; HEADER_SIZE];
+        let got = file.read_at(&mut header, 0)?;
+        let header = &mut header[..got];
+
+        let is_new = size == 0 || format::is_interrupted_creation(header, size);
+        let page_size = sys::page_size();
+        let mut region = RawRegion {
+            file,
+            base: NonNull::dangling(),
+            map_len: 0,
+            file_len: size,
+            synced_file_len: size,
+            capacity: 0,
+            elem_size,
+            page_size,
+            writable: opts.write,
+            header_sum: 0,
+            committed: Slot { seq: 0, len: 0 },
+            next_slot: 1,
+        };
+        if is_new {
+            if got >= format::FIXED_LEN {
+                // A torn creation whose fixed header landed: it must still be ours.
+                if let Ok(fixed) = format::decode_fixed(header) {
+                    format::check_layout(&fixed.layout, &opts.layout)?;
+                }
+            }
+            if !opts.write {
+                // Read-only: an empty vector, and the file is not written.
+                return Ok(region);
+            }
+            region.initialise(path, &opts.layout)?;
+        } else {
+            let fixed = format::decode_fixed(header)?;
+            format::check_layout(&fixed.layout, &opts.layout)?;
+            let slots = Slots::read(header);
+            let winner = slots
+                .winner()
+                .ok_or(Error::new(ErrorKind::Corrupt, "no valid commit slot"))?;
+            let slot = slots.slots[winner]
+                .ok_or(Error::new(ErrorKind::Corrupt, "no valid commit slot"))?;
+            let fits = usize::try_from(slot.len)
+                .ok()
+                .and_then(|len| bytes_for(len, elem_size).ok())
+                .is_some_and(|need| need <= size);
+            if !fits {
+                return Err(Error::mismatch(
+                    ErrorKind::Corrupt,
+                    "committed length does not fit in the file; length, file bytes:",
+                    slot.len,
+                    size,
+                ));
+            }
+            region.header_sum = format::header_sum(header);
+            region.committed = slot;
+            region.next_slot = 1 - winner;
+        }
+
+        let map_len = to_map_len(region.file_len)?;
+        // SAFETY: `map_len >= DATA_OFFSET > 0` (a validated or new header page is present) and
+        // equals the file size read under the lock, so every mapped byte is file-backed. The
+        // region unmaps it exactly once, in `Drop` (or moves it with `remap`).
+        region.base = unsafe { sys::map(&region.file, map_len, opts.write) }?;
+        region.map_len = map_len;
+        region.capacity = format::capacity_of(map_len as u64, elem_size as u64) as usize;
+        if opts.write && opts.capacity > region.capacity {
+            region.grow_to(opts.capacity, false)?;
+        }
+        Ok(region)
+    }
+
+    /// Writes the header page of a new file and makes it and its name durable before
+    /// anything else happens, so that a crash at any point leaves either an empty file, a
+    /// torn header page without a valid slot (both open as new), or a valid empty vector.
+    fn initialise(&mut self, path: &CStr, layout: &Layout) -> Result<()> {
+        let page = format::new_header_page(layout);
+        if self.file_len > HEADER_SIZE as u64 {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                "interrupted creation larger than a header",
+            ));
+        }
+        self.file.write_all_at(&page, 0)?;
+        self.file.sync_data()?;
+        sys::sync_parent_dir(path)?;
+        self.file_len = HEADER_SIZE as u64;
+        self.synced_file_len = self.file_len;
+        self.header_sum = format::header_sum(&page);
+        self.committed = Slot { seq: 1, len: 0 };
+        self.next_slot = 1;
+        Ok(())
+    }
+
+    /// Element capacity of the mapping.
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Committed length (elements) as of the last successful commit or open.
+    #[inline]
+    pub(crate) fn committed_len(&self) -> usize {
+        // Never truncates: validated to fit inside the mapping on open, and set from a
+        // `usize` on every commit.
+        self.committed.len as usize
+    }
+
+    /// Pointer to element 0 (dangling but aligned for an unmapped read-only region).
+    #[inline]
+    pub(crate) fn data_ptr(&self) -> NonNull<u8> {
+        if self.map_len == 0 {
+            return NonNull::dangling();
+        }
+        // SAFETY: a mapped region is at least `DATA_OFFSET` bytes long, so the offset stays
+        // within (or one past the end of) the mapping.
+        unsafe { self.base.add(DATA_OFFSET) }
+    }
+
+    /// The file size in bytes (as the region last set or read it).
+    pub(crate) fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// Grows capacity to at least `min_capacity` elements: exactly that (rounded up to
+    /// whole pages) when `exact`, else amortised (doubling, at least one page, at most
+    /// [`MAX_GROWTH_STEP`] bytes beyond the request). Reserves the blocks, then remaps;
+    /// never copies element data. On error nothing has changed.
+    pub(crate) fn grow_to(&mut self, min_capacity: usize, exact: bool) -> Result<()> {
+        debug_assert!(self.writable);
+        if min_capacity <= self.capacity {
+            return Ok(());
+        }
+        let need = bytes_for(min_capacity, self.elem_size)?;
+        let mut target = need;
+        if !exact {
+            let data = self.file_len.saturating_sub(DATA_OFFSET as u64);
+            let doubled = data.saturating_add(data.min(MAX_GROWTH_STEP as u64));
+            let amortised = (DATA_OFFSET as u64).saturating_add(doubled.max(self.page_size as u64));
+            target = target.max(amortised.min(isize::MAX as u64));
+        }
+        let page = self.page_size as u64;
+        let new_size = round_up(target, page)
+            .filter(|&s| s <= isize::MAX as u64)
+            .ok_or(Error::new(
+                ErrorKind::CapacityOverflow,
+                "file size exceeds isize::MAX",
+            ))?;
+        let new_len = to_map_len(new_size)?;
+        let old_size = self.file_len;
+        self.file.allocate(old_size, new_size)?;
+        // SAFETY: `base`/`map_len` is this region's live mapping (invariant), no borrow of it
+        // exists while `&mut self` is held, and the file is now `new_size >= new_len` bytes.
+        match unsafe { sys::remap(&self.file, self.base, self.map_len, new_len, self.writable) } {
+            Ok(base) => {
+                self.base = base;
+                self.map_len = new_len;
+                self.file_len = new_size;
+                self.capacity = format::capacity_of(new_size, self.elem_size as u64) as usize;
+                Ok(())
+            }
+            Err(e) => {
+                // Give the blocks back; the old mapping is untouched.
+                let _ = self.file.set_len(old_size);
+                Err(e)
+            }
+        }
+    }
+
+    /// Cuts the file down to hold `keep` elements (never below the committed length: commit
+    /// first to shrink further), remapping first so that no mapped byte outlives the file.
+    pub(crate) fn shrink_to(&mut self, keep: usize) -> Result<()> {
+        debug_assert!(self.writable);
+        let keep = keep.max(self.committed_len());
+        let new_size = bytes_for(keep, self.elem_size)?;
+        if new_size >= self.file_len {
+            return Ok(());
+        }
+        let new_len = to_map_len(new_size)?;
+        // SAFETY: `base`/`map_len` is this region's live mapping, no borrow of it exists while
+        // `&mut self` is held, and the file is longer than `new_len` bytes.
+        self.base =
+            unsafe { sys::remap(&self.file, self.base, self.map_len, new_len, self.writable) }?;
+        self.map_len = new_len;
+        self.capacity = format::capacity_of(new_size, self.elem_size as u64) as usize;
+        // If this fails the file keeps its old size: still valid, merely larger than needed.
+        self.file.set_len(new_size)?;
+        self.file_len = new_size;
+        Ok(())
+    }
+
+    /// Commits: makes elements `0..len` durable, then records `len` as the committed length.
+    ///
+    /// `dirty_from` is the lowest element index whose bytes may have changed since the last
+    /// commit (`len` when only appends happened... or nothing). In order:
+    ///
+    /// 1. `msync(MS_SYNC)` the data pages of elements `dirty_from..len` (and `fdatasync`
+    ///    when the file grew, so its size and blocks are durable too);
+    /// 2. write `len` with sequence + 1 into the older commit slot;
+    /// 3. `msync(MS_SYNC)` the header page.
+    ///
+    /// A crash at any point leaves a file that opens to the previous commit or to this
+    /// one. On error the previous commit stays the one a reopen sees, and the call can be
+    /// retried.
+    pub(crate) fn commit(&mut self, len: usize, dirty_from: usize) -> Result<()> {
+        if !self.writable {
+            return Ok(());
+        }
+        debug_assert!(len <= self.capacity && dirty_from <= len);
+        let grew = self.file_len != self.synced_file_len;
+        if len as u64 == self.committed.len && dirty_from >= len && !grew {
+            return Ok(()); // Nothing changed since the last commit.
+        }
+        // 1. Data.
+        if dirty_from < len {
+            let start = DATA_OFFSET + dirty_from * self.elem_size;
+            let start = start - start % self.page_size;
+            let end = DATA_OFFSET + len * self.elem_size;
+            // SAFETY: `start` is page-aligned (the mapping base is) and `start..end` lies in
+            // the mapping, since `len <= capacity`.
+            unsafe { sys::msync(&self.file, self.base.add(start), end - start) }?;
+        }
+        if grew {
+            self.file.sync_data()?;
+        }
+        // 2. The older slot.
+        let seq = self
+            .committed
+            .seq
+            .checked_add(1)
+            .ok_or(Error::new(ErrorKind::Corrupt, "commit sequence exhausted"))?;
+        let slot = Slot {
+            seq,
+            len: len as u64,
+        };
+        let bytes = format::encode_slot(self.header_sum, slot);
+        let off = SLOT_OFFSETS[self.next_slot];
+        let mut old = [0u8; SLOT_LEN];
+        // SAFETY: `off + SLOT_LEN <= HEADER_SIZE <= map_len`, the mapping is writable, and no
+        // reference into the header page exists (the typed layer only borrows element data).
+        unsafe {
+            let p = self.base.add(off).as_ptr();
+            core::ptr::copy_nonoverlapping(p, old.as_mut_ptr(), SLOT_LEN);
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), p, SLOT_LEN);
+        }
+        // 3. The header page.
+        // SAFETY: `base` is page-aligned and the header page lies within the mapping.
+        if let Err(e) = unsafe { sys::msync(&self.file, self.base, HEADER_SIZE) } {
+            // Put the old slot back so that nothing (this process or a later open) sees a
+            // commit that may not be durable.
+            // SAFETY: as for the write above.
+            unsafe {
+                core::ptr::copy_nonoverlapping(old.as_ptr(), self.base.add(off).as_ptr(), SLOT_LEN)
+            };
+            return Err(e);
+        }
+        self.committed = slot;
+        self.next_slot = 1 - self.next_slot;
+        self.synced_file_len = self.file_len;
+        Ok(())
+    }
+
+    /// Unmaps, unlocks and closes, reporting an unlock failure.
+    pub(crate) fn close(mut self) -> Result<()> {
+        self.unmap();
+        let result = self.file.unlock();
+        // Dropping `self` unmaps nothing more and unlocks again, which is harmless.
+        result
+    }
+
+    fn unmap(&mut self) {
+        if self.map_len > 0 {
+            // SAFETY: `base`/`map_len` is the live mapping (invariant); `&mut self` means no
+            // borrow of it exists; `map_len` is set to 0 so it is never unmapped twice.
+            unsafe { sys::unmap(self.base, self.map_len) };
+            self.map_len = 0;
+            self.capacity = 0;
+        }
+    }
+}
+
+impl Drop for RawRegion {
+    /// Unmaps, then `flock(LOCK_UN)` explicitly (a child forked elsewhere may share the open
+    /// file description and would otherwise keep the lock), then closes the descriptor.
+    fn drop(&mut self) {
+        self.unmap();
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_for_checks_overflow() {
+        assert_eq!(bytes_for(0, 8).unwrap(), 4096);
+        assert_eq!(bytes_for(10, 8).unwrap(), 4176);
+        assert_eq!(
+            bytes_for(usize::MAX, 8).unwrap_err().kind(),
+            ErrorKind::CapacityOverflow
+        );
+        assert_eq!(
+            bytes_for(isize::MAX as usize / 2, 2).unwrap_err().kind(),
+            ErrorKind::CapacityOverflow
+        );
+        assert_eq!(round_up(1, 4096), Some(4096));
+        assert_eq!(round_up(8192, 4096), Some(8192));
+        assert_eq!(round_up(u64::MAX, 4096), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! `MmapedSlice<T>`: the read-only typed view, under a shared lock.
+
+#![allow(unsafe_code)]
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ops::Deref;
+
+use crate::error::Result;
+use crate::options::OpenOptions;
+use crate::path::PathArg;
+use crate::pod::Pod;
+use crate::region::RawRegion;
+
+/// A read-only view of a vector file, mapped `PROT_READ` under a shared `flock` lock:
+/// many readers at once, no writer meanwhile. It shows the committed length found on open.
+///
+/// ```
+/// # fn main() -> Result<(), persistence::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("v.bin");
+/// use persistence::{MmapedSlice, MmapedVec};
+///
+/// let mut v = MmapedVec::<u32>::open(&path)?;
+/// v.extend_from_slice(&[1, 2, 3])?;
+/// v.close()?;
+///
+/// let a = MmapedSlice::<u32>::open(&path)?;
+/// let b = MmapedSlice::<u32>::open(&path)?; // readers share the file
+/// assert_eq!(a.iter().sum::<u32>(), 6);
+/// assert_eq!(&a[..], &b[..]);
+/// # Ok(()) }
+/// ```
+pub struct MmapedSlice<T: Pod> {
+    raw: RawRegion,
+    len: usize,
+    _marker: PhantomData<T>,
+}
+
+impl<T: Pod> MmapedSlice<T> {
+    /// Opens `path` read-only with a shared lock; as
+    /// [`OpenOptions::new().open_read_only(path)`](OpenOptions::open_read_only). Never
+    /// creates a file: a missing one is [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Locked`](crate::ErrorKind::Locked) while a writer holds the file; the
+    /// format errors of [`MmapedVec::open`](crate::MmapedVec::open).
+    pub fn open(path: impl PathArg) -> Result<Self> {
+        OpenOptions::new().open_read_only(path)
+    }
+
+    pub(crate) fn from_region(raw: RawRegion) -> Self {
+        let len = raw.committed_len();
+        MmapedSlice {
+            raw,
+            len,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The number of elements.
+    #[inline]
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the view holds no elements.
+    #[inline]
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A slice of all elements (as `&s[..]`).
+    #[inline]
+    #[must_use]
+    pub fn as_slice(&self) -> &[T] {
+        self
+    }
+}
+
+impl<T: Pod> Deref for MmapedSlice<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        // SAFETY: `len` was validated on open to fit inside the file, which is mapped whole
+        // (or `len == 0` and the pointer is dangling but aligned); the shared lock keeps
+        // cooperating writers out; `T: Pod` makes any bytes a valid `T`.
+        unsafe { core::slice::from_raw_parts(self.raw.data_ptr().as_ptr().cast::<T>(), self.len) }
+    }
+}
+
+impl<T: Pod + fmt::Debug> fmt::Debug for MmapedSlice<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: Pod> AsRef<[T]> for MmapedSlice<T> {
+    fn as_ref(&self) -> &[T] {
+        self
+    }
+}

@@ -1,0 +1,84 @@
+//! A test-only seam that makes a chosen syscall fail, so that tests can show what each
+//! failure does to the file. Compiled to nothing unless the `fault-injection` feature is on.
+
+/// The syscalls a test can make fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+pub enum Op {
+    /// `open`.
+    Open,
+    /// `fstat`.
+    Stat,
+    /// `flock`.
+    Lock,
+    /// `pwrite` (the header of a new file).
+    Write,
+    /// `fdatasync` / `F_FULLFSYNC` of the file.
+    SyncFile,
+    /// `fsync` of the parent directory.
+    SyncDir,
+    /// `ftruncate`.
+    Truncate,
+    /// `fallocate` (growth).
+    Allocate,
+    /// `mmap`.
+    Map,
+    /// `mremap`, or the new `mmap` of the portable path.
+    Remap,
+    /// `msync`: a commit calls it for the data pages first, then for the header page.
+    Msync,
+}
+
+#[cfg(feature = "fault-injection")]
+mod imp {
+    use super::Op;
+    use crate::error::{Error, Result};
+    use std::cell::Cell;
+
+    std::thread_local! {
+        static PLAN: Cell<Option<(Op, u32, i32)>> = const { Cell::new(None) };
+    }
+
+    /// Makes the call of `op` after `skip` successful ones fail with `errno`, on this thread
+    /// only (tests run in parallel threads). One plan at a time; it is used up when it fires.
+    pub fn inject(op: Op, skip: u32, errno: i32) {
+        PLAN.with(|p| p.set(Some((op, skip, errno))));
+    }
+
+    /// Drops any plan that has not fired yet.
+    pub fn clear() {
+        PLAN.with(|p| p.set(None));
+    }
+
+    /// Whether the plan set by [`inject`] is still waiting to fire.
+    pub fn pending() -> bool {
+        PLAN.with(|p| p.get().is_some())
+    }
+
+    pub(crate) fn check(op: Op, context: &'static str) -> Result<()> {
+        PLAN.with(|p| match p.get() {
+            Some((want, 0, errno)) if want == op => {
+                p.set(None);
+                Err(Error::os(errno, context))
+            }
+            Some((want, n, errno)) if want == op => {
+                p.set(Some((want, n - 1, errno)));
+                Ok(())
+            }
+            _ => Ok(()),
+        })
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+pub use imp::{clear, inject, pending};
+
+#[cfg(feature = "fault-injection")]
+pub(crate) use imp::check;
+
+/// Without the `fault-injection` feature every call succeeds and this compiles away.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn check(_op: Op, _context: &'static str) -> crate::error::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! The Unix syscall layer over rustix: the only module of the crate that calls rustix.
+//!
+//! # Safety
+//!
+//! The mapping functions (`map`, `unmap`, `remap`, `msync`) take and return raw pointers;
+//! their callers (the region) own the mappings and uphold the `# Safety` bullets stated on
+//! each. Everything else here is safe and works on an owned file descriptor.
+
+use core::ffi::{c_void, CStr};
+use core::ptr::{self, NonNull};
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{self, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::mm::{self, MapFlags, MsyncFlags, ProtFlags};
+
+use super::fault::{self, Op};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
+#[cfg(persistence_mremap)]
+pub const REMAP_STRATEGY: &str = "mremap";
+/// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
+#[cfg(not(persistence_mremap))]
+pub const REMAP_STRATEGY: &str = "unmap-and-map";
+
+/// How to open a file.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenHow {
+    /// Read-write (else read-only).
+    pub write: bool,
+    /// `O_CREAT`.
+    pub create: bool,
+    /// `O_CREAT | O_EXCL`.
+    pub create_new: bool,
+    /// Permission bits for a new file (before the umask).
+    pub mode: u32,
+}
+
+/// What `fstat` says that the region needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Stat {
+    /// A regular file (not a directory, FIFO, socket or device).
+    pub regular: bool,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// An open file descriptor, closed on drop.
+#[derive(Debug)]
+pub struct File {
+    fd: OwnedFd,
+}
+
+fn err(e: Errno, context: &'static str) -> Error {
+    Error::os(e.raw_os_error(), context)
+}
+
+/// Retries a call interrupted by a signal.
+fn retry<T>(mut f: impl FnMut() -> rustix::io::Result<T>) -> rustix::io::Result<T> {
+    loop {
+        match f() {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `open(path, flags, mode)` with `O_CLOEXEC | O_NOCTTY | O_NONBLOCK` always.
+///
+/// `O_NONBLOCK` makes opening a FIFO return at once instead of waiting for a peer; on a regular
+/// file it has no effect on the reads, writes and mappings this crate does.
+pub fn open(path: &CStr, how: &OpenHow) -> Result<File> {
+    fault::check(Op::Open, "open")?;
+    let mut flags = OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    flags |= if how.write {
+        OFlags::RDWR
+    } else {
+        OFlags::RDONLY
+    };
+    if how.create_new {
+        flags |= OFlags::CREATE | OFlags::EXCL;
+    } else if how.create {
+        flags |= OFlags::CREATE;
+    }
+    let mode = Mode::from_raw_mode(how.mode as _);
+    let fd = retry(|| fs::open(path, flags, mode)).map_err(|e| err(e, "open"))?;
+    Ok(File { fd })
+}
+
+impl File {
+    /// `fstat(fd)`: file type and size.
+    pub fn stat(&self) -> Result<Stat> {
+        fault::check(Op::Stat, "fstat")?;
+        let st = fs::fstat(&self.fd).map_err(|e| err(e, "fstat"))?;
+        let regular = fs::FileType::from_raw_mode(st.st_mode as _).is_file();
+        let size = u64::try_from(st.st_size)
+            .map_err(|_| Error::new(ErrorKind::Corrupt, "negative file size"))?;
+        Ok(Stat { regular, size })
+    }
+
+    /// `flock(fd, LOCK_EX or LOCK_SH [| LOCK_NB])`. A conflicting lock is `Locked`.
+    pub fn lock(&self, exclusive: bool, wait: bool) -> Result<()> {
+        fault::check(Op::Lock, "flock")?;
+        let op = match (exclusive, wait) {
+            (true, true) => FlockOperation::LockExclusive,
+            (true, false) => FlockOperation::NonBlockingLockExclusive,
+            (false, true) => FlockOperation::LockShared,
+            (false, false) => FlockOperation::NonBlockingLockShared,
+        };
+        retry(|| fs::flock(&self.fd, op)).map_err(|e| err(e, "flock"))
+    }
+
+    /// `flock(fd, LOCK_UN)`: releases the lock even where a forked child still shares the
+    /// open file description.
+    pub fn unlock(&self) -> Result<()> {
+        retry(|| fs::flock(&self.fd, FlockOperation::Unlock)).map_err(|e| err(e, "unlock"))
+    }
+
+    /// `pread` until `buf` is full or the file ends; returns the bytes read.
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            match retry(|| rustix::io::pread(&self.fd, &mut buf[done..], at)) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) => return Err(err(e, "pread")),
+            }
+        }
+        Ok(done)
+    }
+
+    /// `pwrite` all of `buf` at `offset`.
+    pub fn write_all_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        fault::check(Op::Write, "pwrite")?;
+        let mut done = 0;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            match retry(|| rustix::io::pwrite(&self.fd, &buf[done..], at)) {
+                Ok(0) => return Err(Error::new(ErrorKind::Io, "pwrite wrote nothing")),
+                Ok(n) => done += n,
+                Err(e) => return Err(err(e, "pwrite")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the file's data and size durable: `fdatasync` (on Apple platforms
+    /// `fcntl(F_FULLFSYNC)`, since their `fsync` does not flush the drive's cache).
+    pub fn sync_data(&self) -> Result<()> {
+        fault::check(Op::SyncFile, "fdatasync")?;
+        full_sync(&self.fd)
+    }
+
+    /// `ftruncate(fd, len)`.
+    pub fn set_len(&self, len: u64) -> Result<()> {
+        fault::check(Op::Truncate, "ftruncate")?;
+        retry(|| fs::ftruncate(&self.fd, len)).map_err(|e| err(e, "ftruncate"))
+    }
+
+    /// Grows the file from `old` to `new` bytes, reserving disk blocks with `fallocate` where
+    /// the file system has it, so that a full disk is an error here and never a `SIGBUS` on a
+    /// later store. Falls back to `ftruncate` (a sparse file) where `fallocate` is not
+    /// supported. On failure the file is left at `old` bytes.
+    pub fn allocate(&self, old: u64, new: u64) -> Result<()> {
+        debug_assert!(new >= old);
+        let result = fault::check(Op::Allocate, "fallocate").and_then(|()| {
+            match retry(|| fs::fallocate(&self.fd, fs::FallocateFlags::empty(), old, new - old)) {
+                Ok(()) => Ok(()),
+                Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => self.set_len(new),
+                Err(e) => Err(err(e, "fallocate")),
+            }
+        });
+        if let Err(e) = result {
+            // A partial reservation may have moved the end of the file: put it back.
+            if self.stat().is_ok_and(|st| st.size != old) {
+                let _ = retry(|| fs::ftruncate(&self.fd, old));
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos"
+))]
+fn full_sync(fd: &OwnedFd) -> Result<()> {
+    match retry(|| fs::fcntl_fullfsync(fd)) {
+        Ok(()) => Ok(()),
+        // Some file systems (network, FUSE) refuse F_FULLFSYNC: fall back to fsync.
+        Err(Errno::NOTSUP | Errno::INVAL) => retry(|| fs::fsync(fd)).map_err(|e| err(e, "fsync")),
+        Err(e) => Err(err(e, "fcntl(F_FULLFSYNC)")),
+    }
+}
+
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos"
+)))]
+fn full_sync(fd: &OwnedFd) -> Result<()> {
+    retry(|| fs::fdatasync(fd)).map_err(|e| err(e, "fdatasync"))
+}
+
+/// Makes the directory entry of `path` durable: `fsync` of its parent directory, so that a
+/// newly created file survives power loss under its name.
+pub fn sync_parent_dir(path: &CStr) -> Result<()> {
+    fault::check(Op::SyncDir, "fsync(parent directory)")?;
+    let bytes = path.to_bytes();
+    let mut buf = [0u8; crate::path::MAX_PATH + 1];
+    let parent: &[u8] = match bytes.iter().rposition(|&b| b == b'/') {
+        None => b".",
+        Some(0) => b"/",
+        Some(i) => &bytes[..i],
+    };
+    buf[..parent.len()].copy_from_slice(parent);
+    let dir = CStr::from_bytes_until_nul(&buf[..=parent.len()])
+        .map_err(|_| Error::new(ErrorKind::InvalidPath, "parent directory"))?;
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY;
+    let fd = retry(|| fs::open(dir, flags, Mode::empty()))
+        .map_err(|e| err(e, "open(parent directory)"))?;
+    match retry(|| fs::fsync(&fd)) {
+        // Some file systems cannot fsync a directory; the entry is then as durable as they allow.
+        Ok(()) | Err(Errno::INVAL | Errno::OPNOTSUPP | Errno::BADF) => Ok(()),
+        Err(e) => Err(err(e, "fsync(parent directory)")),
+    }
+}
+
+/// The OS page size, read at run time (4 KiB, 16 KiB and 64 KiB all occur).
+pub fn page_size() -> usize {
+    rustix::param::page_size()
+}
+
+fn prot(writable: bool) -> ProtFlags {
+    if writable {
+        ProtFlags::READ | ProtFlags::WRITE
+    } else {
+        ProtFlags::READ
+    }
+}
+
+/// `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, 0)`.
+///
+/// # Safety
+///
+/// * `len > 0`, and the caller never touches bytes of the mapping at or past the file's
+///   current size (they would raise `SIGBUS`).
+/// * The caller unmaps the result with [`unmap`] (or moves it with [`remap`]) exactly once.
+pub unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
+    debug_assert!(len > 0);
+    fault::check(Op::Map, "mmap")?;
+    // SAFETY: a new mapping at an address the kernel picks (NULL hint) cannot overlap any
+    // existing Rust object; the caller's bullets cover its use and its unmapping.
+    let p = unsafe {
+        mm::mmap(
+            ptr::null_mut(),
+            len,
+            prot(writable),
+            MapFlags::SHARED,
+            file.fd.as_fd(),
+            0,
+        )
+    }
+    .map_err(|e| err(e, "mmap"))?;
+    NonNull::new(p.cast::<u8>()).ok_or(Error::new(ErrorKind::Io, "mmap returned NULL"))
+}
+
+/// `munmap(ptr, len)`.
+///
+/// # Safety
+///
+/// * `ptr` and `len` describe exactly one live mapping returned by [`map`] or [`remap`].
+/// * No reference into the mapping outlives this call.
+pub unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: the caller guarantees that this is a whole live mapping with no borrows left.
+    // munmap can only fail for arguments that are not a mapping, which the caller rules out.
+    let _ = unsafe { mm::munmap(ptr.as_ptr().cast::<c_void>(), len) };
+}
+
+/// Moves or resizes the mapping at `ptr` (`old_len` bytes) to cover `new_len` bytes of
+/// `file`, without copying page contents. With `cfg(persistence_mremap)` this is
+/// `mremap(MREMAP_MAYMOVE)`; elsewhere the file is mapped again and then the old mapping
+/// is unmapped. On error the old mapping is untouched and still valid.
+///
+/// # Safety
+///
+/// * `ptr`/`old_len` is a live mapping of `file` returned by [`map`] or [`remap`], and no
+///   reference into it is alive (it may move).
+/// * The file is at least `new_len` bytes long before any byte past `old_len` is touched.
+#[cfg(persistence_mremap)]
+pub unsafe fn remap(
+    file: &File,
+    ptr: NonNull<u8>,
+    old_len: usize,
+    new_len: usize,
+    writable: bool,
+) -> Result<NonNull<u8>> {
+    let _ = (file, writable);
+    fault::check(Op::Remap, "mremap")?;
+    // SAFETY: the caller guarantees a live mapping with no outstanding borrows; MAYMOVE lets
+    // the kernel pick a new address, which cannot overlap another Rust object.
+    let p = unsafe { os_mremap(ptr.as_ptr().cast::<c_void>(), old_len, new_len) }
+        .map_err(|e| err(e, "mremap"))?;
+    NonNull::new(p.cast::<u8>()).ok_or(Error::new(ErrorKind::Io, "mremap returned NULL"))
+}
+
+#[cfg(all(persistence_mremap, target_os = "linux"))]
+unsafe fn os_mremap(
+    old: *mut c_void,
+    old_len: usize,
+    new_len: usize,
+) -> rustix::io::Result<*mut c_void> {
+    // SAFETY: forwarded from `remap`'s contract.
+    unsafe { mm::mremap(old, old_len, new_len, mm::MremapFlags::MAYMOVE) }
+}
+
+/// # Safety
+///
+/// As [`remap`].
+#[cfg(all(persistence_mremap, target_os = "android"))]
+unsafe fn os_mremap(
+    old: *mut c_void,
+    old_len: usize,
+    new_len: usize,
+) -> rustix::io::Result<*mut c_void> {
+    // SAFETY: forwarded from `remap`'s contract; rustix has no mremap on Android, so libc's.
+    let p = unsafe { libc::mremap(old.cast(), old_len, new_len, libc::MREMAP_MAYMOVE) };
+    if p == libc::MAP_FAILED {
+        // SAFETY: reading errno right after the failing call.
+        Err(Errno::from_raw_os_error(unsafe { *libc::__errno() }))
+    } else {
+        Ok(p.cast())
+    }
+}
+
+/// Moves or resizes the mapping at `ptr` (`old_len` bytes) to cover `new_len` bytes of
+/// `file`: the portable path maps the file again, then unmaps the old mapping. Page contents
+/// are not copied (both mappings show the same page cache). On error the old mapping is
+/// untouched and still valid.
+///
+/// # Safety
+///
+/// * `ptr`/`old_len` is a live mapping of `file` returned by [`map`] or [`remap`], and no
+///   reference into it is alive (it is unmapped).
+/// * The file is at least `new_len` bytes long before any byte past `old_len` is touched.
+#[cfg(not(persistence_mremap))]
+pub unsafe fn remap(
+    file: &File,
+    ptr: NonNull<u8>,
+    old_len: usize,
+    new_len: usize,
+    writable: bool,
+) -> Result<NonNull<u8>> {
+    fault::check(Op::Remap, "mmap (remap)")?;
+    // SAFETY: `new_len > 0` because a region always covers its header; the caller owns the
+    // new mapping from here on, and never touches bytes past the file's size.
+    let new = unsafe { map(file, new_len, writable) }?;
+    // SAFETY: the caller guarantees `ptr`/`old_len` is a whole live mapping with no borrows.
+    unsafe { unmap(ptr, old_len) };
+    Ok(new)
+}
+
+/// `msync(ptr, len, MS_SYNC)`: writes the dirty pages of the range to the file and waits.
+/// On Apple platforms it is followed by `fcntl(F_FULLFSYNC)`, since `msync` there stops at
+/// the drive's volatile cache.
+///
+/// # Safety
+///
+/// * `ptr` is page-aligned and `ptr..ptr + len` lies within one live mapping of `file`.
+pub unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
+    fault::check(Op::Msync, "msync")?;
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: the caller guarantees a page-aligned range inside a live mapping; msync does
+    // not change the memory, so no Rust reference is invalidated.
+    retry(|| unsafe { mm::msync(ptr.as_ptr().cast::<c_void>(), len, MsyncFlags::SYNC) })
+        .map_err(|e| err(e, "msync"))?;
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos"
+    ))]
+    full_sync(&file.fd)?;
+    let _ = file;
+    Ok(())
+}

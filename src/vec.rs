@@ -1,0 +1,539 @@
+//! `MmapedVec<T>`: the read-write typed facade over a [`RawRegion`].
+
+#![allow(unsafe_code)]
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::{self, ManuallyDrop};
+use core::ops::{Deref, DerefMut};
+use core::ptr;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::OpenOptions;
+use crate::path::PathArg;
+use crate::pod::Pod;
+use crate::region::RawRegion;
+
+/// A `Vec`-like, resizable array of `T` whose storage is a memory-mapped file.
+///
+/// Push, index and mutate it like a `Vec`; call [`sync`](Self::sync) and it is on disk;
+/// open the same file again (in this run or the next) and it is there, without serialising
+/// anything. It dereferences to `[T]`, so every slice method works on it.
+///
+/// ```
+/// # fn main() -> Result<(), persistence::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("readings.bin");
+/// use persistence::MmapedVec;
+///
+/// let mut v = MmapedVec::<u64>::open(&path)?;
+/// v.push(7)?;
+/// v.extend_from_slice(&[8, 9])?;
+/// v[0] += 1;
+/// v.sync()?; // durable from here on
+/// drop(v);
+///
+/// let v = MmapedVec::<u64>::open(&path)?;
+/// assert_eq!(&v[..], &[8, 8, 9]);
+/// # Ok(()) }
+/// ```
+///
+/// # Guarantees
+///
+/// * **Layout.** The file is a 4096-byte header page followed by the elements, each
+///   exactly as it lies in memory (`size_of::<T>()` bytes, native endianness). The format is
+///   tied to the CPU architecture; a foreign file is refused with a clear [`ErrorKind`].
+///   Capacity is derived from the file size: `(file_size - 4096) / size_of::<T>()`.
+/// * **Durability.** When [`sync`](Self::sync) returns `Ok`, every element below
+///   [`len`](Self::len) and the length itself are on disk. A crash or power loss at any
+///   instant leaves a file that opens to the last commit or to the one in progress, never
+///   to a length that covers data not on disk.
+/// * **What is atomic** is the length: appends become durable all together at a commit.
+///   Changes to elements that were already committed (`v[i] = x`, [`insert`](Self::insert),
+///   [`remove`](Self::remove), [`retain`](Self::retain), [`swap_remove`](Self::swap_remove),
+///   truncate then push) go straight into the shared mapping and can reach the disk page by
+///   page before the next commit: after a crash each element holds its old or its new bytes.
+/// * **Growth** reserves disk blocks (`fallocate`) before it maps them, so a full disk is an
+///   [`ErrorKind::OutOfSpace`] error from `push`, never a `SIGBUS`. Capacity doubles (at
+///   least one page, at most [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP) = 1 GiB per step
+///   beyond what was asked). Growth never copies element data, but **may move the
+///   mapping**: that is why no slice borrowed from the vector can live across a `push`.
+/// * **Locking.** The vector holds an exclusive `flock` on the file for its whole life; a
+///   second writer or a reader gets [`ErrorKind::Locked`].
+/// * **No heap.** No method allocates.
+///
+/// # Panics
+///
+/// Index panics (`remove(99)` on a short vector) follow `Vec`'s.
+pub struct MmapedVec<T: Pod> {
+    raw: RawRegion,
+    /// Elements `0..len` are initialised and within `raw.capacity()`.
+    len: usize,
+    /// The lowest index whose bytes may differ from what is on disk; `<= len` at all times,
+    /// so an append (written at `len`) is always covered by `dirty_from..len`.
+    dirty_from: usize,
+    _marker: PhantomData<T>,
+}
+
+impl<T: Pod> MmapedVec<T> {
+    /// Refuses zero-sized types and alignments above 4096 when the vector is instantiated.
+    pub(crate) const LAYOUT_OK: () = assert!(
+        mem::size_of::<T>() > 0 && mem::align_of::<T>() <= crate::format::MAX_ALIGN,
+        "MmapedVec<T>: T must have a non-zero size and an alignment of at most 4096"
+    );
+
+    /// Opens the vector stored at `path`, creating the file if it is missing, with an
+    /// exclusive lock; as [`OpenOptions::new().open(path)`](OpenOptions::open).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Locked`] if another handle has the file open; a format error
+    /// ([`ErrorKind::BadMagic`], [`ErrorKind::LayoutMismatch`], [`ErrorKind::Corrupt`], …)
+    /// if it is not a valid vector of this `T`; the OS error otherwise.
+    pub fn open(path: impl PathArg) -> Result<Self> {
+        OpenOptions::new().open(path)
+    }
+
+    pub(crate) fn from_region(raw: RawRegion) -> Self {
+        let len = raw.committed_len();
+        debug_assert!(len <= raw.capacity());
+        MmapedVec {
+            raw,
+            len,
+            dirty_from: len,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The number of elements.
+    #[inline]
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the vector holds no elements.
+    #[inline]
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many elements fit without growing the file.
+    #[inline]
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.raw.capacity()
+    }
+
+    /// The length recorded by the last commit (or found on open): what a reopen after a
+    /// crash right now would show.
+    #[inline]
+    #[must_use]
+    pub fn committed_len(&self) -> usize {
+        self.raw.committed_len()
+    }
+
+    /// The size of the file in bytes.
+    #[must_use]
+    pub fn file_len(&self) -> u64 {
+        self.raw.file_len()
+    }
+
+    #[inline]
+    fn ptr(&self) -> *mut T {
+        self.raw.data_ptr().as_ptr().cast::<T>()
+    }
+
+    /// Marks elements from `index` on as changed since the last commit.
+    #[inline]
+    fn touch(&mut self, index: usize) {
+        if index < self.dirty_from {
+            self.dirty_from = index;
+        }
+    }
+
+    /// A slice of all elements (as `&v[..]`).
+    #[inline]
+    #[must_use]
+    pub fn as_slice(&self) -> &[T] {
+        self
+    }
+
+    /// A mutable slice of all elements (as `&mut v[..]`); the next commit syncs them all.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        self
+    }
+
+    /// A raw pointer to element 0. It is invalidated by anything that may grow or shrink the
+    /// file (the mapping can move).
+    #[inline]
+    #[must_use]
+    pub fn as_ptr(&self) -> *const T {
+        self.ptr()
+    }
+
+    /// Appends an element.
+    ///
+    /// # Errors
+    ///
+    /// When the file must grow: [`ErrorKind::OutOfSpace`] if the disk is full,
+    /// [`ErrorKind::CapacityOverflow`] past `isize::MAX` bytes, or the OS error. On error
+    /// the vector is unchanged.
+    #[inline]
+    pub fn push(&mut self, value: T) -> Result<()> {
+        if self.len == self.capacity() {
+            self.grow_for(1)?;
+        }
+        // SAFETY: `len < capacity`, so the slot is inside the mapping and file-backed; `T` is
+        // `Pod`, and `ptr` is aligned (page-aligned base + 4096, `align_of::<T>() <= 4096`).
+        unsafe { self.ptr().add(self.len).write(value) };
+        self.len += 1;
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_for(&mut self, additional: usize) -> Result<()> {
+        let need = self.len.checked_add(additional).ok_or(Error::new(
+            ErrorKind::CapacityOverflow,
+            "length overflows usize",
+        ))?;
+        self.raw.grow_to(need, false)
+    }
+
+    /// Reserves capacity for at least `additional` more elements, amortised like
+    /// `Vec::reserve` (doubling, capped per step).
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push).
+    pub fn reserve(&mut self, additional: usize) -> Result<()> {
+        if self.capacity() - self.len < additional {
+            self.grow_for(additional)?;
+        }
+        Ok(())
+    }
+
+    /// Reserves capacity for exactly `additional` more elements (rounded up to whole
+    /// pages), like `Vec::reserve_exact`.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push).
+    pub fn reserve_exact(&mut self, additional: usize) -> Result<()> {
+        if self.capacity() - self.len < additional {
+            let need = self.len.checked_add(additional).ok_or(Error::new(
+                ErrorKind::CapacityOverflow,
+                "length overflows usize",
+            ))?;
+            self.raw.grow_to(need, true)?;
+        }
+        Ok(())
+    }
+
+    /// Shrinks the file to fit the elements, but never below the committed length (call
+    /// [`sync`](Self::sync) first to shrink further), so that the committed length always
+    /// fits the file.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from `mremap`/`mmap` or `ftruncate`; the vector stays usable.
+    pub fn shrink_to_fit(&mut self) -> Result<()> {
+        self.raw.shrink_to(self.len)
+    }
+
+    /// Appends all elements of `other`, with a single capacity check and one copy.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push); on error the vector is unchanged.
+    pub fn extend_from_slice(&mut self, other: &[T]) -> Result<()> {
+        self.reserve(other.len())?;
+        // SAFETY: capacity >= len + other.len(), so the destination is inside the mapping;
+        // `other` cannot overlap it (it is borrowed while `self` is borrowed mutably, so it
+        // is not a view of this vector's mapping).
+        unsafe { ptr::copy_nonoverlapping(other.as_ptr(), self.ptr().add(self.len), other.len()) };
+        self.len += other.len();
+        Ok(())
+    }
+
+    /// Inserts `element` at `index`, shifting the elements after it up.
+    ///
+    /// # Panics
+    ///
+    /// If `index > len`, as `Vec::insert`.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push); on error the vector is unchanged.
+    pub fn insert(&mut self, index: usize, element: T) -> Result<()> {
+        let len = self.len;
+        if index > len {
+            insert_failed(index, len);
+        }
+        self.reserve(1)?;
+        self.touch(index);
+        // SAFETY: `index <= len < capacity`: the shift moves `len - index` initialised
+        // elements one up, inside the mapping, then writes the new one.
+        unsafe {
+            let p = self.ptr().add(index);
+            ptr::copy(p, p.add(1), len - index);
+            p.write(element);
+        }
+        self.len = len + 1;
+        Ok(())
+    }
+
+    /// Removes and returns the element at `index`, shifting the elements after it down.
+    ///
+    /// # Panics
+    ///
+    /// If `index >= len`, as `Vec::remove`.
+    pub fn remove(&mut self, index: usize) -> T {
+        let len = self.len;
+        if index >= len {
+            remove_failed(index, len);
+        }
+        self.touch(index);
+        // SAFETY: `index < len`: read it, then move the `len - index - 1` elements after it
+        // one down, all inside the initialised part of the mapping.
+        let value = unsafe {
+            let p = self.ptr().add(index);
+            let v = p.read();
+            ptr::copy(p.add(1), p, len - index - 1);
+            v
+        };
+        self.len = len - 1;
+        value
+    }
+
+    /// Removes the element at `index` and returns it, moving the last element into its place.
+    ///
+    /// # Panics
+    ///
+    /// If `index >= len`, as `Vec::swap_remove`.
+    pub fn swap_remove(&mut self, index: usize) -> T {
+        let len = self.len;
+        if index >= len {
+            swap_remove_failed(index, len);
+        }
+        self.touch(index);
+        // SAFETY: `index < len` and `len - 1 < len`: both are initialised elements.
+        let value = unsafe {
+            let base = self.ptr();
+            let v = base.add(index).read();
+            base.add(index).write(base.add(len - 1).read());
+            v
+        };
+        self.len = len - 1;
+        value
+    }
+
+    /// Removes the last element and returns it, or `None` if the vector is empty.
+    pub fn pop(&mut self) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        self.touch(self.len);
+        // SAFETY: the element at the old `len - 1` is initialised and inside the mapping.
+        Some(unsafe { self.ptr().add(self.len).read() })
+    }
+
+    /// Shortens the vector to `len` elements; does nothing if it is not longer. The file
+    /// keeps its size (see [`shrink_to_fit`](Self::shrink_to_fit)).
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            self.len = len;
+            self.touch(len);
+        }
+    }
+
+    /// Removes all elements (the file keeps its size).
+    pub fn clear(&mut self) {
+        self.truncate(0);
+    }
+
+    /// Resizes to `new_len`, appending copies of `value` or truncating.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push); on error the vector is unchanged.
+    pub fn resize(&mut self, new_len: usize, value: T) -> Result<()> {
+        if new_len <= self.len {
+            self.truncate(new_len);
+            return Ok(());
+        }
+        self.reserve(new_len - self.len)?;
+        for i in self.len..new_len {
+            // SAFETY: `i < new_len <= capacity`: inside the mapping.
+            unsafe { self.ptr().add(i).write(value) };
+        }
+        self.len = new_len;
+        Ok(())
+    }
+
+    /// Keeps only the elements for which `f` returns `true`, in order, calling `f` once per
+    /// element from first to last. If `f` panics, the elements not yet visited are kept and
+    /// the vector stays consistent.
+    pub fn retain<F: FnMut(&T) -> bool>(&mut self, mut f: F) {
+        /// Closes the gap between kept and unvisited elements, even when `f` panics.
+        struct Guard<'a, T: Pod> {
+            v: &'a mut MmapedVec<T>,
+            read: usize,
+            write: usize,
+            len: usize,
+        }
+        impl<T: Pod> Drop for Guard<'_, T> {
+            fn drop(&mut self) {
+                if self.read != self.write {
+                    // SAFETY: `write < read <= len`: moves the unvisited tail down onto the
+                    // gap, inside the initialised part of the mapping.
+                    unsafe {
+                        let p = self.v.ptr();
+                        ptr::copy(p.add(self.read), p.add(self.write), self.len - self.read);
+                    }
+                }
+                self.v.len = self.write + (self.len - self.read);
+            }
+        }
+
+        let len = self.len;
+        let mut g = Guard {
+            v: self,
+            read: 0,
+            write: 0,
+            len,
+        };
+        while g.read < len {
+            // SAFETY: `read < len`: an initialised element. It is copied out so that `f`
+            // sees a value no later move can change.
+            let item = unsafe { g.v.ptr().add(g.read).read() };
+            let keep = f(&item);
+            if keep {
+                if g.read != g.write {
+                    // SAFETY: `write < read < len`: both inside the initialised part.
+                    unsafe { g.v.ptr().add(g.write).write(item) };
+                }
+                g.write += 1;
+            } else if g.read == g.write {
+                g.v.touch(g.write);
+            }
+            g.read += 1;
+        }
+    }
+
+    /// Commits: when it returns `Ok`, every element below [`len`](Self::len) and the length
+    /// are durable on disk, and a reopen after any crash shows at least this state.
+    ///
+    /// In order: `msync(MS_SYNC)` of the data pages changed since the last commit (appends,
+    /// and every page of elements reachable through a mutable borrow since then), then the
+    /// new length with sequence + 1 in the older of the two commit slots, then
+    /// `msync(MS_SYNC)` of the header page. On macOS each step also calls
+    /// `fcntl(F_FULLFSYNC)`, since `msync` there does not flush the drive's cache. A sync
+    /// with nothing changed does no I/O.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the step that failed. The previous commit then stays the one a
+    /// reopen sees, and `sync` can be called again.
+    pub fn sync(&mut self) -> Result<()> {
+        self.raw.commit(self.len, self.dirty_from)?;
+        self.dirty_from = self.len;
+        Ok(())
+    }
+
+    /// Commits like [`sync`](Self::sync), then unmaps, unlocks and closes the file,
+    /// reporting any error (which `Drop` cannot).
+    ///
+    /// # Errors
+    ///
+    /// The error of the commit, or of `flock(LOCK_UN)`. The file is closed either way.
+    pub fn close(mut self) -> Result<()> {
+        let synced = self.sync();
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the region is moved out of it
+        // exactly once and dropped (or closed) exactly once.
+        let raw = unsafe { ptr::read(&this.raw) };
+        let closed = raw.close();
+        synced.and(closed)
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn insert_failed(index: usize, len: usize) -> ! {
+    panic!("insertion index (is {index}) should be <= len (is {len})");
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn remove_failed(index: usize, len: usize) -> ! {
+    panic!("removal index (is {index}) should be < len (is {len})");
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn swap_remove_failed(index: usize, len: usize) -> ! {
+    panic!("swap_remove index (is {index}) should be < len (is {len})");
+}
+
+impl<T: Pod> Drop for MmapedVec<T> {
+    /// Commits like [`sync`](MmapedVec::sync), ignoring errors (use
+    /// [`close`](MmapedVec::close) to see them), then unmaps and unlocks.
+    fn drop(&mut self) {
+        let _ = self.raw.commit(self.len, self.dirty_from);
+    }
+}
+
+impl<T: Pod> Deref for MmapedVec<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        // SAFETY: elements `0..len` lie inside the live mapping (`len <= capacity`), are
+        // aligned, and are valid `T` because `T: Pod` makes every bit pattern valid. The
+        // borrow of `self` keeps the mapping from moving or being unmapped.
+        unsafe { core::slice::from_raw_parts(self.ptr(), self.len) }
+    }
+}
+
+impl<T: Pod> DerefMut for MmapedVec<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [T] {
+        // Any element can change through this borrow: the next commit syncs them all.
+        self.dirty_from = 0;
+        // SAFETY: as in `deref`; the mapping is writable and `&mut self` makes this the only
+        // reference into it.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr(), self.len) }
+    }
+}
+
+impl<T: Pod + fmt::Debug> fmt::Debug for MmapedVec<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: Pod + PartialEq> PartialEq<[T]> for MmapedVec<T> {
+    fn eq(&self, other: &[T]) -> bool {
+        **self == *other
+    }
+}
+
+impl<T: Pod + PartialEq, const N: usize> PartialEq<[T; N]> for MmapedVec<T> {
+    fn eq(&self, other: &[T; N]) -> bool {
+        **self == other[..]
+    }
+}
+
+impl<T: Pod> AsRef<[T]> for MmapedVec<T> {
+    fn as_ref(&self) -> &[T] {
+        self
+    }
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// A fresh temporary directory, removed on drop.
+pub fn tmpdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("persistence-test")
+        .tempdir()
+        .expect("tempdir")
+}
+
+/// `dir/name`.
+pub fn path_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+/// The whole file.
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).expect("read file")
+}
+
+/// A random number generator seeded from `PERSISTENCE_SEED` or the clock; prints the seed
+/// so a failure can be replayed.
+pub fn rng(test: &str) -> fastrand::Rng {
+    let seed = std::env::var("PERSISTENCE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("{test}: PERSISTENCE_SEED={seed}");
+    fastrand::Rng::with_seed(seed)
+}
+
+persistence::pod! {
+    /// A record with mixed fields and no padding.
+    #[derive(Debug, PartialEq, Default)]
+    pub struct Rec {
+        pub id: u64,
+        pub value: f64,
+        pub tag: [u8; 4],
+        pub count: u32,
+    }
+}
+
+impl Rec {
+    pub fn new(i: u64) -> Self {
+        Rec {
+            id: i,
+            value: i as f64 * 0.5,
+            tag: (i as u32).to_le_bytes(),
+            count: (i as u32).wrapping_mul(7),
+        }
+    }
+}
