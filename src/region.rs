@@ -228,11 +228,16 @@ impl RawRegion {
         self.committed.len as usize
     }
 
-    /// Pointer to element 0 (dangling but aligned for an unmapped read-only region).
+    /// Pointer to element 0; for an unmapped read-only region, dangling but aligned to
+    /// [`MAX_ALIGN`](format::MAX_ALIGN), so it is a valid base for an empty slice of any `Pod`.
     #[inline]
     pub(crate) fn data_ptr(&self) -> NonNull<u8> {
         if self.map_len == 0 {
-            return NonNull::dangling();
+            /// A type as aligned as the most aligned element the format allows.
+            #[repr(align(4096))]
+            struct MaxAligned;
+            const _: () = assert!(core::mem::align_of::<MaxAligned>() == format::MAX_ALIGN);
+            return NonNull::<MaxAligned>::dangling().cast::<u8>();
         }
         // SAFETY: a mapped region is at least `DATA_OFFSET` bytes long, so the offset stays
         // within (or one past the end of) the mapping.
