@@ -213,10 +213,11 @@ impl Slots {
         }
     }
 
-    /// The winning slot.
+    /// The winning slot and its index.
     #[must_use]
-    pub fn current(&self) -> Option<Slot> {
-        self.winner().and_then(|w| self.slots[w])
+    pub fn current(&self) -> Option<(usize, Slot)> {
+        let w = self.winner()?;
+        Some((w, self.slots[w]?))
     }
 }
 
@@ -416,10 +417,16 @@ mod tests {
         let hs = header_sum(&page);
         page[SLOT_OFFSETS[1]..][..SLOT_LEN]
             .copy_from_slice(&encode_slot(hs, Slot { seq: 2, len: 9 }));
-        assert_eq!(Slots::read(&page).current(), Some(Slot { seq: 2, len: 9 }));
+        assert_eq!(
+            Slots::read(&page).current(),
+            Some((1, Slot { seq: 2, len: 9 }))
+        );
         // Damage the newer slot: the older one wins.
         page[SLOT_OFFSETS[1] + 3] ^= 1;
-        assert_eq!(Slots::read(&page).current(), Some(Slot { seq: 1, len: 0 }));
+        assert_eq!(
+            Slots::read(&page).current(),
+            Some((0, Slot { seq: 1, len: 0 }))
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@
 //! | [`MmapedVec`], [`MmapedSlice`] | length, element math, the `Vec` API |
 //! | [`OpenOptions`] | magic, version, create modes, capacity, lock waiting |
 //! | `RawRegion` (private) | one file, one mapping, one lock: grow, commit, sync ranges |
-//! | [`format`] | the on-disk header: encode, validate, checksums, commit slots |
+//! | [`format`] | the on-disk header: encode, validate, checksums, commit slots (public for tools) |
 //! | [`Pod`] | the element contract |
 //! | `sys` (private) | thin wrappers over rustix; `mremap` on Linux, unmap + map elsewhere |
 //!
@@ -81,6 +81,7 @@ extern crate std;
 
 mod error;
 pub mod format;
+mod inspect;
 mod options;
 mod path;
 mod pod;
@@ -90,6 +91,7 @@ mod sys;
 mod vec;
 
 pub use error::{Error, ErrorKind, Result};
+pub use inspect::{inspect, FileInfo, SlotInfo};
 pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
 pub use pod::Pod;

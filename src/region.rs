@@ -156,11 +156,8 @@ impl RawRegion {
         } else {
             let fixed = format::decode_fixed(header)?;
             format::check_layout(&fixed.layout, &opts.layout)?;
-            let slots = Slots::read(header);
-            let winner = slots
-                .winner()
-                .ok_or(Error::new(ErrorKind::Corrupt, "no valid commit slot"))?;
-            let slot = slots.slots[winner]
+            let (winner, slot) = Slots::read(header)
+                .current()
                 .ok_or(Error::new(ErrorKind::Corrupt, "no valid commit slot"))?;
             let fits = usize::try_from(slot.len)
                 .ok()

@@ -9,10 +9,16 @@ use std::path::{Path, PathBuf};
 /// A file holding a committed vector of `0..n` u64 (two commits, so both slots are valid).
 fn committed_file(dir: &tempfile::TempDir, n: u64) -> PathBuf {
     let path = common::path_in(dir, "v.bin");
-    let mut v = OpenOptions::new().magic(*b"APPMAGIC").version(3).open::<u64>(&path).unwrap();
-    v.extend_from_slice(&(0..n / 2).collect::<Vec<_>>()).unwrap();
+    let mut v = OpenOptions::new()
+        .magic(*b"APPMAGIC")
+        .version(3)
+        .open::<u64>(&path)
+        .unwrap();
+    v.extend_from_slice(&(0..n / 2).collect::<Vec<_>>())
+        .unwrap();
     v.sync().unwrap();
-    v.extend_from_slice(&(n / 2..n).collect::<Vec<_>>()).unwrap();
+    v.extend_from_slice(&(n / 2..n).collect::<Vec<_>>())
+        .unwrap();
     v.close().unwrap();
     path
 }
@@ -27,9 +33,16 @@ fn expect_kind(path: &Path, kind: ErrorKind) {
     let e = opts().open::<u64>(path).map(|v| v.len()).unwrap_err();
     assert_eq!(e.kind(), kind, "read-write: {e}");
     assert!(!e.to_string().is_empty());
-    let e = opts().open_read_only::<u64>(path).map(|v| v.len()).unwrap_err();
+    let e = opts()
+        .open_read_only::<u64>(path)
+        .map(|v| v.len())
+        .unwrap_err();
     assert_eq!(e.kind(), kind, "read-only: {e}");
-    assert_eq!(std::fs::read(path).ok(), before, "a failed open changed the file");
+    assert_eq!(
+        std::fs::read(path).ok(),
+        before,
+        "a failed open changed the file"
+    );
 }
 
 fn patch(path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
@@ -60,14 +73,23 @@ fn header_bytes_match_the_documented_table() {
     let b = common::read(&path);
     assert_eq!(&b[0..8], b"PERSISTV");
     assert_eq!(&b[8..16], b"APPMAGIC");
-    assert_eq!(u32::from_ne_bytes(b[16..20].try_into().unwrap()), 0x0102_0304);
+    assert_eq!(
+        u32::from_ne_bytes(b[16..20].try_into().unwrap()),
+        0x0102_0304
+    );
     assert_eq!(u32::from_ne_bytes(b[20..24].try_into().unwrap()), 1);
     assert_eq!(u32::from_ne_bytes(b[24..28].try_into().unwrap()), 3);
-    assert_eq!(u32::from_ne_bytes(b[28..32].try_into().unwrap()) as usize, size_of::<usize>());
+    assert_eq!(
+        u32::from_ne_bytes(b[28..32].try_into().unwrap()) as usize,
+        size_of::<usize>()
+    );
     assert_eq!(u64::from_ne_bytes(b[32..40].try_into().unwrap()), 8);
     assert_eq!(u64::from_ne_bytes(b[40..48].try_into().unwrap()), 8);
     assert_eq!(u64::from_ne_bytes(b[48..56].try_into().unwrap()), 4096);
-    assert_eq!(u64::from_ne_bytes(b[56..64].try_into().unwrap()), fnv(&b[..56]));
+    assert_eq!(
+        u64::from_ne_bytes(b[56..64].try_into().unwrap()),
+        fnv(&b[..56])
+    );
     // Slots: creation wrote seq 1 (len 0) to A; commit 2 (len 5) went to B, commit 3
     // (len 10, at close) to A.
     let slot = |off: usize| {
@@ -88,7 +110,10 @@ fn header_bytes_match_the_documented_table() {
         assert!(in_field || x == 0, "byte {i} of the header page is {x}");
     }
     // Element data starts at 4096, native-endian.
-    assert_eq!(u64::from_ne_bytes(b[4096 + 8 * 7..4096 + 8 * 8].try_into().unwrap()), 7);
+    assert_eq!(
+        u64::from_ne_bytes(b[4096 + 8 * 7..4096 + 8 * 8].try_into().unwrap()),
+        7
+    );
 }
 
 #[test]
@@ -96,7 +121,11 @@ fn another_applications_magic() {
     let dir = common::tmpdir();
     let path = committed_file(&dir, 10);
     let before = common::read(&path);
-    let e = OpenOptions::new().magic(*b"OTHERAPP").version(3).open::<u64>(&path).unwrap_err();
+    let e = OpenOptions::new()
+        .magic(*b"OTHERAPP")
+        .version(3)
+        .open::<u64>(&path)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::MagicMismatch);
     assert!(e.to_string().contains("magic"), "{e}");
     assert_eq!(common::read(&path), before);
@@ -106,9 +135,16 @@ fn another_applications_magic() {
 fn another_version() {
     let dir = common::tmpdir();
     let path = committed_file(&dir, 10);
-    let e = OpenOptions::new().magic(*b"APPMAGIC").version(4).open::<u64>(&path).unwrap_err();
+    let e = OpenOptions::new()
+        .magic(*b"APPMAGIC")
+        .version(4)
+        .open::<u64>(&path)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::VersionMismatch);
-    assert_eq!(e.to_string(), "application data version differs: application version 4 expected, file has 3");
+    assert_eq!(
+        e.to_string(),
+        "application data version differs: application version 4 expected, file has 3"
+    );
 }
 
 #[test]
@@ -118,7 +154,11 @@ fn another_element_type() {
     let before = common::read(&path);
     let e = opts().open::<u32>(&path).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LayoutMismatch);
-    assert!(e.to_string().contains("element size 4 expected, file has 8"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("element size 4 expected, file has 8"),
+        "{e}"
+    );
     // Same size, other alignment.
     let e = opts().open::<[u8; 8]>(&path).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LayoutMismatch);
@@ -145,7 +185,16 @@ fn byte_swapped_header_is_wrong_endianness() {
     let path = committed_file(&dir, 10);
     // What a machine of the other byte order writes: every integer field swapped.
     patch(&path, |b| {
-        for (off, size) in [(16, 4), (20, 4), (24, 4), (28, 4), (32, 8), (40, 8), (48, 8), (56, 8)] {
+        for (off, size) in [
+            (16, 4),
+            (20, 4),
+            (24, 4),
+            (28, 4),
+            (32, 8),
+            (40, 8),
+            (48, 8),
+            (56, 8),
+        ] {
             b[off..off + size].reverse();
         }
     });
@@ -211,7 +260,10 @@ fn newest_slot_damaged_falls_back_to_the_older_commit() {
         assert_eq!(v.len(), 5);
         v.push(99).unwrap();
         v.close().unwrap();
-        assert_eq!(&opts().open_read_only::<u64>(&p2).unwrap()[..], &[0, 1, 2, 3, 4, 99]);
+        assert_eq!(
+            &opts().open_read_only::<u64>(&p2).unwrap()[..],
+            &[0, 1, 2, 3, 4, 99]
+        );
     }
 }
 
@@ -241,9 +293,16 @@ fn truncation_at_many_lengths() {
     let path = committed_file(&dir, 1000);
     let good = common::read(&path);
     let committed_end = 4096 + 1000 * 8;
-    let mut lengths: Vec<usize> = (0..80).chain([100, 511, 512, 530, 536, 1000, 1048, 2048, 4095, 4096, 4097]).collect();
+    let mut lengths: Vec<usize> = (0..80)
+        .chain([100, 511, 512, 530, 536, 1000, 1048, 2048, 4095, 4096, 4097])
+        .collect();
     lengths.extend((4100..committed_end + 100).step_by(997));
-    lengths.extend([committed_end - 1, committed_end, committed_end + 1, good.len()]);
+    lengths.extend([
+        committed_end - 1,
+        committed_end,
+        committed_end + 1,
+        good.len(),
+    ]);
     for len in lengths {
         if len > good.len() {
             continue;
@@ -253,14 +312,24 @@ fn truncation_at_many_lengths() {
         match len {
             0 => assert_eq!(r.unwrap(), Vec::<u64>::new(), "empty file opens as new"),
             1..=7 => assert_eq!(r.unwrap_err().kind(), ErrorKind::Corrupt, "len {len}"),
-            l if l < committed_end => assert_eq!(r.unwrap_err().kind(), ErrorKind::Corrupt, "len {len}"),
+            l if l < committed_end => {
+                assert_eq!(r.unwrap_err().kind(), ErrorKind::Corrupt, "len {len}")
+            }
             _ => assert_eq!(r.unwrap(), (0..1000).collect::<Vec<_>>(), "len {len}"),
         }
         if len > 0 {
             let rw = opts().open::<u64>(&path).map(|v| v.len());
             if len < committed_end {
-                assert_eq!(rw.unwrap_err().kind(), ErrorKind::Corrupt, "read-write, len {len}");
-                assert_eq!(common::read(&path), &good[..len], "failed open changed the file");
+                assert_eq!(
+                    rw.unwrap_err().kind(),
+                    ErrorKind::Corrupt,
+                    "read-write, len {len}"
+                );
+                assert_eq!(
+                    common::read(&path),
+                    &good[..len],
+                    "failed open changed the file"
+                );
             } else {
                 assert_eq!(rw.unwrap(), 1000);
             }
@@ -295,24 +364,38 @@ fn dev_null_is_not_a_regular_file() {
 fn a_fifo_is_not_a_regular_file_and_does_not_block() {
     let dir = common::tmpdir();
     let fifo = common::path_in(&dir, "fifo");
-    let st = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(st.success());
     let (tx, rx) = std::sync::mpsc::channel();
     let f2 = fifo.clone();
     std::thread::spawn(move || {
         let a = MmapedVec::<u64>::open(&f2).map(|_| ()).unwrap_err().kind();
-        let b = MmapedSlice::<u64>::open(&f2).map(|_| ()).unwrap_err().kind();
+        let b = MmapedSlice::<u64>::open(&f2)
+            .map(|_| ())
+            .unwrap_err()
+            .kind();
         tx.send((a, b)).unwrap();
     });
-    let got = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("opening a FIFO blocked");
-    assert_eq!(got, (ErrorKind::NotARegularFile, ErrorKind::NotARegularFile));
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("opening a FIFO blocked");
+    assert_eq!(
+        got,
+        (ErrorKind::NotARegularFile, ErrorKind::NotARegularFile)
+    );
 }
 
 #[test]
 fn missing_file_without_create_is_not_found() {
     let dir = common::tmpdir();
     let path = common::path_in(&dir, "missing.bin");
-    let e = OpenOptions::new().create(false).open::<u64>(&path).unwrap_err();
+    let e = OpenOptions::new()
+        .create(false)
+        .open::<u64>(&path)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(e.raw_os_error(), Some(2));
     let e = MmapedSlice::<u64>::open(&path).unwrap_err();
@@ -345,7 +428,9 @@ fn errors_convert_to_io_errors() {
     let path = committed_file(&dir, 10);
     let e: std::io::Error = opts().open::<u32>(&path).unwrap_err().into();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
-    let e: std::io::Error = MmapedSlice::<u64>::open(common::path_in(&dir, "nope")).unwrap_err().into();
+    let e: std::io::Error = MmapedSlice::<u64>::open(common::path_in(&dir, "nope"))
+        .unwrap_err()
+        .into();
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
     assert_eq!(e.raw_os_error(), Some(2));
 }
@@ -356,7 +441,10 @@ fn errors_convert_to_io_errors() {
 fn no_permission_is_permission_denied() {
     let dir = common::tmpdir();
     let is_root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false);
     if is_root {
         let mnt = common::path_in(&dir, "ro");

@@ -31,10 +31,16 @@ fn reader_under_a_writer_is_locked_and_writer_under_a_reader_too() {
     let dir = common::tmpdir();
     let path = common::path_in(&dir, "v.bin");
     let v = MmapedVec::<u64>::open(&path).unwrap();
-    assert_eq!(MmapedSlice::<u64>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
+    assert_eq!(
+        MmapedSlice::<u64>::open(&path).unwrap_err().kind(),
+        ErrorKind::Locked
+    );
     drop(v);
     let r = MmapedSlice::<u64>::open(&path).unwrap();
-    assert_eq!(MmapedVec::<u64>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
+    assert_eq!(
+        MmapedVec::<u64>::open(&path).unwrap_err().kind(),
+        ErrorKind::Locked
+    );
     drop(r);
     MmapedVec::<u64>::open(&path).unwrap();
 }
@@ -46,7 +52,9 @@ fn readers_share() {
     let mut v = MmapedVec::<u64>::open(&path).unwrap();
     v.extend_from_slice(&[5, 6, 7]).unwrap();
     v.close().unwrap();
-    let readers: Vec<_> = (0..4).map(|_| MmapedSlice::<u64>::open(&path).unwrap()).collect();
+    let readers: Vec<_> = (0..4)
+        .map(|_| MmapedSlice::<u64>::open(&path).unwrap())
+        .collect();
     for r in &readers {
         assert_eq!(&r[..], &[5, 6, 7]);
     }
@@ -75,9 +83,15 @@ fn wait_for_lock_waits_for_the_holder() {
     let released = Arc::new(AtomicBool::new(false));
     let (r2, p2) = (released.clone(), path.clone());
     let waiter = std::thread::spawn(move || {
-        let mut w = OpenOptions::new().wait_for_lock(true).open::<u64>(&p2).unwrap();
+        let mut w = OpenOptions::new()
+            .wait_for_lock(true)
+            .open::<u64>(&p2)
+            .unwrap();
         // The lock can only have been granted after the holder let go.
-        assert!(r2.load(Ordering::SeqCst), "wait_for_lock returned while the lock was held");
+        assert!(
+            r2.load(Ordering::SeqCst),
+            "wait_for_lock returned while the lock was held"
+        );
         w.push(42).unwrap();
         w.close().unwrap();
     });
@@ -103,7 +117,9 @@ fn python_holding(path: &std::path::Path, op: &str) -> Option<std::process::Chil
         .spawn()
         .ok()?;
     let mut line = String::new();
-    BufReader::new(child.stdout.as_mut()?).read_line(&mut line).ok()?;
+    BufReader::new(child.stdout.as_mut()?)
+        .read_line(&mut line)
+        .ok()?;
     assert_eq!(line.trim(), "locked");
     Some(child)
 }
@@ -118,11 +134,19 @@ fn python_try_lock(path: &std::path::Path, op: &str) -> Option<bool> {
     let script = format!(
         "import fcntl, sys\nf = open(sys.argv[1], 'rb')\ntry:\n    fcntl.flock(f, fcntl.{op} | fcntl.LOCK_NB)\n    print('got')\nexcept BlockingIOError:\n    print('busy')\n"
     );
-    let out = Command::new("python3").arg("-c").arg(script).arg(path).output().ok()?;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .ok()?;
     match String::from_utf8_lossy(&out.stdout).trim() {
         "got" => Some(true),
         "busy" => Some(false),
-        other => panic!("python said {other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+        other => panic!(
+            "python said {other:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
     }
 }
 
@@ -136,15 +160,24 @@ fn another_process_lock_is_honoured_both_ways() {
         eprintln!("another_process_lock_is_honoured_both_ways: skipped: python3 is not available");
         return;
     };
-    assert_eq!(MmapedVec::<u64>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
-    assert_eq!(MmapedSlice::<u64>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
+    assert_eq!(
+        MmapedVec::<u64>::open(&path).unwrap_err().kind(),
+        ErrorKind::Locked
+    );
+    assert_eq!(
+        MmapedSlice::<u64>::open(&path).unwrap_err().kind(),
+        ErrorKind::Locked
+    );
     release(child);
     MmapedVec::<u64>::open(&path).unwrap();
 
     // A shared lock elsewhere: readers share it, a writer is refused.
     let child = python_holding(&path, "LOCK_SH").unwrap();
     MmapedSlice::<u64>::open(&path).unwrap();
-    assert_eq!(MmapedVec::<u64>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
+    assert_eq!(
+        MmapedVec::<u64>::open(&path).unwrap_err().kind(),
+        ErrorKind::Locked
+    );
     release(child);
 
     // And the other way: while we hold the file, the other process cannot lock it.
@@ -170,7 +203,10 @@ fn a_spawned_child_does_not_inherit_the_file_or_its_lock() {
         .unwrap()
         .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
         .collect();
-    assert!(!fds.iter().any(|p| p == &path), "child inherited {path:?}: {fds:?}");
+    assert!(
+        !fds.iter().any(|p| p == &path),
+        "child inherited {path:?}: {fds:?}"
+    );
     drop(v);
     // The lock is free although the child lives on.
     let reopened = MmapedVec::<u64>::open(&path);
@@ -193,7 +229,11 @@ fn new_files_are_0o600_by_default_and_mode_sets_them() {
     MmapedVec::<u64>::open(&path).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600 & !umask());
-    assert_eq!(mode & 0o077, 0, "group or others may access a new file: {mode:o}");
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "group or others may access a new file: {mode:o}"
+    );
     let path = common::path_in(&dir, "w.bin");
     OpenOptions::new().mode(0o640).open::<u64>(&path).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

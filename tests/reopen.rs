@@ -34,7 +34,10 @@ fn survive<T: Pod + PartialEq + Debug>(n: usize, make: impl Fn(usize) -> T) {
             drop(v);
         }
     }
-    assert!(grown >= 5, "only {grown} growth steps: the test must cross many");
+    assert!(
+        grown >= 5,
+        "only {grown} growth steps: the test must cross many"
+    );
     let v = MmapedSlice::<T>::open(&path).unwrap();
     assert_eq!(v.len(), n);
     for (i, x) in v.iter().enumerate() {
@@ -44,7 +47,9 @@ fn survive<T: Pod + PartialEq + Debug>(n: usize, make: impl Fn(usize) -> T) {
 
 #[test]
 fn u64_millions_of_elements() {
-    survive(3_000_000, |i| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    survive(3_000_000, |i| {
+        (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
 }
 
 #[test]
@@ -79,7 +84,9 @@ persistence::pod! {
 #[test]
 fn a_large_element_type() {
     // 4 KiB elements: every push crosses a page.
-    survive(2_000, |i| Aligned { bytes: [(i % 256) as u8; 4096] });
+    survive(2_000, |i| Aligned {
+        bytes: [(i % 256) as u8; 4096],
+    });
 }
 
 #[test]
@@ -87,7 +94,8 @@ fn in_place_changes_survive() {
     let dir = common::tmpdir();
     let path = common::path_in(&dir, "v.bin");
     let mut v = MmapedVec::<u32>::open(&path).unwrap();
-    v.extend_from_slice(&(0..100_000).collect::<Vec<_>>()).unwrap();
+    v.extend_from_slice(&(0..100_000).collect::<Vec<_>>())
+        .unwrap();
     v.sync().unwrap();
     for x in v.iter_mut().step_by(7) {
         *x = u32::MAX - *x;
@@ -95,7 +103,11 @@ fn in_place_changes_survive() {
     v.close().unwrap();
     let v = MmapedVec::<u32>::open(&path).unwrap();
     for (i, &x) in v.iter().enumerate() {
-        let want = if i % 7 == 0 { u32::MAX - i as u32 } else { i as u32 };
+        let want = if i % 7 == 0 {
+            u32::MAX - i as u32
+        } else {
+            i as u32
+        };
         assert_eq!(x, want);
     }
 }
@@ -104,7 +116,10 @@ fn in_place_changes_survive() {
 fn capacity_option_reserves_and_survives() {
     let dir = common::tmpdir();
     let path = common::path_in(&dir, "v.bin");
-    let v = OpenOptions::new().capacity(100_000).open::<u64>(&path).unwrap();
+    let v = OpenOptions::new()
+        .capacity(100_000)
+        .open::<u64>(&path)
+        .unwrap();
     assert!(v.capacity() >= 100_000);
     drop(v);
     let len = std::fs::metadata(&path).unwrap().len();
@@ -122,13 +137,21 @@ fn empty_file_opens_as_empty_vector_and_read_only_does_not_write_it() {
     std::fs::write(&path, b"").unwrap();
     let s = MmapedSlice::<u64>::open(&path).unwrap();
     assert!(s.is_empty());
-    assert_eq!(&s[..], &[] as &[u64], "the empty slice of an unmapped file must be well-formed");
+    assert_eq!(
+        &s[..],
+        &[] as &[u64],
+        "the empty slice of an unmapped file must be well-formed"
+    );
     drop(s);
     let s = MmapedSlice::<Aligned>::open(&path).unwrap();
     assert_eq!(s.iter().count(), 0);
     assert_eq!(s.as_ptr() as usize % 4096, 0);
     drop(s);
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "read-only open wrote the file");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        0,
+        "read-only open wrote the file"
+    );
     let mut v = MmapedVec::<u64>::open(&path).unwrap();
     v.push(1).unwrap();
     v.close().unwrap();

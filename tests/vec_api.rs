@@ -222,7 +222,10 @@ fn retain_keeps_order_and_visits_each_once() {
         x % 3 == 0
     });
     assert_eq!(seen, (0..100).collect::<Vec<_>>());
-    assert_eq!(&v[..], &(0..100).filter(|x| x % 3 == 0).collect::<Vec<_>>()[..]);
+    assert_eq!(
+        &v[..],
+        &(0..100).filter(|x| x % 3 == 0).collect::<Vec<_>>()[..]
+    );
 }
 
 #[test]
@@ -266,7 +269,10 @@ fn shrink_to_fit_never_cuts_below_the_committed_length() {
     v.sync().unwrap();
     v.truncate(10);
     v.shrink_to_fit().unwrap();
-    assert!(v.capacity() >= 1000, "committed 1000 elements must still fit");
+    assert!(
+        v.capacity() >= 1000,
+        "committed 1000 elements must still fit"
+    );
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096 + 1000 * 8);
     // After a commit of the shorter length, the file can shrink.
     v.sync().unwrap();
@@ -286,7 +292,11 @@ fn capacity_reports_growth_and_growth_is_amortised() {
         v.push(i).unwrap();
         if v.capacity() != cap {
             growths += 1;
-            assert!(v.capacity() >= cap * 2 || cap == 0, "capacity {cap} -> {}", v.capacity());
+            assert!(
+                v.capacity() >= cap * 2 || cap == 0,
+                "capacity {cap} -> {}",
+                v.capacity()
+            );
             cap = v.capacity();
         }
     }
