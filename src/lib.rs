@@ -106,6 +106,11 @@ pub mod fault {
     pub use crate::sys::fault::{clear, inject, pending, Op};
 }
 
+/// The README's code blocks, run as doctests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[doc(hidden)]
 pub mod __private {
     pub use static_assertions;
