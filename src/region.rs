@@ -53,6 +53,8 @@ pub(crate) struct RawRegion {
     file: sys::File,
     base: NonNull<u8>,
     map_len: usize,
+    /// `base + DATA_OFFSET` when mapped, else [`unmapped_data`]; cached for the push path.
+    data: NonNull<u8>,
     file_len: u64,
     /// The file size as of the last durable commit (or creation).
     synced_file_len: u64,
@@ -72,6 +74,16 @@ unsafe impl Send for RawRegion {}
 // SAFETY: `&RawRegion` allows only reads of the mapping (and of plain fields); every write
 // goes through `&mut self`, so shared references across threads cannot race.
 unsafe impl Sync for RawRegion {}
+
+/// The element pointer of an unmapped region: dangling, but aligned to
+/// [`MAX_ALIGN`](format::MAX_ALIGN), so it is a valid base for an empty slice of any `Pod`.
+fn unmapped_data() -> NonNull<u8> {
+    /// A type as aligned as the most aligned element the format allows.
+    #[repr(align(4096))]
+    struct MaxAligned;
+    const _: () = assert!(core::mem::align_of::<MaxAligned>() == format::MAX_ALIGN);
+    NonNull::<MaxAligned>::dangling().cast::<u8>()
+}
 
 fn round_up(n: u64, to: u64) -> Option<u64> {
     n.checked_add(to - 1).map(|v| v / to * to)
@@ -131,6 +143,7 @@ impl RawRegion {
             file,
             base: NonNull::dangling(),
             map_len: 0,
+            data: unmapped_data(),
             file_len: size,
             synced_file_len: size,
             capacity: 0,
@@ -180,9 +193,8 @@ impl RawRegion {
         // SAFETY: `map_len >= DATA_OFFSET > 0` (a validated or new header page is present) and
         // equals the file size read under the lock, so every mapped byte is file-backed. The
         // region unmaps it exactly once, in `Drop` (or moves it with `remap`).
-        region.base = unsafe { sys::map(&region.file, map_len, opts.write) }?;
-        region.map_len = map_len;
-        region.capacity = format::capacity_of(map_len as u64, elem_size as u64) as usize;
+        let base = unsafe { sys::map(&region.file, map_len, opts.write) }?;
+        region.set_mapping(base, map_len);
         if opts.write && opts.capacity > region.capacity {
             region.grow_to(opts.capacity, false)?;
         }
@@ -225,20 +237,26 @@ impl RawRegion {
         self.committed.len as usize
     }
 
-    /// Pointer to element 0; for an unmapped read-only region, dangling but aligned to
-    /// [`MAX_ALIGN`](format::MAX_ALIGN), so it is a valid base for an empty slice of any `Pod`.
+    /// Pointer to element 0; for an unmapped read-only region, [`unmapped_data`].
     #[inline]
     pub(crate) fn data_ptr(&self) -> NonNull<u8> {
-        if self.map_len == 0 {
-            /// A type as aligned as the most aligned element the format allows.
-            #[repr(align(4096))]
-            struct MaxAligned;
-            const _: () = assert!(core::mem::align_of::<MaxAligned>() == format::MAX_ALIGN);
-            return NonNull::<MaxAligned>::dangling().cast::<u8>();
+        self.data
+    }
+
+    /// Records a new mapping (or none, with `map_len == 0`) and what derives from it.
+    fn set_mapping(&mut self, base: NonNull<u8>, map_len: usize) {
+        self.base = base;
+        self.map_len = map_len;
+        if map_len == 0 {
+            self.data = unmapped_data();
+            self.capacity = 0;
+        } else {
+            debug_assert!(map_len >= DATA_OFFSET);
+            // SAFETY: a mapped region is at least `DATA_OFFSET` bytes long, so the offset
+            // stays within (or one past the end of) the mapping.
+            self.data = unsafe { base.add(DATA_OFFSET) };
+            self.capacity = format::capacity_of(map_len as u64, self.elem_size as u64) as usize;
         }
-        // SAFETY: a mapped region is at least `DATA_OFFSET` bytes long, so the offset stays
-        // within (or one past the end of) the mapping.
-        unsafe { self.base.add(DATA_OFFSET) }
     }
 
     /// The file size in bytes (as the region last set or read it).
@@ -277,10 +295,8 @@ impl RawRegion {
         // exists while `&mut self` is held, and the file is now `new_size >= new_len` bytes.
         match unsafe { sys::remap(&self.file, self.base, self.map_len, new_len, self.writable) } {
             Ok(base) => {
-                self.base = base;
-                self.map_len = new_len;
+                self.set_mapping(base, new_len);
                 self.file_len = new_size;
-                self.capacity = format::capacity_of(new_size, self.elem_size as u64) as usize;
                 Ok(())
             }
             Err(e) => {
@@ -303,10 +319,9 @@ impl RawRegion {
         let new_len = to_map_len(new_size)?;
         // SAFETY: `base`/`map_len` is this region's live mapping, no borrow of it exists while
         // `&mut self` is held, and the file is longer than `new_len` bytes.
-        self.base =
+        let base =
             unsafe { sys::remap(&self.file, self.base, self.map_len, new_len, self.writable) }?;
-        self.map_len = new_len;
-        self.capacity = format::capacity_of(new_size, self.elem_size as u64) as usize;
+        self.set_mapping(base, new_len);
         // If this fails the file keeps its old size: still valid, merely larger than needed.
         self.file.set_len(new_size)?;
         self.file_len = new_size;
@@ -397,8 +412,7 @@ impl RawRegion {
             // SAFETY: `base`/`map_len` is the live mapping (invariant); `&mut self` means no
             // borrow of it exists; `map_len` is set to 0 so it is never unmapped twice.
             unsafe { sys::unmap(self.base, self.map_len) };
-            self.map_len = 0;
-            self.capacity = 0;
+            self.set_mapping(NonNull::dangling(), 0);
         }
     }
 }
