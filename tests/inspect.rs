@@ -1,0 +1,413 @@
+//! `persistence::inspect`: the header facts of a file read without knowing `T`, the same
+//! error kinds as `open`, no writes; and the `inspect` example's report and exit status.
+
+mod common;
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use common::Rec;
+use persistence::{inspect, ErrorKind, MmapedVec, OpenOptions, SlotInfo};
+
+/// The example's code, compiled into this test so that its report and exit status are
+/// checked without spawning cargo.
+#[allow(dead_code)]
+#[path = "../examples/inspect.rs"]
+mod example;
+
+/// Byte offsets of commit slots A and B, as the format documents them.
+const SLOT_OFFSETS: [usize; 2] = [512, 1024];
+
+/// FNV-1a 64, as the format documents it (a copy: the codec itself is private).
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// Recomputes the header checksum and makes slot A valid again for it.
+fn reseal(b: &mut [u8]) {
+    let sum = fnv(&b[..56]);
+    b[56..64].copy_from_slice(&sum.to_ne_bytes());
+    let a = SLOT_OFFSETS[0];
+    let mut covered = b[a..a + 16].to_vec();
+    covered.extend_from_slice(&sum.to_ne_bytes());
+    let slot_sum = fnv(&covered);
+    b[a + 16..a + 24].copy_from_slice(&slot_sum.to_ne_bytes());
+}
+
+fn slot(sequence: u64, len: u64) -> SlotInfo {
+    SlotInfo {
+        sequence,
+        len,
+        valid: true,
+        blank: false,
+    }
+}
+
+fn patch(path: &Path, off: usize, bytes: &[u8]) {
+    let mut data = common::read(path);
+    data[off..off + bytes.len()].copy_from_slice(bytes);
+    std::fs::write(path, data).unwrap();
+}
+
+/// A file of three `u32` under magic `TICKS` version 3, committed twice: on creation (slot A,
+/// sequence 1, length 0) and on close (slot B, sequence 2, length 3).
+fn ticks_file(path: &Path) {
+    let mut v = OpenOptions::new()
+        .magic(*b"TICKS\0\0\0")
+        .version(3)
+        .open::<u32>(path)
+        .unwrap();
+    v.extend_from_slice(&[10, 20, 30]).unwrap();
+    v.close().unwrap();
+}
+
+#[test]
+fn reports_every_header_fact() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "ticks.bin");
+    ticks_file(&p);
+    let size = std::fs::metadata(&p).unwrap().len();
+
+    let info = inspect(&p).unwrap();
+    assert_eq!(info.format_version, 1);
+    assert_eq!(info.app_magic, *b"TICKS\0\0\0");
+    assert_eq!(info.app_version, 3);
+    assert_eq!((info.elem_size, info.elem_align), (4, 4));
+    assert_eq!(info.usize_width as usize, std::mem::size_of::<usize>());
+    assert_eq!(info.len, 3);
+    assert_eq!(info.data_bytes(), 12);
+    assert_eq!(info.file_size, size);
+    assert_eq!(info.capacity, (size - 4096) / 4);
+    assert_eq!(info.slots, [slot(1, 0), slot(2, 3)]);
+    assert_eq!(info.winner, 1);
+    assert_eq!(*info.current(), slot(2, 3));
+
+    // The next commit overwrites the older slot, A, which then wins.
+    let mut v = OpenOptions::new()
+        .magic(*b"TICKS\0\0\0")
+        .version(3)
+        .open::<u32>(&p)
+        .unwrap();
+    v.push(40).unwrap();
+    v.sync().unwrap();
+    drop(v);
+    let info = inspect(&p).unwrap();
+    assert_eq!(info.slots, [slot(3, 4), slot(2, 3)]);
+    assert_eq!((info.winner, info.len), (0, 4));
+}
+
+#[test]
+fn knows_no_element_type() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "recs.bin");
+    let mut v = MmapedVec::<Rec>::open(&p).unwrap();
+    for i in 0..1000 {
+        v.push(Rec::new(i)).unwrap();
+    }
+    v.close().unwrap();
+    let info = inspect(&p).unwrap();
+    assert_eq!((info.elem_size, info.elem_align), (24, 8));
+    assert_eq!(info.app_magic, [0; 8]);
+    assert_eq!(info.len, 1000);
+    assert!(info.capacity >= 1000);
+    assert_eq!(info.capacity, (info.file_size - 4096) / 24);
+}
+
+#[test]
+fn a_file_committed_once_has_a_blank_slot_b() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "empty.bin");
+    MmapedVec::<u64>::open(&p).unwrap().close().unwrap();
+    let info = inspect(&p).unwrap();
+    assert_eq!(info.slots[0], slot(1, 0));
+    assert_eq!(
+        info.slots[1],
+        SlotInfo {
+            sequence: 0,
+            len: 0,
+            valid: false,
+            blank: true
+        }
+    );
+    assert_eq!((info.winner, info.len, info.file_size), (0, 0, 4096));
+}
+
+#[test]
+fn a_damaged_slot_is_shown_and_the_other_wins_as_open_agrees() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "torn.bin");
+    ticks_file(&p);
+    // Damage slot B's length (the current commit): A, the previous commit, wins.
+    let off = SLOT_OFFSETS[1] + 8;
+    patch(&p, off, &99u64.to_ne_bytes());
+
+    let info = inspect(&p).unwrap();
+    assert_eq!(info.slots[0], slot(1, 0));
+    assert_eq!(
+        info.slots[1],
+        SlotInfo {
+            sequence: 2,
+            len: 99,
+            valid: false,
+            blank: false
+        }
+    );
+    assert_eq!((info.winner, info.len), (0, 0));
+    let opened = OpenOptions::new()
+        .magic(*b"TICKS\0\0\0")
+        .version(3)
+        .open_read_only::<u32>(&p)
+        .unwrap();
+    assert_eq!(opened.len() as u64, info.len);
+
+    // Both slots damaged: no commit to trust, for inspect as for open.
+    patch(&p, SLOT_OFFSETS[0] + 16, &[0xAA; 8]);
+    let e = inspect(&p).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+    assert!(e.to_string().contains("no valid commit slot"), "{e}");
+    let o = OpenOptions::new()
+        .magic(*b"TICKS\0\0\0")
+        .version(3)
+        .open_read_only::<u32>(&p)
+        .unwrap_err();
+    assert_eq!(o.kind(), ErrorKind::Corrupt);
+}
+
+/// A change that breaks a good file's bytes.
+type Damage = fn(&mut Vec<u8>);
+
+/// Each broken file gives the kind that `open` gives for it.
+#[test]
+fn broken_files_fail_with_the_kinds_open_uses() {
+    let dir = common::tmpdir();
+    let good = common::path_in(&dir, "good.bin");
+    ticks_file(&good);
+    let good_bytes = common::read(&good);
+
+    let cases: [(&str, Damage, ErrorKind); 6] = [
+        (
+            "text",
+            |d: &mut Vec<u8>| *d = b"hello, world, not a vector".to_vec(),
+            ErrorKind::BadMagic,
+        ),
+        (
+            "byte-swapped marker",
+            |d: &mut Vec<u8>| d[16..20].reverse(),
+            ErrorKind::WrongEndianness,
+        ),
+        (
+            "format version 2",
+            |d: &mut Vec<u8>| d[20..24].copy_from_slice(&2u32.to_ne_bytes()),
+            ErrorKind::UnsupportedFormatVersion,
+        ),
+        (
+            "header checksum",
+            |d: &mut Vec<u8>| d[40] ^= 1,
+            ErrorKind::Corrupt,
+        ),
+        (
+            "shorter than the header, with the magic",
+            |d: &mut Vec<u8>| d.truncate(40),
+            ErrorKind::Corrupt,
+        ),
+        (
+            "committed length past the end",
+            |d: &mut Vec<u8>| d.truncate(4096 + 8),
+            ErrorKind::Corrupt,
+        ),
+    ];
+    for (what, damage, kind) in cases {
+        let p = common::path_in(&dir, "broken.bin");
+        let mut bytes = good_bytes.clone();
+        damage(&mut bytes);
+        std::fs::write(&p, &bytes).unwrap();
+        let e = inspect(&p).unwrap_err();
+        assert_eq!(e.kind(), kind, "{what}: {e}");
+        let o = OpenOptions::new()
+            .magic(*b"TICKS\0\0\0")
+            .version(3)
+            .open_read_only::<u32>(&p)
+            .unwrap_err();
+        assert_eq!(o.kind(), kind, "{what}: open says {o}");
+        // Inspecting never writes.
+        assert_eq!(common::read(&p), bytes, "{what}");
+    }
+}
+
+#[test]
+fn a_file_without_a_commit_is_corrupt_to_inspect() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "zero.bin");
+    std::fs::write(&p, b"").unwrap();
+    let e = inspect(&p).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    // An interrupted creation: a valid fixed header, no slot yet.
+    let q = common::path_in(&dir, "new.bin");
+    MmapedVec::<u64>::open(&q).unwrap().close().unwrap();
+    let mut page = common::read(&q);
+    assert_eq!(page.len(), 4096);
+    page[SLOT_OFFSETS[0]..SLOT_OFFSETS[0] + 24].fill(0);
+    std::fs::write(&p, &page).unwrap();
+    let e = inspect(&p).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert_eq!(common::read(&p), page, "inspect never writes");
+}
+
+/// A header whose checksum is valid but whose geometry is impossible.
+#[test]
+fn impossible_geometry_is_corrupt() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "odd.bin");
+    MmapedVec::<u64>::open(&p).unwrap().close().unwrap();
+    let good = common::read(&p);
+    // The unchanged, resealed header is accepted: the resealing itself is right.
+    let mut same = good.clone();
+    reseal(&mut same);
+    assert_eq!(same, good);
+    for (size, align) in [(0u64, 8u64), (8, 3), (8, 8192)] {
+        let mut page = good.clone();
+        page[32..40].copy_from_slice(&size.to_ne_bytes());
+        page[40..48].copy_from_slice(&align.to_ne_bytes());
+        reseal(&mut page);
+        std::fs::write(&p, &page).unwrap();
+        let e = inspect(&p).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::Corrupt,
+            "size {size} align {align}: {e}"
+        );
+    }
+}
+
+#[test]
+fn not_found_not_a_regular_file_invalid_path() {
+    let dir = common::tmpdir();
+    assert_eq!(
+        inspect(common::path_in(&dir, "missing.bin"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        inspect(dir.path()).unwrap_err().kind(),
+        ErrorKind::NotARegularFile
+    );
+    assert_eq!(inspect("a\0b").unwrap_err().kind(), ErrorKind::InvalidPath);
+}
+
+#[test]
+fn shares_the_file_with_readers_but_not_with_a_writer() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "locked.bin");
+    ticks_file(&p);
+    let r = OpenOptions::new()
+        .magic(*b"TICKS\0\0\0")
+        .version(3)
+        .open_read_only::<u32>(&p)
+        .unwrap();
+    assert_eq!(inspect(&p).unwrap().len, 3);
+    drop(r);
+    let w = OpenOptions::new()
+        .magic(*b"TICKS\0\0\0")
+        .version(3)
+        .open::<u32>(&p)
+        .unwrap();
+    assert_eq!(inspect(&p).unwrap_err().kind(), ErrorKind::Locked);
+    drop(w);
+    // The lock inspect took is gone once it returns: a writer can open the file.
+    inspect(&p).unwrap();
+    OpenOptions::new()
+        .magic(*b"TICKS\0\0\0")
+        .version(3)
+        .open::<u32>(&p)
+        .unwrap();
+}
+
+fn run_example(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let args: Vec<OsString> = args.iter().map(|a| a.to_os_string()).collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = example::run(&args, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+#[test]
+fn example_prints_a_report_and_exits_zero() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "ticks.bin");
+    ticks_file(&p);
+    let size = std::fs::metadata(&p).unwrap().len();
+    let (code, out, err) = run_example(&[p.as_os_str()]);
+    println!("{out}");
+    assert_eq!((code, err.as_str()), (0, ""));
+    let expect = [
+        format!("file              {}", p.display()),
+        "format            PERSISTV version 1".to_string(),
+        r#"application       magic "TICKS\x00\x00\x00" (54 49 43 4b 53 00 00 00) version 3"#
+            .to_string(),
+        "element           size 4 bytes, alignment 4".to_string(),
+        format!("usize width       {} bytes", std::mem::size_of::<usize>()),
+        "length            3 elements (12 bytes of data, committed)".to_string(),
+        format!("capacity          {} elements", (size - 4096) / 4),
+        format!("file size         {size} bytes"),
+        "slot A            sequence 1, length 0: valid, previous commit".to_string(),
+        "slot B            sequence 2, length 3: valid, current".to_string(),
+    ];
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, expect);
+}
+
+#[test]
+fn example_marks_damaged_and_blank_slots() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "torn.bin");
+    ticks_file(&p);
+    patch(&p, SLOT_OFFSETS[1] + 8, &99u64.to_ne_bytes());
+    let (code, out, _) = run_example(&[p.as_os_str()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("slot A            sequence 1, length 0: valid, current"));
+    assert!(out.contains(
+        "slot B            sequence 2, length 99: INVALID (checksum fails; numbers untrusted)"
+    ));
+
+    let q = common::path_in(&dir, "once.bin");
+    MmapedVec::<u8>::open(&q).unwrap().close().unwrap();
+    let (code, out, _) = run_example(&[q.as_os_str()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("slot B            sequence 0, length 0: never written"));
+}
+
+#[test]
+fn example_exits_non_zero_with_a_clear_message() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "notes.txt");
+    std::fs::write(&p, "shopping list: eggs, milk").unwrap();
+    let (code, out, err) = run_example(&[p.as_os_str()]);
+    assert_eq!(code, 1);
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        format!(
+            "inspect: {}: not a persistence file (bad format magic): first 8 bytes [BadMagic]\n",
+            p.display()
+        )
+    );
+
+    let (code, _, err) = run_example(&[common::path_in(&dir, "missing").as_os_str()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("the file does not exist"), "{err}");
+    assert!(err.contains("[NotFound]"), "{err}");
+
+    let (code, _, err) = run_example(&[]);
+    assert_eq!((code, err.as_str()), (2, "usage: inspect FILE\n"));
+    let (code, _, _) = run_example(&[p.as_os_str(), p.as_os_str()]);
+    assert_eq!(code, 2);
+}

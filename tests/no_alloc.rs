@@ -1,0 +1,499 @@
+//! The library never allocates on the heap: a counting `#[global_allocator]` sees no
+//! allocation, reallocation or deallocation between explicit start and stop markers, for
+//! open (new and existing), growth across many steps, the `Vec` API, sync, close, read-only
+//! open, `inspect`, every error path a test can provoke, `&Path` arguments up to the stack
+//! buffer's limit, and `Display`/`Debug` of an error into a fixed stack buffer.
+//!
+//! Counting is per thread (a thread-local flag and counter), so the test harness's own
+//! allocations on other threads, and this thread's outside the markers, do not interfere.
+//! Every path and file is prepared before the counter starts.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use common::Rec;
+use persistence::{
+    fault, inspect, Error, ErrorKind, MmapedSlice, MmapedVec, OpenOptions, MAX_PATH,
+};
+
+struct Counting;
+
+std::thread_local! {
+    /// Whether this thread is between `start` and `stop`.
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    /// Heap calls (alloc, alloc_zeroed, realloc, dealloc) this thread made while active.
+    static CALLS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note() {
+    // `try_with`: never panic inside the allocator (e.g. during thread teardown).
+    let _ = ACTIVE.try_with(|a| {
+        if a.get() {
+            let _ = CALLS.try_with(|c| c.set(c.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the bookkeeping only
+// touches const-initialised thread-locals without destructors, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` with counting on and returns its result with the number of heap calls it made.
+fn counted<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    CALLS.with(|c| c.set(0));
+    ACTIVE.with(|a| a.set(true));
+    let r = f();
+    ACTIVE.with(|a| a.set(false));
+    (r, CALLS.with(Cell::get))
+}
+
+/// Runs `f` and fails the test, naming `what`, if it touched the heap.
+#[track_caller]
+fn no_alloc<R>(what: &str, f: impl FnOnce() -> R) -> R {
+    let (r, calls) = counted(f);
+    assert_eq!(calls, 0, "{what}: {calls} heap calls");
+    r
+}
+
+/// `no_alloc` for a call that must fail with `kind`.
+#[track_caller]
+fn fails_without_alloc<T>(what: &str, kind: ErrorKind, f: impl FnOnce() -> Result<T, Error>) {
+    let r = no_alloc(what, || f().map(drop));
+    let e = r.err().unwrap_or_else(|| panic!("{what}: succeeded"));
+    assert_eq!(e.kind(), kind, "{what}: {e}");
+}
+
+/// A fixed stack buffer that `core::fmt` can write into.
+struct StackBuf {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl StackBuf {
+    fn new() -> Self {
+        StackBuf {
+            buf: [0; 256],
+            len: 0,
+        }
+    }
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap()
+    }
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// The counter works: an allocation inside the markers is seen, one outside is not, and one
+/// on another thread is not. Without this the other tests could pass vacuously.
+#[test]
+fn the_counter_sees_allocations_on_this_thread_only() {
+    let (v, calls) = counted(|| std::hint::black_box(Vec::<u8>::with_capacity(10)));
+    assert_eq!(calls, 1);
+    let ((), calls) = counted(|| drop(v));
+    assert_eq!(calls, 1);
+    let (_, calls) = counted(|| std::hint::black_box([0u8; 16]));
+    assert_eq!(calls, 0);
+    let other = std::thread::spawn(|| {
+        let v = vec![1u8; 100];
+        std::hint::black_box(v);
+    });
+    let ((), calls) = counted(|| std::thread::sleep(std::time::Duration::from_millis(20)));
+    other.join().unwrap();
+    assert_eq!(calls, 0, "another thread's allocations were counted");
+}
+
+/// The whole life of a vector: create, grow through many steps, every mutating method, sync,
+/// close, reopen, read-only open, `inspect`, `Drop`.
+#[test]
+fn the_happy_path_allocates_nothing() {
+    let dir = common::tmpdir();
+    let p: PathBuf = common::path_in(&dir, "v.bin");
+    let r: PathBuf = common::path_in(&dir, "recs.bin");
+    let n = 200_000u64;
+
+    let capacities = no_alloc("create, push through growth, edit, sync, close", || {
+        let mut v = MmapedVec::<u64>::open(&p).unwrap();
+        let mut capacities = [0usize; 32];
+        let mut steps = 0;
+        for i in 0..n {
+            let before = v.capacity();
+            v.push(i).unwrap();
+            if v.capacity() != before && steps < capacities.len() {
+                capacities[steps] = v.capacity();
+                steps += 1;
+            }
+        }
+        v.sync().unwrap();
+        v.insert(0, u64::MAX).unwrap();
+        v.insert(1000, 7).unwrap();
+        assert_eq!(v.remove(1000), 7);
+        assert_eq!(v.remove(0), u64::MAX);
+        v.extend_from_slice(&[1, 2, 3]).unwrap();
+        v.truncate(n as usize);
+        v.push(n).unwrap();
+        assert_eq!(v.pop(), Some(n));
+        v.reserve(1 << 20).unwrap();
+        v.resize(n as usize + 10, u64::MAX).unwrap();
+        assert_eq!(v.swap_remove(n as usize), u64::MAX);
+        v.retain(|&x| x < n);
+        v.sync().unwrap();
+        v.shrink_to_fit().unwrap();
+        v[5] = 55;
+        v.close().unwrap();
+        (capacities, steps)
+    });
+    let (capacities, steps) = capacities;
+    assert!(steps >= 8, "only {steps} growth steps: {capacities:?}");
+
+    no_alloc("reopen existing, read, truncate, shrink, drop", || {
+        let mut v = MmapedVec::<u64>::open(&p).unwrap();
+        assert_eq!(v.len(), n as usize);
+        assert_eq!(v[5], 55);
+        assert_eq!(v[1234], 1234);
+        v.truncate(10);
+        v.sync().unwrap();
+        v.shrink_to_fit().unwrap();
+        v.clear();
+        v.extend_from_slice(&[4, 5, 6]).unwrap();
+        drop(v); // Drop commits too.
+    });
+
+    no_alloc("read-only open, two readers, inspect", || {
+        let a = MmapedSlice::<u64>::open(&p).unwrap();
+        let b = OpenOptions::new().open_read_only::<u64>(&p).unwrap();
+        assert_eq!(&a[..], &[4, 5, 6]);
+        assert_eq!(&a[..], &b[..]);
+        let info = inspect(&p).unwrap();
+        assert_eq!((info.len, info.elem_size), (3, 8));
+    });
+
+    no_alloc(
+        "options: magic, version, capacity, create_new, records",
+        || {
+            let mut v = OpenOptions::new()
+                .magic(*b"RECORDS!")
+                .version(2)
+                .capacity(5000)
+                .create_new(true)
+                .mode(0o644)
+                .open::<Rec>(&r)
+                .unwrap();
+            assert!(v.capacity() >= 5000);
+            for i in 0..10_000 {
+                v.push(Rec::new(i)).unwrap();
+            }
+            v.close().unwrap();
+            let s = OpenOptions::new()
+                .magic(*b"RECORDS!")
+                .version(2)
+                .open_read_only::<Rec>(&r)
+                .unwrap();
+            assert_eq!(s[9999], Rec::new(9999));
+        },
+    );
+}
+
+/// Every error a caller can provoke, each from a real file prepared beforehand.
+#[test]
+fn every_error_path_allocates_nothing() {
+    let dir = common::tmpdir();
+    let good: PathBuf = common::path_in(&dir, "good.bin");
+    let missing: PathBuf = common::path_in(&dir, "missing.bin");
+    let text: PathBuf = common::path_in(&dir, "text.bin");
+    let short: PathBuf = common::path_in(&dir, "short.bin");
+    let swapped: PathBuf = common::path_in(&dir, "swapped.bin");
+    let v2: PathBuf = common::path_in(&dir, "v2.bin");
+    let badsum: PathBuf = common::path_in(&dir, "badsum.bin");
+    let noslot: PathBuf = common::path_in(&dir, "noslot.bin");
+    let cut: PathBuf = common::path_in(&dir, "cut.bin");
+    let readonly: PathBuf = common::path_in(&dir, "readonly.bin");
+    let nul = OsStr::from_bytes(b"a\0b");
+
+    {
+        let mut v = OpenOptions::new()
+            .magic(*b"APPMAGIC")
+            .version(3)
+            .open::<u64>(&good)
+            .unwrap();
+        v.extend_from_slice(&[1; 1000]).unwrap();
+        v.close().unwrap();
+    }
+    let bytes = common::read(&good);
+    let variant = |path: &Path, f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        f(&mut b);
+        std::fs::write(path, b).unwrap();
+    };
+    std::fs::write(&text, b"not a vector file at all").unwrap();
+    variant(&short, &|b| b.truncate(40));
+    variant(&swapped, &|b| b[16..20].reverse());
+    variant(&v2, &|b| b[20..24].copy_from_slice(&2u32.to_ne_bytes()));
+    variant(&badsum, &|b| b[57] ^= 1);
+    variant(&noslot, &|b| {
+        b[512] ^= 1;
+        b[1024] ^= 1;
+    });
+    variant(&cut, &|b| b.truncate(4096 + 8));
+    variant(&readonly, &|_| {});
+    let mut perms = std::fs::metadata(&readonly).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o000);
+    std::fs::set_permissions(&readonly, perms).unwrap();
+    let privileged = std::fs::File::open(&readonly).is_ok(); // root ignores permissions
+    let opts = *OpenOptions::new().magic(*b"APPMAGIC").version(3);
+
+    // Locked: a writer excludes a second writer, a reader and inspect; a reader excludes a
+    // writer.
+    no_alloc("Locked", || {
+        let w = opts.open::<u64>(&good).unwrap();
+        let e = opts.open::<u64>(&good).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Locked);
+        let e = opts.open_read_only::<u64>(&good).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Locked);
+        assert_eq!(inspect(&good).unwrap_err().kind(), ErrorKind::Locked);
+        drop(w);
+        let r = opts.open_read_only::<u64>(&good).unwrap();
+        assert_eq!(
+            opts.open::<u64>(&good).unwrap_err().kind(),
+            ErrorKind::Locked
+        );
+        drop(r);
+    });
+
+    fails_without_alloc("NotFound (read-only)", ErrorKind::NotFound, || {
+        opts.open_read_only::<u64>(&missing)
+    });
+    fails_without_alloc("NotFound (create(false))", ErrorKind::NotFound, || {
+        OpenOptions::new().create(false).open::<u64>(&missing)
+    });
+    fails_without_alloc("NotFound (inspect)", ErrorKind::NotFound, || {
+        inspect(&missing)
+    });
+    fails_without_alloc("AlreadyExists", ErrorKind::AlreadyExists, || {
+        let mut o = opts;
+        o.create_new(true).open::<u64>(&good)
+    });
+    fails_without_alloc("NotARegularFile", ErrorKind::NotARegularFile, || {
+        opts.open::<u64>(dir.path())
+    });
+    fails_without_alloc(
+        "NotARegularFile (read-only)",
+        ErrorKind::NotARegularFile,
+        || opts.open_read_only::<u64>(dir.path()),
+    );
+    fails_without_alloc("BadMagic", ErrorKind::BadMagic, || opts.open::<u64>(&text));
+    fails_without_alloc("BadMagic (inspect)", ErrorKind::BadMagic, || inspect(&text));
+    fails_without_alloc("WrongEndianness", ErrorKind::WrongEndianness, || {
+        opts.open::<u64>(&swapped)
+    });
+    fails_without_alloc(
+        "UnsupportedFormatVersion",
+        ErrorKind::UnsupportedFormatVersion,
+        || opts.open_read_only::<u64>(&v2),
+    );
+    fails_without_alloc("Corrupt (header checksum)", ErrorKind::Corrupt, || {
+        opts.open::<u64>(&badsum)
+    });
+    fails_without_alloc("Corrupt (no valid slot)", ErrorKind::Corrupt, || {
+        opts.open::<u64>(&noslot)
+    });
+    fails_without_alloc("Corrupt (length past the end)", ErrorKind::Corrupt, || {
+        opts.open_read_only::<u64>(&cut)
+    });
+    fails_without_alloc(
+        "Corrupt (shorter than a header)",
+        ErrorKind::Corrupt,
+        || opts.open::<u64>(&short),
+    );
+    fails_without_alloc("Corrupt (inspect)", ErrorKind::Corrupt, || inspect(&noslot));
+    fails_without_alloc("MagicMismatch", ErrorKind::MagicMismatch, || {
+        OpenOptions::new().version(3).open::<u64>(&good)
+    });
+    fails_without_alloc("VersionMismatch", ErrorKind::VersionMismatch, || {
+        OpenOptions::new()
+            .magic(*b"APPMAGIC")
+            .open_read_only::<u64>(&good)
+    });
+    fails_without_alloc("LayoutMismatch (size)", ErrorKind::LayoutMismatch, || {
+        opts.open::<u32>(&good)
+    });
+    fails_without_alloc(
+        "LayoutMismatch (alignment)",
+        ErrorKind::LayoutMismatch,
+        || opts.open::<[u8; 8]>(&good),
+    );
+    fails_without_alloc("InvalidPath (NUL byte)", ErrorKind::InvalidPath, || {
+        opts.open::<u64>(Path::new(nul))
+    });
+    if privileged {
+        eprintln!(
+            "skipped PermissionDenied from a mode-0 file: running with privileges that ignore \
+             file modes (the injected EACCES below still covers the path)"
+        );
+    } else {
+        fails_without_alloc("PermissionDenied", ErrorKind::PermissionDenied, || {
+            opts.open::<u64>(&readonly)
+        });
+    }
+    fails_without_alloc(
+        "PermissionDenied (open EACCES)",
+        ErrorKind::PermissionDenied,
+        || {
+            fault::inject(fault::Op::Open, 0, 13 /* EACCES */);
+            opts.open::<u64>(&good)
+        },
+    );
+    assert!(!fault::pending());
+
+    // Errors from a live vector: each leaves it usable.
+    let mut v = opts.open::<u64>(&good).unwrap();
+    fails_without_alloc(
+        "CapacityOverflow (reserve)",
+        ErrorKind::CapacityOverflow,
+        || v.reserve(usize::MAX),
+    );
+    fails_without_alloc(
+        "CapacityOverflow (resize)",
+        ErrorKind::CapacityOverflow,
+        || v.resize(usize::MAX / 4, 0),
+    );
+    let cap = v.capacity();
+    fails_without_alloc(
+        "OutOfSpace (fallocate ENOSPC)",
+        ErrorKind::OutOfSpace,
+        || {
+            fault::inject(fault::Op::Allocate, 0, 28 /* ENOSPC */);
+            v.reserve(cap + 1)
+        },
+    );
+    fails_without_alloc("Io (msync EIO)", ErrorKind::Io, || {
+        fault::inject(fault::Op::Msync, 0, 5 /* EIO */);
+        v.push(1)?;
+        v.sync()
+    });
+    assert!(!fault::pending());
+    no_alloc("recovers after errors", || {
+        v.sync().unwrap();
+        v.close().unwrap();
+    });
+}
+
+/// `&Path` arguments are copied into a 4096-byte stack buffer: the longest path that fits
+/// (4095 bytes) opens without the heap, and a longer one is `InvalidPath`, also without it.
+#[test]
+fn paths_up_to_the_stack_buffer_allocate_nothing_and_longer_ones_are_invalid() {
+    let dir = common::tmpdir();
+    let base = dir.path().as_os_str().as_bytes().to_vec();
+    let name = b"/f.bin";
+    // `dir/././…/f.bin`, exactly MAX_PATH bytes: every `.` component names `dir` itself.
+    let pad = MAX_PATH - base.len() - name.len();
+    let mut longest = base.clone();
+    for _ in 0..pad / 2 {
+        longest.extend_from_slice(b"/.");
+    }
+    if pad % 2 == 1 {
+        longest.push(b'/'); // `//` is one separator.
+    }
+    longest.extend_from_slice(name);
+    assert_eq!(longest.len(), MAX_PATH);
+    let longest = PathBuf::from(OsStr::from_bytes(&longest));
+    let mut too_long = longest.as_os_str().as_bytes().to_vec();
+    too_long.insert(base.len(), b'/');
+    let too_long = PathBuf::from(OsStr::from_bytes(&too_long));
+    assert_eq!(too_long.as_os_str().len(), MAX_PATH + 1);
+    let short = dir.path().join("f.bin");
+
+    no_alloc("longest path: create, push, close, reopen", || {
+        let mut v = MmapedVec::<u32>::open(longest.as_path()).unwrap();
+        v.push(42).unwrap();
+        v.close().unwrap();
+        let s = MmapedSlice::<u32>::open(&longest).unwrap();
+        assert_eq!(&s[..], &[42]);
+    });
+    fails_without_alloc("path of MAX_PATH + 1 bytes", ErrorKind::InvalidPath, || {
+        MmapedVec::<u32>::open(too_long.as_path())
+    });
+    fails_without_alloc(
+        "inspect, path of MAX_PATH + 1 bytes",
+        ErrorKind::InvalidPath,
+        || inspect(&too_long),
+    );
+    // Both names are the same file.
+    assert_eq!(&MmapedSlice::<u32>::open(&short).unwrap()[..], &[42]);
+}
+
+/// An error's `Display` and `Debug` write into a fixed stack buffer without the heap.
+#[test]
+fn formatting_an_error_allocates_nothing() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "v.bin");
+    MmapedVec::<u64>::open(&p).unwrap().close().unwrap();
+    let e = OpenOptions::new().open::<u32>(&p).unwrap_err();
+    let os = OpenOptions::new()
+        .open_read_only::<u32>(common::path_in(&dir, "missing"))
+        .unwrap_err();
+
+    let (display, debug, os_display) = no_alloc("Display and Debug of errors", || {
+        let mut display = StackBuf::new();
+        write!(display, "{e}").unwrap();
+        let mut debug = StackBuf::new();
+        write!(debug, "{e:?}").unwrap();
+        let mut os_display = StackBuf::new();
+        write!(os_display, "{os}").unwrap();
+        (display, debug, os_display)
+    });
+    assert_eq!(display.as_str(), e.to_string());
+    assert!(
+        display.as_str().contains("element size"),
+        "{}",
+        display.as_str()
+    );
+    assert!(display.as_str().contains('4') && display.as_str().contains('8'));
+    assert_eq!(debug.as_str(), format!("{e:?}"));
+    assert!(debug.as_str().contains("LayoutMismatch"));
+    assert_eq!(os_display.as_str(), os.to_string());
+    assert!(
+        os_display.as_str().contains("os error 2"),
+        "{}",
+        os_display.as_str()
+    );
+}
