@@ -5,7 +5,7 @@
 //! back and prints what it did. Run it twice: the second run continues where the first
 //! stopped.
 
-use persistence::{pod, MmapedVec, OpenOptions};
+use persistence::{pod, OpenOptions};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pod! {

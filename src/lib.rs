@@ -60,7 +60,7 @@
 //! * `std` (default): `From<Error> for std::io::Error`, and [`PathArg`] for `Path`,
 //!   `PathBuf`, `OsStr`, `String`. Without it the crate is `#![no_std]` and needs neither
 //!   `std` nor `alloc`; paths are `&CStr` or `&str`.
-//! * `fault-injection`: a test-only seam ([`fault`]) that makes a chosen syscall fail.
+//! * `fault-injection`: a test-only seam (the `fault` module) that makes a chosen syscall fail.
 //!
 //! # Platforms
 //!

@@ -329,8 +329,21 @@ unsafe fn os_mremap(
     old_len: usize,
     new_len: usize,
 ) -> rustix::io::Result<*mut c_void> {
-    // SAFETY: forwarded from `remap`'s contract; rustix has no mremap on Android, so libc's.
-    let p = unsafe { libc::mremap(old.cast(), old_len, new_len, libc::MREMAP_MAYMOVE) };
+    // Bionic's `mremap(2)` wrapper; neither rustix nor the libc crate binds it on Android.
+    extern "C" {
+        fn mremap(
+            old: *mut libc::c_void,
+            old_len: usize,
+            new_len: usize,
+            flags: libc::c_int,
+            ...
+        ) -> *mut libc::c_void;
+    }
+    /// `MREMAP_MAYMOVE` from `<linux/mman.h>`, the same on every Linux architecture.
+    const MREMAP_MAYMOVE: libc::c_int = 1;
+    // SAFETY: forwarded from `remap`'s contract; the declaration matches bionic's
+    // `void* mremap(void*, size_t, size_t, int, ...)`.
+    let p = unsafe { mremap(old.cast(), old_len, new_len, MREMAP_MAYMOVE) };
     if p == libc::MAP_FAILED {
         // SAFETY: reading errno right after the failing call.
         Err(Errno::from_raw_os_error(unsafe { *libc::__errno() }))
