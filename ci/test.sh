@@ -11,6 +11,9 @@ stages=(
   ci/test-std.sh
   ci/test-portable-remap.sh
   ci/no-std.sh
+  ci/nostd-demo.sh
+  ci/cross.sh
+  ci/msrv.sh
   ci/doc.sh
 )
 
