@@ -1,0 +1,259 @@
+//! A full disk is an error, never a `SIGBUS`: on a small tmpfs, growth fails with
+//! `ErrorKind::OutOfSpace`, the failed call changes nothing, and the vector stays readable,
+//! writable, syncable, with everything committed there after a reopen.
+//!
+//! Growth reserves the file's blocks (`fallocate`) before it maps them; if it only set the
+//! file size, pushing into the new pages of a full tmpfs would kill this test with
+//! `SIGBUS`. Needs root (to mount a tmpfs); otherwise each test prints
+//! `full_disk: skipped: <why>` and returns.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use persistence::{ErrorKind, MmapedSlice, MmapedVec, OpenOptions};
+
+const SIZE: &str = "size=8m";
+
+fn value(i: usize) -> u64 {
+    (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0x5EED
+}
+
+/// Says on stderr, past the test harness's capture, that a test did not run.
+fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "full_disk: skipped: {why}");
+}
+
+/// A tmpfs mounted on a fresh directory, unmounted on drop (also when the test fails).
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(test: &str) -> Option<Tmpfs> {
+        let dir = common::tmpdir();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", SIZE, "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
+            Ok(o) => {
+                skipped(&format!(
+                    "{test}: mount -t tmpfs failed (root needed): {}",
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .map(str::trim)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ));
+                None
+            }
+            Err(e) => {
+                skipped(&format!("{test}: cannot run mount: {e}"));
+                None
+            }
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(self.dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            // Something still holds it open (a failing test): detach it lazily.
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+}
+
+/// Everything a failed call must leave as it was.
+#[derive(Debug, PartialEq)]
+struct State {
+    len: usize,
+    capacity: usize,
+    committed_len: usize,
+    file_len: u64,
+    on_disk_len: u64,
+    last: Vec<u64>,
+}
+
+fn state(v: &MmapedVec<u64>, path: &Path) -> State {
+    State {
+        len: v.len(),
+        capacity: v.capacity(),
+        committed_len: v.committed_len(),
+        file_len: v.file_len(),
+        on_disk_len: std::fs::metadata(path).unwrap().len(),
+        last: v[v.len().saturating_sub(64)..].to_vec(),
+    }
+}
+
+/// Every element is `value(i)`, except the ones `changed` lists.
+fn assert_contents(v: &[u64], changed: &[(usize, u64)], what: &str) {
+    for (i, &x) in v.iter().enumerate() {
+        let want = changed
+            .iter()
+            .find(|c| c.0 == i)
+            .map_or_else(|| value(i), |c| c.1);
+        assert_eq!(x, want, "{what}: element {i}");
+    }
+}
+
+/// Pops a few, pushes different ones back, syncs, and checks the full-disk error again; then
+/// closes and reopens. Returns the final contents' overrides.
+fn still_usable(mut v: MmapedVec<u64>, path: &Path, what: &str) {
+    assert_contents(&v, &[], what);
+    // Writable within the capacity: pop, then push other values.
+    let len = v.len();
+    for _ in 0..100 {
+        v.pop().unwrap();
+    }
+    let mut changed = Vec::new();
+    for i in len - 100..len {
+        v.push(!value(i)).unwrap();
+        changed.push((i, !value(i)));
+    }
+    v[0] = 12345;
+    changed.push((0, 12345));
+    v.sync().unwrap();
+    assert_eq!(v.committed_len(), len, "{what}");
+    // Filling the rest of the capacity works, then growth fails again the same way.
+    while v.len() < v.capacity() {
+        let i = v.len();
+        v.push(value(i)).unwrap();
+    }
+    let was = state(&v, path);
+    let e = v.push(1).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{what}: {e}");
+    assert_eq!(
+        state(&v, path),
+        was,
+        "{what}: a second failed push changed something"
+    );
+    let final_len = v.len();
+    v.close().unwrap();
+
+    let s = MmapedSlice::<u64>::open(path).unwrap();
+    assert_eq!(s.len(), final_len, "{what}: reopened length");
+    assert_contents(&s, &changed, &format!("{what}, reopened"));
+    drop(s);
+    // A read-write reopen works too, and can still pop and sync on the full disk.
+    let mut v = MmapedVec::<u64>::open(path).unwrap();
+    v.truncate(final_len / 2);
+    v.close().unwrap();
+    assert_eq!(MmapedSlice::<u64>::open(path).unwrap().len(), final_len / 2);
+}
+
+#[test]
+fn push_until_out_of_space() {
+    let Some(fs) = Tmpfs::mount("push_until_out_of_space") else {
+        return;
+    };
+    let path = fs.path("v.bin");
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    let mut failed = None;
+    // 8 MiB hold at most a million u64: the bound only guards against a runaway loop.
+    for i in 0..2_000_000usize {
+        if i == 100_000 {
+            v.sync().unwrap(); // an earlier commit, so that the reopen check sees a later one
+        }
+        let was = (v.len() == v.capacity()).then(|| state(&v, &path));
+        match v.push(value(i)) {
+            Ok(()) => {}
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::OutOfSpace, "push {i}: {e}");
+                assert!(!e.to_string().is_empty());
+                let was = was.expect("a push within the capacity failed");
+                assert_eq!(state(&v, &path), was, "the failed push changed the vector");
+                failed = Some(i);
+                break;
+            }
+        }
+    }
+    let failed = failed.expect("push never ran out of space on an 8 MiB tmpfs");
+    assert!(failed > 100_000, "out of space too early, at {failed}");
+    println!("full_disk: push failed with OutOfSpace at length {failed} on an 8 MiB tmpfs");
+    still_usable(v, &path, "after push failed");
+    drop(fs);
+}
+
+#[test]
+fn extend_and_reserve_out_of_space() {
+    let Some(fs) = Tmpfs::mount("extend_and_reserve_out_of_space") else {
+        return;
+    };
+    let path = fs.path("v.bin");
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    v.extend_from_slice(&(0..50_000).map(value).collect::<Vec<_>>())
+        .unwrap();
+    v.sync().unwrap();
+
+    // More than the file system holds, in one call: nothing changes.
+    for additional in [2_000_000usize, 1_100_000] {
+        let was = state(&v, &path);
+        let e = v.reserve(additional).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::OutOfSpace,
+            "reserve({additional}): {e}"
+        );
+        assert_eq!(
+            state(&v, &path),
+            was,
+            "reserve({additional}) changed something"
+        );
+        let e = v.reserve_exact(additional).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfSpace, "reserve_exact: {e}");
+        assert_eq!(state(&v, &path), was, "reserve_exact changed something");
+        let big: Vec<u64> = (v.len()..v.len() + additional).map(value).collect();
+        let e = v.extend_from_slice(&big).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfSpace, "extend_from_slice: {e}");
+        assert_eq!(state(&v, &path), was, "extend_from_slice changed something");
+        let e = v.resize(v.len() + additional, 7).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfSpace, "resize: {e}");
+        assert_eq!(state(&v, &path), was, "resize changed something");
+    }
+
+    // Fill in chunks until the disk is full.
+    let mut chunks = 0;
+    loop {
+        let start = v.len();
+        let chunk: Vec<u64> = (start..start + 20_000).map(value).collect();
+        let was = state(&v, &path);
+        match v.extend_from_slice(&chunk) {
+            Ok(()) => chunks += 1,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{e}");
+                assert_eq!(state(&v, &path), was, "a failed extend changed something");
+                break;
+            }
+        }
+        assert!(
+            chunks < 100,
+            "extend never ran out of space on an 8 MiB tmpfs"
+        );
+    }
+    // A new file on the full disk: an error too (or, if a page is still free, a vector).
+    match OpenOptions::new()
+        .capacity(1_000_000)
+        .open::<u64>(fs.path("second.bin"))
+    {
+        Ok(_) => panic!("a million u64 fit on a full 8 MiB tmpfs"),
+        Err(e) => assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{e}"),
+    }
+    still_usable(v, &path, "after extend failed");
+    drop(fs);
+}

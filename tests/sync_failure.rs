@@ -1,0 +1,379 @@
+//! When a step of a commit fails, `sync()` returns the error and the previous commit stays
+//! the one a reopen sees; a retried `sync()` then succeeds. When growth fails, the vector is
+//! unchanged and usable.
+//!
+//! Failures are injected with the test-only seam `persistence::fault` (feature
+//! `fault-injection`, on for tests through the self dev-dependency): `fault::inject(op, n,
+//! errno)` makes the call of `op` after `n` successful ones fail, before it does anything,
+//! on the calling thread only. A commit calls, in order: `msync` of the data pages (when any
+//! element changed), `fdatasync` (when the file changed size), `msync` of the header page.
+//!
+//! "What a reopen sees" is checked two ways: by opening a byte copy of the file (what any
+//! process would read, while this handle still holds the lock), and by a real reopen after
+//! `close()` or `Drop` failed the same way.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use persistence::fault::{self, Op};
+use persistence::format::{Slots, HEADER_SIZE};
+use persistence::{ErrorKind, MmapedSlice, MmapedVec, OpenOptions};
+
+const EIO: i32 = 5;
+const ENOMEM: i32 = 12;
+const ENOSPC: i32 = 28;
+
+fn value(i: usize) -> u64 {
+    (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x00C0_FFEE
+}
+
+/// The changes a commit can carry, each exercising a different set of commit steps.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    /// Appends that grow the file: data `msync`, `fdatasync`, header `msync`.
+    GrowingAppend,
+    /// Appends inside the capacity: data `msync`, header `msync`.
+    Append,
+    /// `v[i] = x` on committed elements: data `msync`, header `msync`.
+    InPlace,
+    /// `truncate`: no element changed, header `msync` only.
+    Truncate,
+}
+
+/// The steps of the commit of `change`, in order: (what, op, calls of op before it).
+fn steps(change: Change) -> &'static [(&'static str, Op, u32)] {
+    const DATA: (&str, Op, u32) = ("data msync", Op::Msync, 0);
+    const HEADER: (&str, Op, u32) = ("header msync", Op::Msync, 1);
+    match change {
+        Change::GrowingAppend => &[DATA, ("fdatasync after growth", Op::SyncFile, 0), HEADER],
+        Change::Append | Change::InPlace => &[DATA, HEADER],
+        Change::Truncate => &[("header msync", Op::Msync, 0)],
+    }
+}
+
+const BASE: usize = 1000;
+
+/// A file committed with `BASE` elements and room for more; then `change` applied, not yet
+/// committed. Returns the vector, the committed contents, and the new contents.
+fn prepare(path: &Path, change: Change) -> (MmapedVec<u64>, Vec<u64>, Vec<u64>) {
+    let mut v = MmapedVec::<u64>::open(path).unwrap();
+    for i in 0..BASE {
+        v.push(value(i)).unwrap();
+    }
+    v.reserve(500).unwrap();
+    v.sync().unwrap();
+    let before: Vec<u64> = v.to_vec();
+    let file_len = v.file_len();
+    match change {
+        Change::GrowingAppend => {
+            let n = v.capacity() - v.len() + 10;
+            for i in BASE..BASE + n {
+                v.push(value(i)).unwrap();
+            }
+            assert_ne!(v.file_len(), file_len, "the appends must grow the file");
+        }
+        Change::Append => {
+            for i in BASE..BASE + 300 {
+                v.push(value(i)).unwrap();
+            }
+            assert_eq!(v.file_len(), file_len, "the appends must fit the capacity");
+        }
+        Change::InPlace => {
+            v[3] = 333;
+            v[BASE - 1] = 999;
+            v[BASE / 2] = 555;
+        }
+        Change::Truncate => v.truncate(BASE - 100),
+    }
+    let after = v.to_vec();
+    (v, before, after)
+}
+
+/// Opens a byte copy of the file read-only: what a reopen would see now.
+fn reopen_copy(path: &Path) -> Vec<u64> {
+    let copy: PathBuf = path.with_extension("copy");
+    std::fs::copy(path, &copy).unwrap();
+    let s = MmapedSlice::<u64>::open(&copy).unwrap();
+    let out = s.to_vec();
+    drop(s);
+    std::fs::remove_file(&copy).unwrap();
+    out
+}
+
+/// `got` is the previous commit `before`; elements changed in place may hold either bytes
+/// (DESIGN.md: they reach the file page by page before the next commit).
+fn assert_previous_commit(got: &[u64], before: &[u64], after: &[u64], what: &str) {
+    assert_eq!(
+        got.len(),
+        before.len(),
+        "{what}: length of the previous commit"
+    );
+    for (i, &x) in got.iter().enumerate() {
+        let ok = x == before[i] || after.get(i) == Some(&x);
+        assert!(
+            ok,
+            "{what}: element {i} is {x:#x}, committed {:#x}",
+            before[i]
+        );
+    }
+}
+
+fn header(path: &Path) -> Vec<u8> {
+    common::read(path)[..HEADER_SIZE].to_vec()
+}
+
+fn expect_injected(result: persistence::Result<()>, errno: i32, what: &str) {
+    let e = match result {
+        Ok(()) => panic!("{what}: succeeded although the step failed"),
+        Err(e) => e,
+    };
+    assert!(
+        !fault::pending(),
+        "{what}: the injected failure did not fire"
+    );
+    assert_eq!(e.raw_os_error(), Some(errno), "{what}: {e}");
+    assert!(!e.to_string().is_empty());
+}
+
+#[test]
+fn a_failed_commit_step_keeps_the_previous_commit_and_a_retry_succeeds() {
+    for change in [
+        Change::GrowingAppend,
+        Change::Append,
+        Change::InPlace,
+        Change::Truncate,
+    ] {
+        for &(step, op, skip) in steps(change) {
+            let what = format!("{change:?}, {step} fails");
+            let dir = common::tmpdir();
+            let path = common::path_in(&dir, "v.bin");
+            let (mut v, before, after) = prepare(&path, change);
+            let header_before = header(&path);
+
+            fault::inject(op, skip, EIO);
+            expect_injected(v.sync(), EIO, &what);
+            // The handle still has the new contents; the committed length is the old one.
+            assert_eq!(v.committed_len(), before.len(), "{what}");
+            assert_eq!(&v[..], &after[..], "{what}: contents in memory");
+            // On disk: the header page is untouched, so every reader gets the old commit.
+            assert!(
+                header(&path) == header_before,
+                "{what}: the header page changed after a failed commit"
+            );
+            assert_previous_commit(&reopen_copy(&path), &before, &after, &what);
+
+            // Retry: succeeds, and the previous commit stays as the fallback slot.
+            v.sync().unwrap();
+            assert_eq!(v.committed_len(), after.len(), "{what}");
+            assert_eq!(reopen_copy(&path), after, "{what}: after the retry");
+            let slots = Slots::read(&header(&path));
+            let lens: Vec<Option<u64>> = slots.slots.iter().map(|s| s.map(|s| s.len)).collect();
+            assert!(
+                lens.contains(&Some(after.len() as u64))
+                    && lens.contains(&Some(before.len() as u64)),
+                "{what}: slots after the retry hold {lens:?}, want the new and the previous \
+                 commit"
+            );
+            v.close().unwrap();
+            assert_eq!(MmapedVec::<u64>::open(&path).unwrap().to_vec(), after);
+        }
+    }
+}
+
+/// The handle goes away while the commit fails: `close()` returns the error, `Drop` swallows
+/// it, and a real reopen sees the previous commit.
+#[test]
+fn close_or_drop_that_fails_to_commit_leaves_the_previous_commit() {
+    for change in [
+        Change::GrowingAppend,
+        Change::Append,
+        Change::InPlace,
+        Change::Truncate,
+    ] {
+        for &(step, op, skip) in steps(change) {
+            for use_close in [true, false] {
+                let what = format!(
+                    "{change:?}, {step} fails in {}",
+                    if use_close { "close()" } else { "Drop" }
+                );
+                let dir = common::tmpdir();
+                let path = common::path_in(&dir, "v.bin");
+                let (v, before, after) = prepare(&path, change);
+                fault::inject(op, skip, EIO);
+                if use_close {
+                    expect_injected(v.close(), EIO, &what);
+                } else {
+                    drop(v);
+                    assert!(!fault::pending(), "{what}: Drop did not try to commit");
+                }
+                let v = MmapedVec::<u64>::open(&path).unwrap();
+                assert_previous_commit(&v, &before, &after, &what);
+            }
+        }
+    }
+}
+
+/// A vector's observable state, to show that a failed operation changed nothing.
+#[derive(Debug, PartialEq)]
+struct State {
+    len: usize,
+    capacity: usize,
+    file_len: u64,
+    on_disk_len: u64,
+    contents: Vec<u64>,
+}
+
+fn state(v: &MmapedVec<u64>, path: &Path) -> State {
+    State {
+        len: v.len(),
+        capacity: v.capacity(),
+        file_len: v.file_len(),
+        on_disk_len: std::fs::metadata(path).unwrap().len(),
+        contents: v.to_vec(),
+    }
+}
+
+/// Fills `v` to its capacity with `value(i)`.
+fn fill_to_capacity(v: &mut MmapedVec<u64>) {
+    while v.len() < v.capacity() {
+        v.push(value(v.len())).unwrap();
+    }
+}
+
+#[test]
+fn failed_growth_leaves_the_vector_unchanged_and_usable() {
+    type Grow = fn(&mut MmapedVec<u64>) -> persistence::Result<()>;
+    let growers: [(&str, Grow); 5] = [
+        ("push", |v| v.push(value(v.len()))),
+        ("reserve", |v| v.reserve(100_000)),
+        ("extend_from_slice", |v| {
+            let more: Vec<u64> = (v.len()..v.len() + 5000).map(value).collect();
+            v.extend_from_slice(&more)
+        }),
+        ("insert", |v| v.insert(7, 77)),
+        ("resize", |v| {
+            let n = v.len() + 3000;
+            v.resize(n, 42)
+        }),
+    ];
+    let failures = [
+        (
+            "fallocate ENOSPC",
+            Op::Allocate,
+            ENOSPC,
+            ErrorKind::OutOfSpace,
+        ),
+        ("remap ENOMEM", Op::Remap, ENOMEM, ErrorKind::Io),
+    ];
+    for (name, grow) in growers {
+        for (fail, op, errno, kind) in failures {
+            let what = format!("{name} with {fail}");
+            let dir = common::tmpdir();
+            let path = common::path_in(&dir, "v.bin");
+            let mut v = MmapedVec::<u64>::open(&path).unwrap();
+            for i in 0..700 {
+                v.push(value(i)).unwrap();
+            }
+            v.sync().unwrap();
+            fill_to_capacity(&mut v);
+            let was = state(&v, &path);
+
+            fault::inject(op, 0, errno);
+            let e = grow(&mut v).unwrap_err();
+            assert!(!fault::pending(), "{what}: the failure did not fire");
+            assert_eq!(e.kind(), kind, "{what}: {e}");
+            assert_eq!(e.raw_os_error(), Some(errno), "{what}");
+            assert_eq!(
+                state(&v, &path),
+                was,
+                "{what}: the failed growth changed the vector"
+            );
+
+            // Still usable: the same operation now succeeds, and everything commits.
+            grow(&mut v).unwrap();
+            assert!(v.capacity() > was.capacity, "{what}");
+            for _ in 0..10 {
+                v.pop();
+            }
+            v.push(1).unwrap();
+            let want = v.to_vec();
+            v.sync().unwrap();
+            drop(v);
+            assert_eq!(
+                MmapedSlice::<u64>::open(&path).unwrap().to_vec(),
+                want,
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn failed_growth_at_open_leaves_the_file_as_committed() {
+    let dir = common::tmpdir();
+    let path = common::path_in(&dir, "v.bin");
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    for i in 0..100 {
+        v.push(value(i)).unwrap();
+    }
+    v.close().unwrap();
+    let bytes = common::read(&path);
+    for (op, errno, kind) in [
+        (Op::Allocate, ENOSPC, ErrorKind::OutOfSpace),
+        (Op::Remap, ENOMEM, ErrorKind::Io),
+    ] {
+        fault::inject(op, 0, errno);
+        let e = OpenOptions::new()
+            .capacity(1_000_000)
+            .open::<u64>(&path)
+            .unwrap_err();
+        assert!(!fault::pending());
+        assert_eq!(e.kind(), kind, "{e}");
+        assert!(
+            common::read(&path) == bytes,
+            "{op:?}: a failed open changed the file"
+        );
+        let v = MmapedVec::<u64>::open(&path).unwrap();
+        assert_eq!(v.to_vec(), (0..100).map(value).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn failed_shrink_leaves_the_contents_and_stays_usable() {
+    for (op, errno) in [(Op::Remap, ENOMEM), (Op::Truncate, EIO)] {
+        let dir = common::tmpdir();
+        let path = common::path_in(&dir, "v.bin");
+        let mut v = MmapedVec::<u64>::open(&path).unwrap();
+        for i in 0..5000 {
+            v.push(value(i)).unwrap();
+        }
+        v.sync().unwrap();
+        v.truncate(1000);
+        v.sync().unwrap();
+        let want = v.to_vec();
+        fault::inject(op, 0, errno);
+        let e = v.shrink_to_fit().unwrap_err();
+        assert!(!fault::pending(), "{op:?}: the failure did not fire");
+        assert_eq!(e.raw_os_error(), Some(errno), "{op:?}: {e}");
+        assert_eq!(v.to_vec(), want, "{op:?}: contents after a failed shrink");
+        assert!(v.capacity() >= v.len());
+        // The committed data still fits the file, so a reopen works.
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            on_disk >= 4096 + 8 * v.committed_len() as u64,
+            "{op:?}: {on_disk}"
+        );
+        // Usable: grow again, commit, reopen.
+        for i in 1000..3000 {
+            v.push(value(i)).unwrap();
+        }
+        v.close().unwrap();
+        let s = MmapedSlice::<u64>::open(&path).unwrap();
+        assert_eq!(
+            s.to_vec(),
+            (0..3000).map(value).collect::<Vec<_>>(),
+            "{op:?}"
+        );
+    }
+}
