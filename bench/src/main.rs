@@ -1,0 +1,240 @@
+//! `persistence-bench`: `MmapedVec<u64>` side by side with what users would pick instead,
+//! in one run, on one machine, contenders interleaved round-robin (issue 4).
+//!
+//! ```text
+//! cargo run --release -p persistence-bench               # full: a few minutes on 2 cores
+//! cargo run --release -p persistence-bench -- --quick    # seconds, small sizes (CI)
+//! options: --dir PATH (temp dir; default: std::env::temp_dir()), --only 1,3,5 (scenarios),
+//!          --sizes N,N (element counts for scenarios 1 and 2, for profiling one size)
+//! ```
+//!
+//! Scenarios (u64 elements): 1 push then one sync, 2 extend_from_slice in 64 Ki chunks then
+//! one sync, 3 reopen (read one / sum all), 4 sync after changing one element, 5 growth of
+//! the capacity from 1 GiB to 2 GiB in one step, 6 random reads. Every table prints median,
+//! min – max and the ratio to the scenario's baseline; the closing summary lists every target
+//! of the issue with its measured ratio, as Markdown for the README.
+
+mod append;
+mod common;
+mod growth;
+mod handrolled;
+mod os;
+mod random;
+mod reopen;
+mod stats;
+mod summary;
+mod sync_one;
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use common::{fmt_bytes, Ctx, Fixture, Report};
+
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,3,4,5,6] \
+                     [--sizes N,N (elements for scenarios 1 and 2)]";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let ctx = match parse(&args) {
+        Ok(ctx) => ctx,
+        Err(msg) => {
+            eprintln!("{msg}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&ctx.dir) {
+        eprintln!("cannot create {}: {e}", ctx.dir.display());
+        std::process::exit(1);
+    }
+    let code = match run(&ctx) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("persistence-bench: FAILED: {e}");
+            1
+        }
+    };
+    let _ = std::fs::remove_dir_all(&ctx.dir);
+    std::process::exit(code);
+}
+
+/// The command line, into a run context.
+fn parse(args: &[String]) -> Result<Ctx, String> {
+    let mut quick = false;
+    let mut base: Option<PathBuf> = None;
+    let mut only = Vec::new();
+    let mut sizes: Option<Vec<usize>> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--dir" => base = Some(it.next().ok_or("--dir needs a path")?.into()),
+            "--only" => {
+                for s in it.next().ok_or("--only needs a list")?.split(',') {
+                    let n: u32 = s
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("bad scenario {s:?}"))?;
+                    if !(1..=6).contains(&n) {
+                        return Err(format!("no scenario {n}"));
+                    }
+                    only.push(n);
+                }
+            }
+            "--sizes" => {
+                let list = it.next().ok_or("--sizes needs a list")?;
+                let v: Result<Vec<usize>, _> = list.split(',').map(|s| s.trim().parse()).collect();
+                let v = v.map_err(|_| format!("bad sizes {list:?}"))?;
+                if v.is_empty() || v.contains(&0) {
+                    return Err("sizes must be positive".into());
+                }
+                sizes = Some(v);
+            }
+            "-h" | "--help" => return Err("persistence-bench: issue 4's benchmark".into()),
+            // `cargo bench` style harness flags are ignored.
+            "--bench" => {}
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let base = base.unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("persistence-bench-{}", std::process::id()));
+    let mut ctx = if quick {
+        Ctx {
+            dir,
+            quick,
+            rounds: 3,
+            append_sizes: vec![100_000, 1_000_000],
+            file_sizes: vec![125_000, 1_000_000],
+            ops: 5,
+            sync_ops: 2,
+            growth_bytes: 32 << 20,
+            random_reads: 100_000,
+            only,
+            page: os::page_size(),
+        }
+    } else {
+        Ctx {
+            dir,
+            quick,
+            rounds: 5,
+            append_sizes: vec![10_000_000, 100_000_000],
+            file_sizes: vec![1_000_000, 10_000_000, 100_000_000],
+            ops: 20,
+            sync_ops: 6,
+            growth_bytes: 1 << 30,
+            random_reads: 1_000_000,
+            only,
+            page: os::page_size(),
+        }
+    };
+    if let Some(s) = sizes {
+        ctx.append_sizes = s;
+    }
+    Ok(ctx)
+}
+
+fn run(ctx: &Ctx) -> io::Result<()> {
+    let start = Instant::now();
+    let fs = os::fs_type(&ctx.dir);
+    println!(
+        "# persistence-bench {}: {} | {} | kernel {} | temp dir {} ({fs}, {} free) | remap: {} | {} rounds",
+        if ctx.quick { "--quick" } else { "(full)" },
+        os::utc_now(),
+        os::cpu_model(),
+        os::kernel(),
+        ctx.dir.display(),
+        os::free_bytes(&ctx.dir).map_or("?".into(), |b| fmt_bytes(b as f64)),
+        persistence::REMAP_STRATEGY,
+        ctx.rounds,
+    );
+    if fs == "tmpfs" {
+        println!("WARNING: the temp dir is on tmpfs: no disk, no real sync. Use --dir on a disk.");
+    }
+    println!(
+        "Contenders run round-robin (each round starts with the next one); files are created \
+         before and deleted after each timed run; ratios within this run are what count."
+    );
+    let mut report = Report::default();
+    if ctx.wants(1) {
+        append::run(ctx, &mut report, append::Mode::Push)?;
+    }
+    if ctx.wants(2) {
+        append::run(ctx, &mut report, append::Mode::Extend)?;
+    }
+    if ctx.wants(3) || ctx.wants(4) || ctx.wants(6) {
+        let need: usize = ctx.file_sizes.iter().map(|n| 2 * 8 * n).sum();
+        ctx.check_space(need as u64, "scenarios 3, 4, 6")?;
+        let t = Instant::now();
+        let mut fixtures = Vec::new();
+        let made = ctx.file_sizes.iter().try_for_each(|&n| {
+            fixtures.push(Fixture::create(ctx, n)?);
+            Ok::<(), io::Error>(())
+        });
+        println!(
+            "\n(fixtures for S3, S4, S6 written and synced in {:.1} s: {} files)",
+            t.elapsed().as_secs_f64(),
+            2 * fixtures.len()
+        );
+        let r = made.and_then(|()| {
+            if ctx.wants(3) {
+                reopen::run(ctx, &mut report, &fixtures)?;
+            }
+            if ctx.wants(4) {
+                sync_one::run(ctx, &mut report, &fixtures)?;
+            }
+            if ctx.wants(6) {
+                if let Some(fx) = fixtures.last() {
+                    random::run(ctx, &mut report, fx)?;
+                }
+            }
+            Ok(())
+        });
+        for fx in &fixtures {
+            fx.remove();
+        }
+        r?;
+    }
+    if ctx.wants(5) {
+        growth::run(ctx, &mut report)?;
+    }
+    println!("\n{}", summary::render(ctx, &report));
+    println!(
+        "(finished in {:.0} s; temp dir {} removed)",
+        start.elapsed().as_secs_f64(),
+        ctx.dir.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_quick_dir_and_only() {
+        let c = parse(&args(&["--quick", "--dir", "/x", "--only", "1,5"])).unwrap();
+        assert!(c.quick);
+        assert!(c.dir.starts_with("/x"));
+        assert!(c.wants(5) && !c.wants(2));
+        let full = parse(&[]).unwrap();
+        assert!(!full.quick && full.rounds >= 5 && full.wants(3));
+        assert_eq!(full.append_sizes, [10_000_000, 100_000_000]);
+        assert_eq!(full.growth_bytes, 1 << 30);
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert!(parse(&args(&["--only", "7"])).is_err());
+        assert!(parse(&args(&["--frobnicate"])).is_err());
+        assert!(parse(&args(&["--dir"])).is_err());
+        assert!(parse(&args(&["--sizes", "0"])).is_err());
+        assert_eq!(
+            parse(&args(&["--sizes", "5,7"])).unwrap().append_sizes,
+            [5, 7]
+        );
+    }
+}

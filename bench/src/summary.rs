@@ -1,0 +1,349 @@
+//! The closing summary: every target of issue 4 with its measured ratio, met or missed, as
+//! a Markdown table for the README.
+
+use crate::common::{fmt_bytes, fmt_count, names::*, Ctx, Report};
+use crate::stats::{fmt_ratio, fmt_time, markdown};
+
+/// One target line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// What is compared.
+    pub what: String,
+    /// The goal, as text (`≤ 1.00×`).
+    pub goal: String,
+    /// The measured figure, as text.
+    pub measured: String,
+    /// Met, missed, or not measured (scenario skipped).
+    pub met: Option<bool>,
+}
+
+/// A target "ratio ≤ limit".
+fn at_most(what: String, ratio: f64, limit: f64, detail: String) -> Target {
+    Target {
+        what,
+        goal: format!("≤ {limit:.2}×"),
+        measured: if detail.is_empty() {
+            fmt_ratio(ratio)
+        } else {
+            format!("{} ({detail})", fmt_ratio(ratio))
+        },
+        met: ratio.is_finite().then_some(ratio <= limit),
+    }
+}
+
+/// A target "speed-up ≥ limit" where speed-up = other / ours.
+fn at_least(what: String, speedup: f64, limit: f64, detail: String) -> Target {
+    Target {
+        what,
+        goal: format!("≥ {limit:.2}× faster"),
+        measured: format!("{} faster ({detail})", fmt_ratio(speedup)),
+        met: speedup.is_finite().then_some(speedup >= limit),
+    }
+}
+
+/// `a / b` of the medians of two rows of table `key`.
+fn ratio(r: &Report, key: &str, a: &str, b: &str) -> f64 {
+    r.get(key)
+        .map_or(f64::NAN, |t| t.median_of(a) / t.median_of(b))
+}
+
+/// The median of row `a` in table `key`.
+fn median(r: &Report, key: &str, a: &str) -> f64 {
+    r.get(key).map_or(f64::NAN, |t| t.median_of(a))
+}
+
+/// Every target of the issue, from what the run measured.
+pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
+    let mut out = Vec::new();
+    let large = ctx.append_sizes.last().copied().unwrap_or(0);
+    for (label, num) in [("push", 1), ("extend", 2)] {
+        let sizes: &[usize] = if num == 1 {
+            &ctx.append_sizes
+        } else {
+            &ctx.append_sizes[ctx.append_sizes.len().saturating_sub(1)..]
+        };
+        let vec_what = if num == 1 {
+            "std Vec push (RAM)"
+        } else {
+            "std Vec extend_from_slice (RAM)"
+        };
+        for &n in sizes {
+            let key = format!("{label} {n}");
+            out.push(at_most(
+                format!("S{num} {label} phase, {} u64, vs {vec_what}", fmt_count(n)),
+                ratio(r, &key, LIB, VEC),
+                1.0,
+                format!(
+                    "{} vs {} per element",
+                    fmt_time(median(r, &key, LIB) / n as f64),
+                    fmt_time(median(r, &key, VEC) / n as f64)
+                ),
+            ));
+        }
+        for &n in sizes {
+            let key = format!("{label} {n}");
+            out.push(at_most(
+                format!(
+                    "S{num} {label} phase, {} u64, vs floor (page faults + stores)",
+                    fmt_count(n)
+                ),
+                ratio(r, &key, LIB, FLOOR),
+                1.3,
+                format!(
+                    "floor {} per element",
+                    fmt_time(median(r, &key, FLOOR) / n as f64)
+                ),
+            ));
+        }
+        for &n in sizes {
+            let key = format!("{label}+sync {n}");
+            out.push(at_most(
+                format!(
+                    "S{num} {label} + one sync, {} u64, vs BufWriter + sync_data",
+                    fmt_count(n)
+                ),
+                ratio(r, &key, LIB, BUFW),
+                1.0,
+                format!(
+                    "{} vs {}",
+                    fmt_time(median(r, &key, LIB)),
+                    fmt_time(median(r, &key, BUFW))
+                ),
+            ));
+        }
+        let key = format!("{label}+sync {large}");
+        for other in [MEMVEC, HAND] {
+            out.push(at_least(
+                format!(
+                    "S{num} {label} + one sync, {} u64, vs {other}",
+                    fmt_count(large)
+                ),
+                ratio(r, &key, other, LIB),
+                1.3,
+                format!(
+                    "{} vs {}",
+                    fmt_time(median(r, &key, LIB)),
+                    fmt_time(median(r, &key, other))
+                ),
+            ));
+        }
+    }
+
+    let (small_f, big_f) = (
+        ctx.file_sizes.first().copied().unwrap_or(0),
+        ctx.file_sizes.last().copied().unwrap_or(0),
+    );
+    let big_b = fmt_bytes(8.0 * big_f as f64);
+    let key = format!("reopen {big_f}");
+    out.push(at_most(
+        format!("S3 reopen {big_b} + read one: MmapedVec::open vs bare memmap2 open + map_mut"),
+        ratio(r, &key, LIB_OPEN, MAP_RW),
+        1.2,
+        format!(
+            "{} vs {}",
+            fmt_time(median(r, &key, LIB_OPEN)),
+            fmt_time(median(r, &key, MAP_RW))
+        ),
+    ));
+    out.push(at_most(
+        format!("S3 reopen {big_b} + read one: MmapedSlice::open vs bare memmap2 open + map"),
+        ratio(r, &key, SLICE, MAP_RO),
+        1.2,
+        format!(
+            "{} vs {}",
+            fmt_time(median(r, &key, SLICE)),
+            fmt_time(median(r, &key, MAP_RO))
+        ),
+    ));
+    let small_key = format!("reopen {small_f}");
+    let grow_lib = median(r, &key, LIB_OPEN) / median(r, &small_key, LIB_OPEN);
+    let grow_bare = median(r, &key, MAP_RW) / median(r, &small_key, MAP_RW);
+    out.push(at_most(
+        format!(
+            "S3 reopen independent of size: MmapedVec::open at {big_b} / at {}",
+            fmt_bytes(8.0 * small_f as f64)
+        ),
+        grow_lib,
+        1.2,
+        format!("bare memmap2: {}", fmt_ratio(grow_bare)),
+    ));
+
+    for &n in &ctx.file_sizes {
+        let key = format!("sync one {n}");
+        out.push(at_most(
+            format!(
+                "S4 sync after one changed element, {}: vs File::sync_data",
+                fmt_bytes(8.0 * n as f64)
+            ),
+            ratio(r, &key, LIB_SYNC, PWRITE_SYNC),
+            2.0,
+            format!(
+                "{} vs {}",
+                fmt_time(median(r, &key, LIB_SYNC)),
+                fmt_time(median(r, &key, PWRITE_SYNC))
+            ),
+        ));
+    }
+
+    let g = fmt_bytes(ctx.growth_bytes as f64);
+    let g2 = fmt_bytes(2.0 * ctx.growth_bytes as f64);
+    let mremap_path = persistence::REMAP_STRATEGY == "mremap";
+    let base = if mremap_path { MREMAP } else { MMAP_MUNMAP };
+    out.push(at_most(
+        format!("S5 growth {g} -> {g2}: reserve_exact vs {base}"),
+        ratio(r, "growth", LIB_GROW, base),
+        1.2,
+        format!(
+            "{} vs {}; bare fallocate + mremap: {}",
+            fmt_time(median(r, "growth", LIB_GROW)),
+            fmt_time(median(r, "growth", base)),
+            fmt_time(median(r, "growth", FALLOC_MREMAP))
+        ),
+    ));
+    let pages = (ctx.growth_bytes / ctx.page) as f64;
+    let during = r.figure(&format!("faults during {LIB_GROW}"));
+    out.push(Target {
+        what: "S5 growth copies no element data (page faults during the step)".into(),
+        goal: format!("≪ {pages:.0} (a copy faults every page)"),
+        measured: format!("{during:.0} faults"),
+        met: during.is_finite().then_some(during < pages / 100.0),
+    });
+    let after = r.figure(&format!("faults after {LIB_GROW}"));
+    let before = r.figure(&format!("faults before {LIB_GROW}"));
+    if mremap_path {
+        let bare_after = r.figure(&format!("faults after {MREMAP}"));
+        let slack = (before / 100.0).max(16.0);
+        out.push(Target {
+            what: "S5 no extra page faults touching the old pages after growth".into(),
+            goal: format!("≤ bare mremap's + {slack:.0}"),
+            measured: format!(
+                "{after:.0} (bare mremap {bare_after:.0}; before growth {before:.0})"
+            ),
+            met: (after.is_finite() && bare_after.is_finite())
+                .then_some(after <= bare_after + slack),
+        });
+    } else {
+        let bare_after = r.figure(&format!("faults after {MMAP_MUNMAP}"));
+        out.push(Target {
+            what: "S5 portable path: faults touching the old pages after growth".into(),
+            goal: "as bare mmap + munmap (informative)".into(),
+            measured: format!("{after:.0} (bare mmap + munmap {bare_after:.0})"),
+            met: None,
+        });
+    }
+
+    for (who, name) in [(LIB_IDX, "MmapedVec"), (SLICE_IDX, "MmapedSlice")] {
+        out.push(at_most(
+            format!(
+                "S6 {} random reads in {big_b}: {name} vs plain mapped slice",
+                fmt_count(ctx.random_reads)
+            ),
+            ratio(r, "random", who, MAP_SLICE),
+            1.05,
+            format!(
+                "{} vs {} per read",
+                fmt_time(median(r, "random", who) / ctx.random_reads as f64),
+                fmt_time(median(r, "random", MAP_SLICE) / ctx.random_reads as f64)
+            ),
+        ));
+    }
+    out
+}
+
+/// The summary as Markdown.
+pub fn render(ctx: &Ctx, r: &Report) -> String {
+    let ts = targets(ctx, r);
+    let mut lines = vec![vec![
+        "target".to_string(),
+        "goal".into(),
+        "measured".into(),
+        "verdict".into(),
+    ]];
+    for t in &ts {
+        lines.push(vec![
+            t.what.clone(),
+            t.goal.clone(),
+            t.measured.clone(),
+            verdict(t.met).into(),
+        ]);
+    }
+    let met = ts.iter().filter(|t| t.met == Some(true)).count();
+    let missed = ts.iter().filter(|t| t.met == Some(false)).count();
+    format!(
+        "## Summary: issue 4 targets ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured\n",
+        crate::os::utc_now(),
+        crate::os::cpu_model(),
+        crate::os::fs_type(&ctx.dir),
+        persistence::REMAP_STRATEGY,
+        if ctx.quick { "; --quick sizes" } else { "" },
+        markdown(&lines),
+        ts.len() - met - missed
+    )
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "**missed**",
+        None => "not measured",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{Row, Samples, Table};
+
+    fn row(name: &str, v: f64) -> Row {
+        let mut r = Row::new(name);
+        r.time = Samples(vec![v]);
+        r
+    }
+
+    #[test]
+    fn goals_and_verdicts() {
+        let t = at_most("x".into(), 0.9, 1.0, String::new());
+        assert_eq!(t.met, Some(true));
+        assert_eq!(t.measured, "0.90×");
+        assert_eq!(
+            at_most("x".into(), 1.01, 1.0, String::new()).met,
+            Some(false)
+        );
+        assert_eq!(at_most("x".into(), f64::NAN, 1.0, String::new()).met, None);
+        assert_eq!(at_least("x".into(), 1.4, 1.3, "d".into()).met, Some(true));
+        assert_eq!(at_least("x".into(), 1.2, 1.3, "d".into()).met, Some(false));
+    }
+
+    #[test]
+    fn push_target_reads_the_right_rows() {
+        let ctx = crate::parse(&["--quick".to_string()]).unwrap();
+        let mut r = Report::default();
+        let n = ctx.append_sizes[0];
+        r.tables.push((
+            format!("push {n}"),
+            Table {
+                title: String::new(),
+                rows: vec![row(VEC, 2.0), row(LIB, 1.0), row(FLOOR, 0.5)],
+                baseline: 0,
+                floor: Some((2, "floor")),
+                per: None,
+            },
+        ));
+        let ts = targets(&ctx, &r);
+        let vs_vec = ts
+            .iter()
+            .find(|t| t.what.starts_with("S1 push phase, 100 k u64, vs std Vec"))
+            .unwrap();
+        assert_eq!(vs_vec.met, Some(true), "{vs_vec:?}");
+        let vs_floor = ts
+            .iter()
+            .find(|t| t.what.starts_with("S1 push phase, 100 k u64, vs floor"))
+            .unwrap();
+        assert_eq!(vs_floor.met, Some(false), "2.0× the floor: {vs_floor:?}");
+        // Scenarios that did not run are "not measured", never "met".
+        assert!(ts
+            .iter()
+            .filter(|t| t.what.starts_with("S6"))
+            .all(|t| t.met.is_none()));
+    }
+}

@@ -1,0 +1,117 @@
+//! Scenario 4: change one element of a durable vector, then make it durable again, at
+//! every file size. All contenders keep their file open for the whole scenario; each sample
+//! is one change + its sync. The baseline is what a `File` user does: `pwrite` the 8 bytes,
+//! `File::sync_data`.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::time::Instant;
+
+use memmap2::MmapMut;
+
+use crate::common::{self, as_u64s_mut, names::*, Ctx, Fixture, Report};
+use crate::stats::{round_robin, Row, Table};
+
+const CONTENDERS: [&str; 6] = [
+    PWRITE_SYNC,
+    MSYNC_PAGE,
+    MSYNC_ALL,
+    TWO_FLUSH,
+    MEMVEC_SYNC,
+    LIB_SYNC,
+];
+const DATA: usize = 4096;
+
+/// Runs scenario 4 on every fixture.
+pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<()> {
+    let page = ctx.page;
+    for fx in fixtures {
+        let n = fx.n;
+        let i = n / 2;
+        let off = DATA + 8 * i;
+        let file = File::options().read(true).write(true).open(&fx.lib)?;
+        // SAFETY: the benchmark alone changes the fixture, and only element `i` and the
+        // bytes of the 24-byte scratch slot at offset 2048 of the header page (unused by the
+        // format: slots sit at 512 and 1024).
+        let mut map = unsafe { MmapMut::map_mut(&file) }?;
+        let mut mv = common::memvec_open(&fx.memvec)?;
+        let mut lib = fx.open_lib()?;
+        let mut rows: Vec<Row> = CONTENDERS.iter().map(|c| Row::new(*c)).collect();
+        let mut value = 1_000_000_000u64;
+        let mut err: Option<io::Error> = None;
+        round_robin(ctx.rounds, CONTENDERS.len(), |c, _| {
+            for _ in 0..ctx.sync_ops {
+                value += 1;
+                let x = value;
+                let t0 = Instant::now();
+                let r: io::Result<()> = match CONTENDERS[c] {
+                    PWRITE_SYNC => file
+                        .write_all_at(&x.to_ne_bytes(), off as u64)
+                        .and_then(|()| file.sync_data()),
+                    MSYNC_PAGE => {
+                        as_u64s_mut(&mut map[DATA..])[i] = x;
+                        map.flush_range(off, 8)
+                    }
+                    MSYNC_ALL => {
+                        as_u64s_mut(&mut map[DATA..])[i] = x;
+                        map.flush()
+                    }
+                    TWO_FLUSH => {
+                        // What a commit protocol that orders data before the length needs at
+                        // least: the data page durable, then a slot write, then the header
+                        // page durable.
+                        as_u64s_mut(&mut map[DATA..])[i] = x;
+                        map.flush_range(off - off % page, page).and_then(|()| {
+                            map[2048..2056].copy_from_slice(&x.to_ne_bytes());
+                            map.flush_range(0, page)
+                        })
+                    }
+                    MEMVEC_SYNC => {
+                        mv[i] = x;
+                        mv.as_mem().file().sync_data()
+                    }
+                    LIB_SYNC => {
+                        lib[i] = x;
+                        lib.sync().map_err(io::Error::from)
+                    }
+                    _ => unreachable!("every contender is listed"),
+                };
+                let t = t0.elapsed().as_secs_f64();
+                match r {
+                    Ok(()) => rows[c].time.push(t),
+                    Err(e) => {
+                        err.get_or_insert(io::Error::other(format!("{}: {e}", CONTENDERS[c])));
+                    }
+                }
+            }
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        // Every contender wrote element `i` last in some order; all views agree on it.
+        let seen = [as_u64s_mut(&mut map[DATA..])[i], lib[i]];
+        if seen[0] != seen[1] {
+            return Err(io::Error::other("views of the same file disagree"));
+        }
+        // Put the fixture back as it was for the scenarios after this one.
+        map[2048..2056].copy_from_slice(&[0; 8]);
+        map.flush_range(0, page)?;
+        lib[i] = i as u64;
+        lib.sync()?;
+        mv[i] = i as u64;
+        mv.as_mem().file().sync_data()?;
+        let bytes = common::fmt_bytes(8.0 * n as f64);
+        report.table(
+            format!("sync one {n}"),
+            Table {
+                title: format!("S4 change one element of a {bytes} vector, then sync"),
+                rows,
+                baseline: 0,
+                floor: None,
+                per: None,
+            },
+        );
+    }
+    Ok(())
+}
