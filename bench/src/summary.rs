@@ -57,11 +57,7 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
     let mut out = Vec::new();
     let large = ctx.append_sizes.last().copied().unwrap_or(0);
     for (label, num) in [("push", 1), ("extend", 2)] {
-        let sizes: &[usize] = if num == 1 {
-            &ctx.append_sizes
-        } else {
-            &ctx.append_sizes[ctx.append_sizes.len().saturating_sub(1)..]
-        };
+        let sizes: &[usize] = &ctx.append_sizes;
         let vec_what = if num == 1 {
             "std Vec push (RAM)"
         } else {
