@@ -118,6 +118,11 @@ impl Error {
         }
     }
 
+    /// The same error, said of another operation.
+    pub(crate) const fn with_context(self, context: &'static str) -> Self {
+        Error { context, ..self }
+    }
+
     /// The kind of error, to match on.
     #[must_use]
     pub const fn kind(&self) -> ErrorKind {

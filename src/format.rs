@@ -360,19 +360,23 @@ pub fn new_header_page(layout: &Layout) -> [u8; HEADER_SIZE] {
     page
 }
 
-/// Whether a header page is the remains of a creation that a crash interrupted: the file is
-/// no longer than the header (so it never held element data), no commit slot is valid, and
-/// its first sector is either all zero or a valid fixed header. Such a file never held a
-/// commit, so treating it as new loses nothing.
+/// Whether a file whose first bytes are `buf` is the remains of a creation of a file of
+/// `layout` that a crash interrupted. Creation writes the header page in one 4096-byte
+/// `pwrite` to an empty file, so a crash leaves it empty or exactly 4096 bytes long with some
+/// of its 512-byte sectors still zero. So: the file is exactly one header page long (it never
+/// held element data), and each sector is either all zero (not written yet) or exactly the
+/// same sector of [`new_header_page`]`(layout)`. Such a file never held a commit, so treating
+/// it as new loses nothing; any other file (a foreign one, another application's, one
+/// truncated inside its header) is left alone and refused.
 #[must_use]
-pub fn is_interrupted_creation(buf: &[u8], file_size: u64) -> bool {
-    if file_size > HEADER_SIZE as u64 || buf.len() < SLOT_OFFSETS[1] + SLOT_LEN {
+pub fn is_interrupted_creation(buf: &[u8], file_size: u64, layout: &Layout) -> bool {
+    if file_size != HEADER_SIZE as u64 || buf.len() != HEADER_SIZE {
         return false;
     }
-    if Slots::read(buf).winner().is_some() {
-        return false;
-    }
-    buf[..SECTOR].iter().all(|&b| b == 0) || decode_fixed(buf).is_ok()
+    let page = new_header_page(layout);
+    buf.chunks(SECTOR)
+        .zip(page.chunks(SECTOR))
+        .all(|(got, new)| got.iter().all(|&b| b == 0) || got == &new[..got.len()])
 }
 
 /// The number of whole elements of `elem_size` bytes that fit in a file of `file_size` bytes.
@@ -512,20 +516,57 @@ mod tests {
 
     #[test]
     fn interrupted_creation_is_recognised() {
-        let page = new_header_page(&layout());
+        let l = layout();
+        let page = new_header_page(&l);
         let zero = [0u8; HEADER_SIZE];
-        assert!(is_interrupted_creation(&zero, 4096));
-        assert!(!is_interrupted_creation(&zero, 8192));
+        assert!(is_interrupted_creation(&zero, 4096, &l));
         assert!(
-            !is_interrupted_creation(&page, 4096),
-            "a valid slot is a real commit"
+            !is_interrupted_creation(&zero[..100], 100, &l),
+            "shorter than a header"
         );
-        let mut torn = page;
-        torn[SLOT_OFFSETS[0]..SLOT_OFFSETS[0] + SECTOR].fill(0);
-        assert!(is_interrupted_creation(&torn, 4096));
+        assert!(
+            !is_interrupted_creation(&page[..100], 100, &l),
+            "truncated in its header"
+        );
+        assert!(
+            !is_interrupted_creation(&zero, 8192, &l),
+            "a file with data pages"
+        );
+        assert!(
+            is_interrupted_creation(&page, 4096, &l),
+            "the whole new header landed"
+        );
+        // Any subset of sectors landed.
+        for mask in 0u8..=255 {
+            let mut torn = [0u8; HEADER_SIZE];
+            for s in 0..8 {
+                if mask & (1 << s) != 0 {
+                    torn[s * SECTOR..][..SECTOR].copy_from_slice(&page[s * SECTOR..][..SECTOR]);
+                }
+            }
+            assert!(
+                is_interrupted_creation(&torn, 4096, &l),
+                "mask {mask:#010b}"
+            );
+        }
         let mut foreign = zero;
-        foreign[100] = 1;
-        assert!(!is_interrupted_creation(&foreign, 4096));
+        foreign[700] = 1;
+        assert!(
+            !is_interrupted_creation(&foreign, 4096, &l),
+            "foreign bytes"
+        );
+        let other = new_header_page(&Layout::of::<u32>(*b"testtest", 7));
+        assert!(
+            !is_interrupted_creation(&other, 4096, &l),
+            "another layout's header"
+        );
+        let mut committed = page;
+        let s = encode_slot(header_sum(&page), Slot { seq: 2, len: 0 });
+        committed[SLOT_OFFSETS[1]..][..SLOT_LEN].copy_from_slice(&s);
+        assert!(
+            !is_interrupted_creation(&committed, 4096, &l),
+            "a later commit"
+        );
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub(crate) struct RawRegion {
     header_sum: u64,
     committed: Slot,
     next_slot: usize,
+    /// Set when writing element data to disk failed: the kernel may have dropped the dirty
+    /// pages or marked them clean, so a later `msync` could succeed without writing them.
+    /// Every later commit is refused; the previous commit stays the durable one.
+    poisoned: Option<Error>,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -137,7 +141,7 @@ impl RawRegion {
         let got = file.read_at(&mut header, 0)?;
         let header = &mut header[..got];
 
-        let is_new = size == 0 || format::is_interrupted_creation(header, size);
+        let is_new = size == 0 || format::is_interrupted_creation(header, size, &opts.layout);
         let page_size = sys::page_size();
         let mut region = RawRegion {
             file,
@@ -153,14 +157,9 @@ impl RawRegion {
             header_sum: 0,
             committed: Slot { seq: 0, len: 0 },
             next_slot: 1,
+            poisoned: None,
         };
         if is_new {
-            if got >= format::FIXED_LEN {
-                // A torn creation whose fixed header landed: it must still be ours.
-                if let Ok(fixed) = format::decode_fixed(header) {
-                    format::check_layout(&fixed.layout, &opts.layout)?;
-                }
-            }
             if !opts.write {
                 // Read-only: an empty vector, and the file is not written.
                 return Ok(region);
@@ -172,16 +171,17 @@ impl RawRegion {
             let (winner, slot) = Slots::read(header)
                 .current()
                 .ok_or(Error::new(ErrorKind::Corrupt, "no valid commit slot"))?;
-            let fits = usize::try_from(slot.len)
+            // The bytes the committed length covers (u64::MAX when that overflows).
+            let need = usize::try_from(slot.len)
                 .ok()
                 .and_then(|len| bytes_for(len, elem_size).ok())
-                .is_some_and(|need| need <= size);
-            if !fits {
+                .unwrap_or(u64::MAX);
+            if need > size {
                 return Err(Error::mismatch(
                     ErrorKind::Corrupt,
-                    "committed length does not fit in the file; length, file bytes:",
-                    slot.len,
+                    "file size in bytes for the committed length",
                     size,
+                    need,
                 ));
             }
             region.header_sum = format::header_sum(header);
@@ -282,15 +282,24 @@ impl RawRegion {
             target = target.max(amortised.min(isize::MAX as u64));
         }
         let page = self.page_size as u64;
-        let new_size = round_up(target, page)
+        let overflow = Error::new(ErrorKind::CapacityOverflow, "file size exceeds isize::MAX");
+        let exact_size = round_up(need, page)
             .filter(|&s| s <= isize::MAX as u64)
-            .ok_or(Error::new(
-                ErrorKind::CapacityOverflow,
-                "file size exceeds isize::MAX",
-            ))?;
-        let new_len = to_map_len(new_size)?;
+            .ok_or(overflow)?;
+        let mut new_size = round_up(target, page)
+            .filter(|&s| s <= isize::MAX as u64)
+            .ok_or(overflow)?;
         let old_size = self.file_len;
-        self.file.allocate(old_size, new_size)?;
+        if let Err(e) = self.file.allocate(old_size, new_size) {
+            // Near a full disk the amortised step may not fit where the request itself does.
+            if e.kind() != ErrorKind::OutOfSpace || exact_size >= new_size {
+                return Err(e);
+            }
+            new_size = exact_size;
+            self.file.allocate(old_size, new_size)?;
+        }
+        // Exact: `new_size <= isize::MAX`, checked above.
+        let new_len = new_size as usize;
         // SAFETY: `base`/`map_len` is this region's live mapping (invariant), no borrow of it
         // exists while `&mut self` is held, and the file is now `new_size >= new_len` bytes.
         match unsafe { sys::remap(&self.file, self.base, self.map_len, new_len, self.writable) } {
@@ -339,8 +348,10 @@ impl RawRegion {
     /// 3. `msync(MS_SYNC)` the header page.
     ///
     /// A crash at any point leaves a file that opens to the previous commit or to this
-    /// one. On error the previous commit stays the one a reopen sees, and the call can be
-    /// retried.
+    /// one. On error the previous commit stays the one a reopen sees. A failure of step 3
+    /// can be retried; a failure of step 1 poisons the region (every later commit returns
+    /// that error), because after a failed write-back the kernel may have marked the dirty
+    /// pages clean, and a retried `msync` would then report success without writing them.
     pub(crate) fn commit(&mut self, len: usize, dirty_from: usize) -> Result<()> {
         if !self.writable {
             return Ok(());
@@ -350,17 +361,15 @@ impl RawRegion {
         if len as u64 == self.committed.len && dirty_from >= len && !grew {
             return Ok(()); // Nothing changed since the last commit.
         }
-        // 1. Data.
-        if dirty_from < len {
-            let start = DATA_OFFSET + dirty_from * self.elem_size;
-            let start = start - start % self.page_size;
-            let end = DATA_OFFSET + len * self.elem_size;
-            // SAFETY: `start` is page-aligned (the mapping base is) and `start..end` lies in
-            // the mapping, since `len <= capacity`.
-            unsafe { sys::msync(&self.file, self.base.add(start), end - start) }?;
+        if let Some(e) = self.poisoned {
+            return Err(e);
         }
-        if grew {
-            self.file.sync_data()?;
+        // 1. Data.
+        if let Err(e) = self.sync_data(len, dirty_from, grew) {
+            self.poisoned = Some(e.with_context(
+                "an earlier sync failed to write element data; reopen to recover the last commit",
+            ));
+            return Err(e);
         }
         // 2. The older slot.
         let seq = self
@@ -396,6 +405,23 @@ impl RawRegion {
         self.committed = slot;
         self.next_slot = 1 - self.next_slot;
         self.synced_file_len = self.file_len;
+        Ok(())
+    }
+
+    /// Step 1 of a commit: makes the bytes of elements `dirty_from..len` durable, and the
+    /// file size too when it changed since the last commit.
+    fn sync_data(&mut self, len: usize, dirty_from: usize, grew: bool) -> Result<()> {
+        if dirty_from < len {
+            let start = DATA_OFFSET + dirty_from * self.elem_size;
+            let start = start - start % self.page_size;
+            let end = DATA_OFFSET + len * self.elem_size;
+            // SAFETY: `start` is page-aligned (the mapping base is) and `start..end` lies in
+            // the mapping, since `len <= capacity`.
+            unsafe { sys::msync(&self.file, self.base.add(start), end - start) }?;
+        }
+        if grew {
+            self.file.sync_data()?;
+        }
         Ok(())
     }
 

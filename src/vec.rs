@@ -437,8 +437,12 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// # Errors
     ///
-    /// The OS error of the step that failed. The previous commit then stays the one a
-    /// reopen sees, and `sync` can be called again.
+    /// The OS error of the step that failed; the previous commit then stays the one a
+    /// reopen sees. If writing the header failed, `sync` can be called again. If writing the
+    /// element data failed, every later `sync` returns that error too: after a failed
+    /// write-back the kernel may have marked the pages clean without writing them, so no
+    /// later `msync` could prove them durable. Close the vector and open it again to go on
+    /// from the last commit.
     pub fn sync(&mut self) -> Result<()> {
         self.raw.commit(self.len, self.dirty_from)?;
         self.dirty_from = self.len;

@@ -14,7 +14,7 @@
 //!
 //! Two more tests: every torn creation of a new file (an empty file, or any subset of the
 //! header page's sectors written) opens as a new, empty vector; and a foreign file whose
-//! first sector is zero is never overwritten (ignored for now: it finds a bug, see there).
+//! first sector is zero is never overwritten.
 //!
 //! The seed is printed; rerun with `PERSISTENCE_SEED=<seed>` to replay.
 
@@ -353,8 +353,6 @@ fn every_torn_creation_opens_as_a_new_vector() {
 /// first 512 bytes happen to be zero (and so look like a torn creation) must refuse it and
 /// leave its bytes alone.
 #[test]
-#[ignore = "bug: format::is_interrupted_creation accepts any bytes after a zero first \
-            sector, so a read-write open overwrites such a foreign file with a new header"]
 fn a_foreign_file_with_a_zero_first_sector_is_not_overwritten() {
     let mut rng = common::rng("hostile-foreign");
     let dir = fast_dir("persistence-foreign");

@@ -27,12 +27,10 @@
 //!
 //! # Model 2: the protocol, observed
 //!
-//! Model 2 derives the possible disk states from what the library actually does. It stops
-//! each commit at each of its durability calls in turn, with the fault-injection seam: the
-//! commit is retried with `fault::inject(Op::Msync, n, EIO)` for n = 0, 1, 2, ... until it
-//! succeeds (and first with `Op::SyncFile` when the file changed size since the last
-//! commit). A failed call fails before it does anything, so each failure freezes the file
-//! at the instant that call was entered. The test then reads
+//! Model 2 derives the possible disk states from what the library actually does. It
+//! watches each commit at each of its durability calls (`msync` and `fdatasync`) with the
+//! test seam `fault::observe`, which calls the test just before each call runs, so each
+//! observation sees the file at the instant that call was entered. The test then reads
 //!
 //! * `P`, the file's bytes as the page cache holds them (what any reader sees: with a
 //!   shared mapping, every store the library made is there), and
@@ -104,6 +102,62 @@ fn value(i: usize, gen: u64) -> u64 {
 struct Commit {
     bytes: Vec<u8>,
     len: usize,
+}
+
+/// What the observer needs, for the commit being watched on this thread.
+struct Watch {
+    path: std::path::PathBuf,
+    probe: std::rc::Rc<probe::Probe>,
+    stops: Vec<(Op, Stop)>,
+}
+
+std::thread_local! {
+    static WATCH: std::cell::RefCell<Option<Watch>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The `fault::observe` callback: freezes the file as each durability call is entered.
+fn on_op(op: Op) {
+    if op != Op::Msync && op != Op::SyncFile {
+        return;
+    }
+    WATCH.with(|w| {
+        if let Some(w) = w.borrow_mut().as_mut() {
+            let cache = common::read(&w.path);
+            let dirty = w.probe.dirty(cache.len());
+            let n = w.stops.iter().filter(|(o, _)| *o == op).count();
+            let what = format!("{op:?} #{n}");
+            w.stops.push((
+                op,
+                Stop {
+                    what,
+                    cache,
+                    dirty,
+                    size_durable: false,
+                },
+            ));
+        }
+    });
+}
+
+/// Commits, freezing the file at each durability call the commit makes, in order.
+fn sync_watched(
+    v: &mut MmapedVec<u64>,
+    path: &Path,
+    probe: &std::rc::Rc<probe::Probe>,
+) -> Vec<(Op, Stop)> {
+    WATCH.with(|w| {
+        *w.borrow_mut() = Some(Watch {
+            path: path.to_owned(),
+            probe: probe.clone(),
+            stops: Vec::new(),
+        })
+    });
+    fault::observe(Some(on_op));
+    let result = v.sync();
+    fault::observe(None);
+    let stops = WATCH.with(|w| w.borrow_mut().take().map(|w| w.stops).unwrap_or_default());
+    result.unwrap();
+    stops
 }
 
 /// The file frozen at the instant one durability call of a commit was entered.
@@ -597,37 +651,6 @@ fn assert_on_disk(probe: &probe::Probe, c: &Commit, step: usize) {
     }
 }
 
-/// Stops the current commit at the durability call `op` after `skip` successful ones.
-/// Returns `None` when the commit succeeded instead (it never reached that call).
-fn stop_at(
-    v: &mut MmapedVec<u64>,
-    path: &Path,
-    probe: &probe::Probe,
-    op: Op,
-    skip: u32,
-) -> Option<Stop> {
-    fault::inject(op, skip, EIO);
-    match v.sync() {
-        Ok(()) => {
-            assert!(fault::pending(), "sync() succeeded although {op:?} failed");
-            fault::clear();
-            None
-        }
-        Err(e) => {
-            assert!(!fault::pending());
-            assert_eq!(e.raw_os_error(), Some(EIO), "{e}");
-            let cache = common::read(path);
-            let dirty = probe.dirty(cache.len());
-            Some(Stop {
-                what: format!("{op:?} #{skip}"),
-                cache,
-                dirty,
-                size_durable: false,
-            })
-        }
-    }
-}
-
 fn scratch_dir() -> tempfile::TempDir {
     // Crash images go to memory when there is a tmpfs; they are only written and read.
     tempfile::Builder::new()
@@ -650,7 +673,7 @@ fn power_loss_at_any_instant_opens_to_one_commit() {
 
     let mut v = MmapedVec::<u64>::open(&path).unwrap();
     let probe = match probe::Probe::new(&path, dir.path()) {
-        Ok(p) => Some(p),
+        Ok(p) => Some(std::rc::Rc::new(p)),
         Err(why) => {
             // Straight to stderr, past the test harness's capture, so CI logs show it.
             use std::io::Write;
@@ -673,32 +696,29 @@ fn power_loss_at_any_instant_opens_to_one_commit() {
 
         let mut stops = Vec::new();
         if let Some(probe) = &probe {
-            let mut size_durable = false;
-            if resized {
-                match stop_at(&mut v, &path, probe, Op::SyncFile, 0) {
-                    Some(stop) => {
-                        // The slot was not stored yet when fdatasync was entered: every later
-                        // stop of this commit comes after fdatasync completed.
-                        size_durable = stop.cache[..HEADER_SIZE] == old.bytes[..HEADER_SIZE];
-                        stops.push(stop);
-                    }
-                    None => panic!(
-                        "step {step}: the file changed size ({} -> {} bytes) but the commit \
-                         ran no fdatasync: the new size may not be on disk under the new slot",
-                        old.bytes.len(),
-                        v.file_len()
-                    ),
-                }
+            let observed = sync_watched(&mut v, &path, probe);
+            if resized && !observed.iter().any(|(op, _)| *op == Op::SyncFile) {
+                panic!(
+                    "step {step}: the file changed size ({} -> {} bytes) but the commit \
+                     ran no fdatasync: the new size may not be on disk under the new slot",
+                    old.bytes.len(),
+                    v.file_len()
+                );
             }
-            for n in 0.. {
-                assert!(n < 8, "a commit made more than 8 msync calls");
-                match stop_at(&mut v, &path, probe, Op::Msync, n) {
-                    Some(mut stop) => {
-                        stop.size_durable = size_durable;
-                        stops.push(stop);
-                    }
-                    None => break,
+            assert!(
+                observed.len() <= 9,
+                "a commit made {} durability calls",
+                observed.len()
+            );
+            let mut size_durable = false;
+            for (op, mut stop) in observed {
+                stop.size_durable = size_durable;
+                if op == Op::SyncFile {
+                    // The slot was not stored yet when fdatasync was entered: every later
+                    // stop of this commit comes after fdatasync completed.
+                    size_durable = stop.cache[..HEADER_SIZE] == old.bytes[..HEADER_SIZE];
                 }
+                stops.push(stop);
             }
         } else {
             v.sync().unwrap();

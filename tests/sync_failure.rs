@@ -1,6 +1,8 @@
 //! When a step of a commit fails, `sync()` returns the error and the previous commit stays
-//! the one a reopen sees; a retried `sync()` then succeeds. When growth fails, the vector is
-//! unchanged and usable.
+//! the one a reopen sees. A failed header write can be retried; a failed data write poisons
+//! the handle (every later commit fails: the kernel may have marked the pages clean without
+//! writing them), and a reopen goes on from the previous commit. When growth fails, the
+//! vector is unchanged and usable.
 //!
 //! Failures are injected with the test-only seam `persistence::fault` (feature
 //! `fault-injection`, on for tests through the self dev-dependency): `fault::inject(op, n,
@@ -137,7 +139,7 @@ fn expect_injected(result: persistence::Result<()>, errno: i32, what: &str) {
 }
 
 #[test]
-fn a_failed_commit_step_keeps_the_previous_commit_and_a_retry_succeeds() {
+fn a_failed_commit_step_keeps_the_previous_commit_and_only_a_header_failure_is_retried() {
     for change in [
         Change::GrowingAppend,
         Change::Append,
@@ -163,20 +165,52 @@ fn a_failed_commit_step_keeps_the_previous_commit_and_a_retry_succeeds() {
             );
             assert_previous_commit(&reopen_copy(&path), &before, &after, &what);
 
-            // Retry: succeeds, and the previous commit stays as the fallback slot.
-            v.sync().unwrap();
-            assert_eq!(v.committed_len(), after.len(), "{what}");
-            assert_eq!(reopen_copy(&path), after, "{what}: after the retry");
-            let slots = Slots::read(&header(&path));
-            let lens: Vec<Option<u64>> = slots.slots.iter().map(|s| s.map(|s| s.len)).collect();
-            assert!(
-                lens.contains(&Some(after.len() as u64))
-                    && lens.contains(&Some(before.len() as u64)),
-                "{what}: slots after the retry hold {lens:?}, want the new and the previous \
-                 commit"
-            );
-            v.close().unwrap();
-            assert_eq!(MmapedVec::<u64>::open(&path).unwrap().to_vec(), after);
+            if step.starts_with("header") {
+                // Retry: succeeds, and the previous commit stays as the fallback slot.
+                v.sync().unwrap();
+                assert_eq!(v.committed_len(), after.len(), "{what}");
+                assert_eq!(reopen_copy(&path), after, "{what}: after the retry");
+                let slots = Slots::read(&header(&path));
+                let lens: Vec<Option<u64>> = slots.slots.iter().map(|s| s.map(|s| s.len)).collect();
+                assert!(
+                    lens.contains(&Some(after.len() as u64))
+                        && lens.contains(&Some(before.len() as u64)),
+                    "{what}: slots after the retry hold {lens:?}, want the new and the \
+                     previous commit"
+                );
+                v.close().unwrap();
+                assert_eq!(MmapedVec::<u64>::open(&path).unwrap().to_vec(), after);
+            } else {
+                // The data may not be on disk: every later commit is refused, with the
+                // same kind of error, and nothing more is written.
+                for _ in 0..2 {
+                    let e = v.sync().unwrap_err();
+                    assert_eq!(
+                        e.kind(),
+                        ErrorKind::Io,
+                        "{what}: retry after a data failure"
+                    );
+                    assert_eq!(e.raw_os_error(), Some(EIO), "{what}");
+                    assert!(e.to_string().contains("earlier sync failed"), "{what}: {e}");
+                }
+                assert!(
+                    header(&path) == header_before,
+                    "{what}: a refused commit wrote"
+                );
+                assert_eq!(
+                    v.close().unwrap_err().kind(),
+                    ErrorKind::Io,
+                    "{what}: close"
+                );
+                // A reopen goes on from the previous commit, and commits again.
+                let mut v = MmapedVec::<u64>::open(&path).unwrap();
+                assert_previous_commit(&v, &before, &after, &what);
+                v.push(7).unwrap();
+                v.sync().unwrap();
+                let n = v.len();
+                v.close().unwrap();
+                assert_eq!(MmapedSlice::<u64>::open(&path).unwrap().len(), n, "{what}");
+            }
         }
     }
 }

@@ -37,6 +37,14 @@ mod imp {
 
     std::thread_local! {
         static PLAN: Cell<Option<(Op, u32, i32)>> = const { Cell::new(None) };
+        static OBSERVER: Cell<Option<fn(Op)>> = const { Cell::new(None) };
+    }
+
+    /// Calls `f` with each seam's [`Op`] on this thread just before that syscall runs (and
+    /// before any planned failure), so that a test can look at the file at that instant;
+    /// `None` stops it.
+    pub fn observe(f: Option<fn(Op)>) {
+        OBSERVER.with(|o| o.set(f));
     }
 
     /// Makes the call of `op` after `skip` successful ones fail with `errno`, on this thread
@@ -56,6 +64,9 @@ mod imp {
     }
 
     pub(crate) fn check(op: Op, context: &'static str) -> Result<()> {
+        if let Some(f) = OBSERVER.with(Cell::get) {
+            f(op);
+        }
         PLAN.with(|p| match p.get() {
             Some((want, 0, errno)) if want == op => {
                 p.set(None);
@@ -71,7 +82,7 @@ mod imp {
 }
 
 #[cfg(feature = "fault-injection")]
-pub use imp::{clear, inject, pending};
+pub use imp::{clear, inject, observe, pending};
 
 #[cfg(feature = "fault-injection")]
 pub(crate) use imp::check;
