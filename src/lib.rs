@@ -103,7 +103,7 @@ pub use vec::MmapedVec;
 /// The test-only fault-injection seam: make the next call of one syscall fail.
 #[cfg(feature = "fault-injection")]
 pub mod fault {
-    pub use crate::sys::fault::{clear, inject, observe, pending, Op};
+    pub use crate::sys::fault::{clear, inject, inject_always, observe, pending, Op};
 }
 
 /// The README's code blocks, run as doctests so that the README stays true.

@@ -347,6 +347,9 @@ impl RawRegion {
     /// 2. write `len` with sequence + 1 into the older commit slot;
     /// 3. `msync(MS_SYNC)` the header page.
     ///
+    /// Steps 2 and 3 are skipped when the length equals the committed one: the slot would
+    /// record nothing new.
+    ///
     /// A crash at any point leaves a file that opens to the previous commit or to this
     /// one. On error the previous commit stays the one a reopen sees. A failure of step 3
     /// can be retried; a failure of step 1 poisons the region (every later commit returns
@@ -370,6 +373,14 @@ impl RawRegion {
                 "an earlier sync failed to write element data; reopen to recover the last commit",
             ));
             return Err(e);
+        }
+        if len as u64 == self.committed.len {
+            // Same length: the slot would say what it says already. In-place changes are
+            // not covered by the atomic length anyway (each element holds its old or new
+            // bytes after a crash), so making them durable is the whole commit, and the
+            // second flush (slot + header msync) is saved.
+            self.synced_file_len = self.file_len;
+            return Ok(());
         }
         // 2. The older slot.
         let seq = self

@@ -432,8 +432,9 @@ impl<T: Pod> MmapedVec<T> {
     /// and every page of elements reachable through a mutable borrow since then), then the
     /// new length with sequence + 1 in the older of the two commit slots, then
     /// `msync(MS_SYNC)` of the header page. On macOS each step also calls
-    /// `fcntl(F_FULLFSYNC)`, since `msync` there does not flush the drive's cache. A sync
-    /// with nothing changed does no I/O.
+    /// `fcntl(F_FULLFSYNC)`, since `msync` there does not flush the drive's cache. When the
+    /// length is unchanged (only in-place changes), the data `msync` is the whole commit; a
+    /// sync with nothing changed does no I/O.
     ///
     /// # Errors
     ///

@@ -37,7 +37,8 @@ enum Change {
     GrowingAppend,
     /// Appends inside the capacity: data `msync`, header `msync`.
     Append,
-    /// `v[i] = x` on committed elements: data `msync`, header `msync`.
+    /// `v[i] = x` on committed elements: data `msync` only (the length is unchanged, so
+    /// there is no new slot to write).
     InPlace,
     /// `truncate`: no element changed, header `msync` only.
     Truncate,
@@ -49,7 +50,8 @@ fn steps(change: Change) -> &'static [(&'static str, Op, u32)] {
     const HEADER: (&str, Op, u32) = ("header msync", Op::Msync, 1);
     match change {
         Change::GrowingAppend => &[DATA, ("fdatasync after growth", Op::SyncFile, 0), HEADER],
-        Change::Append | Change::InPlace => &[DATA, HEADER],
+        Change::Append => &[DATA, HEADER],
+        Change::InPlace => &[DATA],
         Change::Truncate => &[("header msync", Op::Msync, 0)],
     }
 }
@@ -313,9 +315,15 @@ fn failed_growth_leaves_the_vector_unchanged_and_usable() {
             fill_to_capacity(&mut v);
             let was = state(&v, &path);
 
-            fault::inject(op, 0, errno);
+            // A full disk stays full: growth may retry with a smaller size, which fails too.
+            if op == Op::Allocate {
+                fault::inject_always(op, errno);
+            } else {
+                fault::inject(op, 0, errno);
+            }
             let e = grow(&mut v).unwrap_err();
             assert!(!fault::pending(), "{what}: the failure did not fire");
+            fault::clear();
             assert_eq!(e.kind(), kind, "{what}: {e}");
             assert_eq!(e.raw_os_error(), Some(errno), "{what}");
             assert_eq!(
@@ -410,4 +418,30 @@ fn failed_shrink_leaves_the_contents_and_stays_usable() {
             "{op:?}"
         );
     }
+}
+
+/// Near a full disk the doubling step does not fit but the request does: growth falls back
+/// to the exact size (whole pages) and succeeds.
+#[test]
+fn growth_falls_back_to_the_exact_size_when_doubling_does_not_fit() {
+    let dir = common::tmpdir();
+    let path = common::path_in(&dir, "v.bin");
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    for i in 0..100_000 {
+        v.push(value(i)).unwrap();
+    }
+    fill_to_capacity(&mut v);
+    let cap = v.capacity();
+    let file_len = v.file_len();
+    fault::inject(Op::Allocate, 0, ENOSPC); // the doubling step fails, once
+    v.push(1).unwrap();
+    assert!(!fault::pending());
+    // One more element, rounded up to one page (at most 64 KiB), not a doubling.
+    assert!(
+        v.file_len() > file_len && v.file_len() - file_len <= 65536,
+        "grew to {} bytes from {file_len}: not the exact size",
+        v.file_len()
+    );
+    assert!(v.capacity() > cap && v.capacity() < 2 * cap);
+    v.sync().unwrap();
 }

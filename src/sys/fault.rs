@@ -37,6 +37,7 @@ mod imp {
 
     std::thread_local! {
         static PLAN: Cell<Option<(Op, u32, i32)>> = const { Cell::new(None) };
+        static ALWAYS: Cell<Option<(Op, i32)>> = const { Cell::new(None) };
         static OBSERVER: Cell<Option<fn(Op)>> = const { Cell::new(None) };
     }
 
@@ -53,9 +54,16 @@ mod imp {
         PLAN.with(|p| p.set(Some((op, skip, errno))));
     }
 
-    /// Drops any plan that has not fired yet.
+    /// Makes every call of `op` on this thread fail with `errno` until [`clear`] (a disk
+    /// that stays full, say).
+    pub fn inject_always(op: Op, errno: i32) {
+        ALWAYS.with(|a| a.set(Some((op, errno))));
+    }
+
+    /// Drops any plan that has not fired yet, and any [`inject_always`].
     pub fn clear() {
         PLAN.with(|p| p.set(None));
+        ALWAYS.with(|a| a.set(None));
     }
 
     /// Whether the plan set by [`inject`] is still waiting to fire.
@@ -66,6 +74,11 @@ mod imp {
     pub(crate) fn check(op: Op, context: &'static str) -> Result<()> {
         if let Some(f) = OBSERVER.with(Cell::get) {
             f(op);
+        }
+        if let Some((want, errno)) = ALWAYS.with(Cell::get) {
+            if want == op {
+                return Err(Error::os(errno, context));
+            }
         }
         PLAN.with(|p| match p.get() {
             Some((want, 0, errno)) if want == op => {
@@ -82,7 +95,7 @@ mod imp {
 }
 
 #[cfg(feature = "fault-injection")]
-pub use imp::{clear, inject, observe, pending};
+pub use imp::{clear, inject, inject_always, observe, pending};
 
 #[cfg(feature = "fault-injection")]
 pub(crate) use imp::check;
