@@ -135,13 +135,19 @@ impl RawRegion {
             mode: opts.mode,
         };
         let file = sys::open(path, &how)?;
-        // Refuse FIFOs, devices and directories before anything could wait on them.
-        if !file.stat()?.regular {
-            return Err(Error::new(ErrorKind::NotARegularFile, "the path"));
+        let not_regular = Error::new(ErrorKind::NotARegularFile, "the path");
+        if opts.wait_for_lock && !file.stat()?.regular {
+            // Refuse FIFOs, devices and directories before waiting on their lock. (A
+            // non-blocking lock attempt returns at once, so it needs no stat before it.)
+            return Err(not_regular);
         }
         file.lock(opts.write, opts.wait_for_lock)?;
         // Every size the region trusts is read after the lock is held.
-        let size = file.stat()?.size;
+        let stat = file.stat()?;
+        if !stat.regular {
+            return Err(not_regular);
+        }
+        let size = stat.size;
         let mut header = [0u8; HEADER_SIZE];
         let got = file.read_at(&mut header, 0)?;
         let header = &mut header[..got];
