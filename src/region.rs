@@ -74,6 +74,9 @@ pub(crate) struct RawRegion {
     /// pages or marked them clean, so a later `msync` could succeed without writing them.
     /// Every later commit is refused; the previous commit stays the durable one.
     poisoned: Option<Error>,
+    /// Bytes were written with `pwrite` since the last commit: it also `fdatasync`s, since
+    /// not every system's `msync` flushes pages dirtied by `write`.
+    wrote_through_fd: bool,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -169,6 +172,7 @@ impl RawRegion {
             committed: Slot { seq: 0, len: 0 },
             next_slot: 1,
             poisoned: None,
+            wrote_through_fd: false,
         };
         if is_new {
             if !opts.write {
@@ -252,6 +256,23 @@ impl RawRegion {
     #[inline]
     pub(crate) fn data_ptr(&self) -> NonNull<u8> {
         self.data
+    }
+
+    /// Writes `bytes` into the file at element `index` with `pwrite`, not through the
+    /// mapping, which sees them all the same (one page cache). For large appends this skips a
+    /// page fault per page: the kernel fills whole page-cache folios directly.
+    ///
+    /// # Panics
+    ///
+    /// If the bytes do not fit in the capacity (a bug in the caller).
+    pub(crate) fn write_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()> {
+        let offset = DATA_OFFSET + index * self.elem_size;
+        assert!(
+            self.writable && offset + bytes.len() <= DATA_OFFSET + self.capacity * self.elem_size
+        );
+        // Before the write: even a failed one may have changed some bytes.
+        self.wrote_through_fd = true;
+        self.file.write_all_at(bytes, offset as u64)
     }
 
     /// Records a new mapping (or none, with `map_len == 0`) and what derives from it.
@@ -360,7 +381,8 @@ impl RawRegion {
     /// commit (`len` when only appends happened... or nothing). In order:
     ///
     /// 1. `msync(MS_SYNC)` the data pages of elements `dirty_from..len` (and `fdatasync`
-    ///    when the file grew, so its size and blocks are durable too);
+    ///    when the file changed size, so its size and blocks are durable too, or when bytes
+    ///    were written with `pwrite`);
     /// 2. write `len` with sequence + 1 into the older commit slot;
     /// 3. `msync(MS_SYNC)` the header page.
     ///
@@ -377,15 +399,16 @@ impl RawRegion {
             return Ok(());
         }
         debug_assert!(len <= self.capacity && dirty_from <= len);
-        let grew = self.file_len != self.synced_file_len;
-        if len as u64 == self.committed.len && dirty_from >= len && !grew {
+        let resized = self.file_len != self.synced_file_len;
+        let sync_file = resized || self.wrote_through_fd;
+        if len as u64 == self.committed.len && dirty_from >= len && !sync_file {
             return Ok(()); // Nothing changed since the last commit.
         }
         if let Some(e) = self.poisoned {
             return Err(e);
         }
         // 1. Data.
-        if let Err(e) = self.sync_data(len, dirty_from, grew) {
+        if let Err(e) = self.sync_data(len, dirty_from, sync_file) {
             self.poisoned = Some(e.with_context(
                 "an earlier sync failed to write element data; reopen to recover the last commit",
             ));
@@ -436,9 +459,9 @@ impl RawRegion {
         Ok(())
     }
 
-    /// Step 1 of a commit: makes the bytes of elements `dirty_from..len` durable, and the
-    /// file size too when it changed since the last commit.
-    fn sync_data(&mut self, len: usize, dirty_from: usize, grew: bool) -> Result<()> {
+    /// Step 1 of a commit: makes the bytes of elements `dirty_from..len` durable, and with
+    /// `sync_file` the file size and whatever `pwrite` wrote too (`fdatasync`).
+    fn sync_data(&mut self, len: usize, dirty_from: usize, sync_file: bool) -> Result<()> {
         if dirty_from < len {
             let start = DATA_OFFSET + dirty_from * self.elem_size;
             let start = start - start % self.page_size;
@@ -447,8 +470,9 @@ impl RawRegion {
             // the mapping, since `len <= capacity`.
             unsafe { sys::msync(&self.file, self.base.add(start), end - start) }?;
         }
-        if grew {
+        if sync_file {
             self.file.sync_data()?;
+            self.wrote_through_fd = false;
         }
         Ok(())
     }

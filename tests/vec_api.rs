@@ -25,7 +25,8 @@ fn model_random_operations() {
                 model.push(x);
             }
             30..=34 => {
-                let n = rng.usize(0..3000);
+                // Up to 80 KB: both the copy into the mapping and the `pwrite` path.
+                let n = rng.usize(0..if cfg!(miri) { 100 } else { 20_000 });
                 let chunk: Vec<u32> = (0..n).map(|_| rng.u32(..)).collect();
                 v.extend_from_slice(&chunk).unwrap();
                 model.extend_from_slice(&chunk);
@@ -358,4 +359,30 @@ fn vectors_are_send_and_sync() {
     .join()
     .unwrap();
     assert_eq!(v, [1, 2]);
+}
+
+#[test]
+fn bulk_extend_is_seen_through_the_mapping_and_survives() {
+    let dir = common::tmpdir();
+    let path = common::path_in(&dir, "v.bin");
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    v.push(1).unwrap();
+    // 1 MB in one call (the pwrite path), then small ones (the copy path), interleaved with
+    // in-place changes through the mapping.
+    let big: Vec<u64> = (0..131_072).map(|i| i * 3).collect();
+    v.extend_from_slice(&big).unwrap();
+    assert_eq!(&v[1..], &big[..], "the mapping shows what pwrite wrote");
+    v[100] = 7;
+    v.extend_from_slice(&[9, 9]).unwrap();
+    v.extend_from_slice(&big).unwrap();
+    assert_eq!(v.len(), 1 + 2 * big.len() + 2);
+    v.sync().unwrap();
+    v.truncate(10);
+    v.extend_from_slice(&big).unwrap(); // rewrites committed positions with pwrite
+    let want = v.to_vec();
+    v.close().unwrap();
+    assert_eq!(MmapedVec::<u64>::open(&path).unwrap().to_vec(), want);
+    assert_eq!(want[0], 1);
+    assert_eq!(&want[1..10], &big[..9]);
+    assert_eq!(&want[10..], &big[..]);
 }
