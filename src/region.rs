@@ -153,7 +153,7 @@ impl RawRegion {
         let size = stat.size;
         let mut header = [0u8; HEADER_SIZE];
         let got = file.read_at(&mut header, 0)?;
-        let header = &mut header[..got];
+        let header = &header[..got];
 
         let is_new = size == 0 || format::is_interrupted_creation(header, size, &opts.layout);
         let page_size = sys::page_size();
@@ -211,7 +211,8 @@ impl RawRegion {
         let base = unsafe { sys::map(&region.file, map_len, opts.write) }?;
         region.set_mapping(base, map_len);
         if opts.write && opts.capacity > region.capacity {
-            region.grow_to(opts.capacity, false)?;
+            // Asked for in so many words: exactly that (in whole pages), not a growth step.
+            region.grow_to(opts.capacity, true)?;
         }
         Ok(region)
     }
