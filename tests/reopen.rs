@@ -124,7 +124,10 @@ fn capacity_option_reserves_and_survives() {
     drop(v);
     let len = std::fs::metadata(&path).unwrap().len();
     // Exactly what was asked for, in whole pages (4 KiB to 64 KiB), not a growth step.
-    assert!(len >= 4096 + 800_000 && len <= 4096 + 800_000 + 65536, "file of {len} bytes");
+    assert!(
+        len >= 4096 + 800_000 && len <= 4096 + 800_000 + 65536,
+        "file of {len} bytes"
+    );
     // Capacity is derived from the file size on reopen.
     let v = MmapedVec::<u64>::open(&path).unwrap();
     assert_eq!(v.capacity() as u64, (len - 4096) / 8);
