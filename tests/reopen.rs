@@ -125,7 +125,7 @@ fn capacity_option_reserves_and_survives() {
     let len = std::fs::metadata(&path).unwrap().len();
     // Exactly what was asked for, in whole pages (4 KiB to 64 KiB), not a growth step.
     assert!(
-        len >= 4096 + 800_000 && len <= 4096 + 800_000 + 65536,
+        (4096 + 800_000..=4096 + 800_000 + 65536).contains(&len),
         "file of {len} bytes"
     );
     // Capacity is derived from the file size on reopen.
