@@ -52,7 +52,7 @@ fn the_mapping_moves_as_the_compiled_path_moves_it() {
     let mut v = MmapedVec::<u64>::open(&p).unwrap();
     let mut moves = 0;
     let mut growths = 0;
-    for i in 0..300_000u64 {
+    for i in 0..12_000_000u64 {
         let (before_ptr, before_cap) = (v.as_ptr(), v.capacity());
         v.push(i).unwrap();
         if v.capacity() != before_cap {
@@ -60,13 +60,13 @@ fn the_mapping_moves_as_the_compiled_path_moves_it() {
             moves += usize::from(v.as_ptr() != before_ptr);
         }
     }
-    assert!(growths >= 8, "only {growths} growth steps");
+    assert!(growths >= 7, "only {growths} growth steps");
     eprintln!("{REMAP_STRATEGY}: {moves} of {growths} growth steps moved the mapping");
     if REMAP_STRATEGY == "unmap-and-map" {
         assert_eq!(moves, growths);
     }
     v.sync().unwrap();
-    assert!(v.iter().copied().eq(0..300_000u64));
+    assert!(v.iter().copied().eq(0..12_000_000u64));
 
     // Shrink: commit a short length first (shrink_to_fit keeps the committed length).
     v.truncate(1000);
