@@ -1,0 +1,506 @@
+//! The syscall layer under Miri, which cannot map files: real files, heap "mappings".
+//!
+//! Everything but the mapping goes to the real file through `std::fs` (Miri forwards `open`,
+//! `fstat`, `pread`, `pwrite`, `ftruncate`, `fdatasync` and `flock` to the host when run
+//! with `-Zmiri-disable-isolation`), so the layers above and the tests that inspect the file
+//! with `std::fs` run unchanged. A mapping is a page-aligned heap block of exactly the mapped
+//! length, filled from the file by [`map`] and written back to it by [`msync`], [`remap`] and
+//! [`unmap`]. That lets Miri check what the real `mmap` cannot be checked for:
+//!
+//! * a byte at or past the mapped length is outside the allocation, so touching it is
+//!   reported (a real mapping would raise `SIGBUS` past the file's end); and mapping past the
+//!   end of the file, or cutting the file below a live mapping, panics, because the region
+//!   promises `map_len <= file_len` at all times;
+//! * [`remap`] always moves the mapping (new block, old one freed), so any pointer or slice
+//!   kept across a growth is a use-after-free that Miri reports;
+//! * a read-only mapping is handed out through a shared reference, so a write through it is
+//!   reported as undefined behaviour (a real one would fault);
+//! * a mapping that is never unmapped is a leak that Miri reports at exit.
+//!
+//! `pwrite` through [`File::write_all_at`] updates the live mappings made from the same
+//! [`File`] at once, as one page cache would: the region appends large slices that way.
+//!
+//! Differences from the real thing, none of which the region relies on: the file sees the
+//! mapping's bytes only at `msync`, `remap` and `unmap` (another descriptor reading the file
+//! in between sees older bytes, where the page cache would show the new ones; and a `pwrite`
+//! through another descriptor does not reach this one's mappings); `msync` writes
+//! the bytes back without `fdatasync`, since Miri checks memory safety, not durability;
+//! `allocate` is `ftruncate` (no `fallocate` under Miri); a FIFO blocks `open` (no
+//! `O_NONBLOCK` under Miri); a blocking lock polls. Both remap strategies behave as "always
+//! move"; [`REMAP_STRATEGY`] keeps the name the build chose so tests that check it still pass.
+//!
+//! # Safety
+//!
+//! As in `unix.rs`: the mapping functions take and return raw pointers, and their callers
+//! (the region) own the mappings and uphold the `# Safety` bullets stated on each. The table
+//! of live mappings lets this module check most of those bullets and panic when one is
+//! broken.
+
+// The crate is `no_std`; this module alone needs std (files, the heap, a mutex), whether or
+// not the `std` feature already brought it in at the crate root.
+#[allow(unused_extern_crates)]
+extern crate std;
+
+use core::ffi::CStr;
+use core::ptr::NonNull;
+
+use std::alloc::{self, Layout};
+use std::ffi::OsStr;
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::vec::Vec;
+
+use rustix::fd::BorrowedFd;
+use rustix::fs::FlockOperation;
+use rustix::io::Errno;
+
+use super::fault::{self, Op};
+use crate::error::{Error, Result};
+
+/// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`. Under Miri both
+/// are emulated the same way: a new heap block, a copy, the old block freed.
+#[cfg(persistence_mremap)]
+pub const REMAP_STRATEGY: &str = "mremap";
+/// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`. Under Miri both
+/// are emulated the same way: a new heap block, a copy, the old block freed.
+#[cfg(not(persistence_mremap))]
+pub const REMAP_STRATEGY: &str = "unmap-and-map";
+
+/// The page size of the emulated mappings (their alignment, and what `msync` requires).
+const PAGE: usize = 4096;
+
+/// How to open a file.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenHow {
+    /// Read-write (else read-only).
+    pub write: bool,
+    /// `O_CREAT`.
+    pub create: bool,
+    /// `O_CREAT | O_EXCL`.
+    pub create_new: bool,
+    /// Permission bits for a new file (before the umask).
+    pub mode: u32,
+}
+
+/// What `fstat` says that the region needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Stat {
+    /// A regular file (not a directory, FIFO, socket or device).
+    pub regular: bool,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// An open file, closed when the last reference goes: the handle and every mapping made
+/// from it share the descriptor, as a real mapping holds a reference to the open file (and
+/// so keeps its `flock` lock alive until it is unlocked explicitly or unmapped).
+#[derive(Debug)]
+pub struct File {
+    file: Arc<fs::File>,
+    write: bool,
+}
+
+fn errno(e: Errno, context: &'static str) -> Error {
+    Error::os(e.raw_os_error(), context)
+}
+
+fn io_err(e: &std::io::Error, context: &'static str) -> Error {
+    Error::os(
+        e.raw_os_error().unwrap_or(Errno::IO.raw_os_error()),
+        context,
+    )
+}
+
+/// Opens `path` with `std::fs` (`O_CLOEXEC` is std's default).
+pub fn open(path: &CStr, how: &OpenHow) -> Result<File> {
+    fault::check(Op::Open, "open")?;
+    let path = Path::new(OsStr::from_bytes(path.to_bytes()));
+    let mut opts = fs::OpenOptions::new();
+    opts.read(true).write(how.write).mode(how.mode);
+    if how.create_new {
+        opts.create_new(true);
+    } else if how.create {
+        opts.create(true);
+    }
+    let file = opts.open(path).map_err(|e| io_err(&e, "open"))?;
+    Ok(File {
+        file: Arc::new(file),
+        write: how.write,
+    })
+}
+
+impl File {
+    /// The descriptor, for rustix (whose `AsFd` is std's only when its `std` feature is on).
+    fn fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the descriptor is owned by `self.file`, which outlives the borrow.
+        unsafe { BorrowedFd::borrow_raw(self.file.as_raw_fd()) }
+    }
+
+    /// `fstat(fd)`: file type and size.
+    pub fn stat(&self) -> Result<Stat> {
+        fault::check(Op::Stat, "fstat")?;
+        let meta = self.file.metadata().map_err(|e| io_err(&e, "fstat"))?;
+        Ok(Stat {
+            regular: meta.file_type().is_file(),
+            size: meta.len(),
+        })
+    }
+
+    /// `flock(fd, LOCK_EX or LOCK_SH | LOCK_NB)`. A conflicting lock is `Locked`. With `wait`
+    /// it polls, since a blocking `flock` would stop every thread Miri runs, including the
+    /// holder.
+    pub fn lock(&self, exclusive: bool, wait: bool) -> Result<()> {
+        fault::check(Op::Lock, "flock")?;
+        let op = if exclusive {
+            FlockOperation::NonBlockingLockExclusive
+        } else {
+            FlockOperation::NonBlockingLockShared
+        };
+        loop {
+            match rustix::fs::flock(self.fd(), op) {
+                Ok(()) => return Ok(()),
+                Err(Errno::INTR) => continue,
+                Err(Errno::WOULDBLOCK) if wait => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => return Err(errno(e, "flock")),
+            }
+        }
+    }
+
+    /// `flock(fd, LOCK_UN)`.
+    pub fn unlock(&self) -> Result<()> {
+        rustix::fs::flock(self.fd(), FlockOperation::Unlock).map_err(|e| errno(e, "unlock"))
+    }
+
+    /// `pread` until `buf` is full or the file ends; returns the bytes read.
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(&e, "pread")),
+            }
+        }
+        Ok(done)
+    }
+
+    /// `pwrite` all of `buf` at `offset`. The live mappings made from this file show the new
+    /// bytes at once, as with one page cache (the region appends this way and then reads the
+    /// elements through its mapping).
+    pub fn write_all_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        fault::check(Op::Write, "pwrite")?;
+        self.file
+            .write_all_at(buf, offset)
+            .map_err(|e| io_err(&e, "pwrite"))?;
+        for m in maps().0.iter().filter(|m| Arc::ptr_eq(&m.file, &self.file)) {
+            debug_assert!(m.writable, "a read-only file cannot be written");
+            let (start, end) = (
+                offset.min(m.len as u64),
+                (offset + buf.len() as u64).min(m.len as u64),
+            );
+            let (start, end) = (start as usize, end as usize);
+            if start < end {
+                let from = &buf[start - offset as usize..end - offset as usize];
+                // SAFETY: `start..end` lies inside the live block of `m.len` bytes; the block
+                // belongs to the caller's region, which holds no reference into it while it
+                // calls `pwrite` (it holds the region mutably).
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        from.as_ptr(),
+                        m.block.as_ptr().add(start),
+                        end - start,
+                    )
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// `fdatasync`.
+    pub fn sync_data(&self) -> Result<()> {
+        fault::check(Op::SyncFile, "fdatasync")?;
+        self.file.sync_data().map_err(|e| io_err(&e, "fdatasync"))
+    }
+
+    /// `ftruncate(fd, len)`.
+    ///
+    /// # Panics
+    ///
+    /// If a live mapping of this file would then reach past its end: the region promises
+    /// that it never does (a real mapping would raise `SIGBUS` there).
+    pub fn set_len(&self, len: u64) -> Result<()> {
+        fault::check(Op::Truncate, "ftruncate")?;
+        for m in maps().0.iter() {
+            if Arc::ptr_eq(&m.file, &self.file) && m.len as u64 > len {
+                panic!(
+                    "sys(miri): ftruncate to {len} bytes under a live mapping of {} bytes",
+                    m.len
+                );
+            }
+        }
+        if !self.write {
+            return Err(errno(Errno::BADF, "ftruncate"));
+        }
+        self.file.set_len(len).map_err(|e| io_err(&e, "ftruncate"))
+    }
+
+    /// Grows the file from `old` to `new` bytes. Miri has no `fallocate`, so this is the
+    /// `ftruncate` fallback of `unix.rs`. On failure the file is left at `old` bytes.
+    pub fn allocate(&self, old: u64, new: u64) -> Result<()> {
+        debug_assert!(new >= old);
+        let result = fault::check(Op::Allocate, "fallocate").and_then(|()| self.set_len(new));
+        if let Err(e) = result {
+            if self.stat().is_ok_and(|st| st.size != old) {
+                let _ = self.file.set_len(old);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// Makes the directory entry of `path` durable: `fsync` of its parent directory.
+pub fn sync_parent_dir(path: &CStr) -> Result<()> {
+    fault::check(Op::SyncDir, "fsync(parent directory)")?;
+    let path = Path::new(OsStr::from_bytes(path.to_bytes()));
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = fs::File::open(parent).map_err(|e| io_err(&e, "open(parent directory)"))?;
+    dir.sync_all()
+        .map_err(|e| io_err(&e, "fsync(parent directory)"))
+}
+
+/// The page size of the emulated mappings: 4096.
+pub fn page_size() -> usize {
+    PAGE
+}
+
+/// One live emulated mapping.
+struct Mapping {
+    /// The heap block: `len` bytes, `PAGE`-aligned, allocated by `alloc_zeroed`. The pointer
+    /// handed out is this one when `writable`, else one derived from a shared reference.
+    block: NonNull<u8>,
+    len: usize,
+    writable: bool,
+    /// The file the block mirrors, kept open for the write-back in `unmap`.
+    file: Arc<fs::File>,
+}
+
+/// The live mappings, for the write-back in `msync`/`unmap` and the checks.
+struct Maps(Vec<Mapping>);
+
+// SAFETY: the table only stores each block's address and size; the memory is read or written
+// only by the thread that owns the mapping (through `msync`, `remap` and `unmap`, whose
+// callers hold the region mutably), so moving the table between threads shares nothing.
+unsafe impl Send for Maps {}
+
+static MAPS: Mutex<Maps> = Mutex::new(Maps(Vec::new()));
+
+fn maps() -> MutexGuard<'static, Maps> {
+    // A panic while the table is locked (a failed check) leaves it consistent.
+    MAPS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The address of a pointer, to find it in the table.
+fn addr(p: NonNull<u8>) -> usize {
+    p.as_ptr() as usize
+}
+
+fn block_layout(len: usize) -> Layout {
+    match Layout::from_size_align(len, PAGE) {
+        Ok(layout) => layout,
+        Err(_) => panic!("sys(miri): mapping of {len} bytes exceeds isize::MAX"),
+    }
+}
+
+/// Allocates a block of `len > 0` bytes filled with the file's first `len` bytes.
+fn new_block(file: &fs::File, len: usize) -> Result<NonNull<u8>> {
+    let size = file.metadata().map_err(|e| io_err(&e, "fstat"))?.len();
+    assert!(
+        len > 0 && len as u64 <= size,
+        "sys(miri): mapping {len} bytes of a file of {size} bytes (must be 0 < len <= size)"
+    );
+    let layout = block_layout(len);
+    // SAFETY: `layout` has a non-zero size.
+    let raw = unsafe { alloc::alloc_zeroed(layout) };
+    let Some(block) = NonNull::new(raw) else {
+        alloc::handle_alloc_error(layout)
+    };
+    // SAFETY: `block` is a fresh allocation of `len` initialised (zeroed) bytes that nothing
+    // else refers to.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), len) };
+    if let Err(e) = file.read_exact_at(bytes, 0) {
+        // SAFETY: allocated above with this layout, and not handed out.
+        unsafe { alloc::dealloc(block.as_ptr(), layout) };
+        return Err(io_err(&e, "read (map)"));
+    }
+    Ok(block)
+}
+
+/// The pointer handed out for a block: the block's own when writable; otherwise one derived
+/// from a shared reference, so that Miri reports any write through it.
+fn hand_out(block: NonNull<u8>, len: usize, writable: bool) -> NonNull<u8> {
+    if writable {
+        return block;
+    }
+    // SAFETY: the block is `len` initialised bytes; the shared reference lives only for this
+    // expression, the pointer derived from it carries read-only permission.
+    let shared: &[u8] = unsafe { core::slice::from_raw_parts(block.as_ptr(), len) };
+    NonNull::from(shared).cast::<u8>()
+}
+
+/// Writes `len` bytes of the mapping at `ptr`, which starts `offset` bytes into it, back to
+/// the file.
+///
+/// # Safety
+///
+/// `ptr..ptr + len` lies within a live writable mapping, and no mutable reference into that
+/// range is alive.
+unsafe fn write_back(file: &fs::File, ptr: NonNull<u8>, len: usize, offset: usize) -> Result<()> {
+    // SAFETY: the caller guarantees an initialised, live range with no mutable borrow.
+    let bytes = unsafe { core::slice::from_raw_parts(ptr.as_ptr(), len) };
+    file.write_all_at(bytes, offset as u64)
+        .map_err(|e| io_err(&e, "pwrite (msync)"))
+}
+
+/// Emulates `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, 0)`.
+///
+/// # Safety
+///
+/// * `len > 0`, and the caller never touches bytes of the mapping at or past the file's
+///   current size (here they are outside the allocation; mapping past the file's end panics).
+/// * The caller unmaps the result with [`unmap`] (or moves it with [`remap`]) exactly once.
+pub unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
+    debug_assert!(len > 0);
+    fault::check(Op::Map, "mmap")?;
+    if writable && !file.write {
+        return Err(errno(Errno::ACCESS, "mmap"));
+    }
+    let block = new_block(&file.file, len)?;
+    maps().0.push(Mapping {
+        block,
+        len,
+        writable,
+        file: Arc::clone(&file.file),
+    });
+    Ok(hand_out(block, len, writable))
+}
+
+/// Emulates `munmap(ptr, len)`: writes a writable mapping back to its file, frees it.
+///
+/// # Safety
+///
+/// * `ptr` and `len` describe exactly one live mapping returned by [`map`] or [`remap`].
+/// * No reference into the mapping outlives this call.
+pub unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
+    let mut guard = maps();
+    let table = &mut guard.0;
+    let Some(i) = table.iter().position(|m| addr(m.block) == addr(ptr)) else {
+        panic!("sys(miri): munmap of {len} bytes at {ptr:p}, which is not a live mapping");
+    };
+    assert_eq!(table[i].len, len, "sys(miri): munmap with the wrong length");
+    let m = table.swap_remove(i);
+    drop(guard);
+    if m.writable {
+        // munmap cannot fail on a valid mapping, and the pages stay in the page cache: a
+        // failed write-back (only a host I/O error) is ignored, as `unix.rs` ignores munmap's.
+        // SAFETY: the whole mapping, live until the dealloc below; the caller holds no
+        // reference into it.
+        let _ = unsafe { write_back(&m.file, m.block, m.len, 0) };
+    }
+    // SAFETY: `block` was allocated by `new_block` with this layout and is freed only here,
+    // once, after being removed from the table.
+    unsafe { alloc::dealloc(m.block.as_ptr(), block_layout(m.len)) };
+}
+
+/// Moves the mapping at `ptr` (`old_len` bytes) to a new block of `new_len` bytes of `file`:
+/// writes the old one back (if writable), fills the new one from the file, frees the old one.
+/// It always moves. On error the old mapping is untouched and still valid.
+///
+/// # Safety
+///
+/// * `ptr`/`old_len` is a live mapping of `file` returned by [`map`] or [`remap`], and no
+///   reference into it is alive (it moves).
+/// * The file is at least `new_len` bytes long before any byte past `old_len` is touched
+///   (here: before this call, or it panics).
+pub unsafe fn remap(
+    file: &File,
+    ptr: NonNull<u8>,
+    old_len: usize,
+    new_len: usize,
+    writable: bool,
+) -> Result<NonNull<u8>> {
+    fault::check(Op::Remap, "mremap")?;
+    let mut guard = maps();
+    let table = &mut guard.0;
+    let Some(i) = table.iter().position(|m| addr(m.block) == addr(ptr)) else {
+        panic!("sys(miri): mremap of {ptr:p}, which is not a live mapping");
+    };
+    let m = &table[i];
+    assert_eq!(
+        m.len, old_len,
+        "sys(miri): mremap with the wrong old length"
+    );
+    assert!(
+        Arc::ptr_eq(&m.file, &file.file) && m.writable == writable,
+        "sys(miri): mremap of a mapping of another file or with other permissions"
+    );
+    if writable {
+        // SAFETY: the whole live mapping; the caller holds no reference into it.
+        unsafe { write_back(&m.file, m.block, m.len, 0) }?;
+    }
+    let block = new_block(&file.file, new_len)?;
+    let old = core::mem::replace(&mut table[i].block, block);
+    table[i].len = new_len;
+    drop(guard);
+    // SAFETY: `old` was allocated by `new_block` with `old_len` bytes (checked against the
+    // table) and is no longer in the table, so it is freed exactly once.
+    unsafe { alloc::dealloc(old.as_ptr(), block_layout(old_len)) };
+    Ok(hand_out(block, new_len, writable))
+}
+
+/// Emulates `msync(ptr, len, MS_SYNC)`: writes the range of a writable mapping back to the
+/// file (`EINVAL` for an address that is not page-aligned, `ENOMEM` for a range outside every
+/// mapping, as the kernel says).
+///
+/// # Safety
+///
+/// * `ptr` is page-aligned and `ptr..ptr + len` lies within one live mapping of `file`.
+pub unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
+    fault::check(Op::Msync, "msync")?;
+    if len == 0 {
+        return Ok(());
+    }
+    let guard = maps();
+    let table = &guard.0;
+    let at = addr(ptr);
+    let Some(m) = table.iter().find(|m| {
+        let start = addr(m.block);
+        at >= start && at - start <= m.len && len <= m.len - (at - start)
+    }) else {
+        return Err(errno(Errno::NOMEM, "msync"));
+    };
+    let offset = at - addr(m.block);
+    if offset % PAGE != 0 {
+        return Err(errno(Errno::INVAL, "msync"));
+    }
+    assert!(
+        Arc::ptr_eq(&m.file, &file.file),
+        "sys(miri): msync of a mapping of another file"
+    );
+    if !m.writable {
+        return Ok(());
+    }
+    // SAFETY: `ptr..ptr + len` is inside this live writable mapping (checked above) and the
+    // caller holds no mutable reference into it during the call.
+    unsafe { write_back(&m.file, ptr, len, offset) }
+}
