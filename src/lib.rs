@@ -95,7 +95,7 @@ pub use inspect::{inspect, FileInfo, SlotInfo};
 pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
 pub use pod::Pod;
-pub use region::MAX_GROWTH_STEP;
+pub use region::{FAST_GROWTH_LIMIT, MAX_GROWTH_STEP};
 pub use slice::MmapedSlice;
 pub use sys::REMAP_STRATEGY;
 pub use vec::MmapedVec;
