@@ -8,7 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs="${FUZZ_SECONDS:-60}"
-rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
+# Install nightly only where it is missing: `rustup toolchain install` would also update an
+# existing one, under every other build on the machine.
+if ! rustup toolchain list | grep -q '^nightly'; then
+  rustup toolchain install nightly --profile minimal
+fi
 if ! command -v cargo-fuzz >/dev/null; then
   cargo install cargo-fuzz --locked
 fi

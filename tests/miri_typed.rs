@@ -32,7 +32,14 @@ fn check<T: Pod + PartialEq + std::fmt::Debug>(v: &MmapedVec<T>, model: &[T], wh
     assert_eq!(v.len(), model.len(), "{what}: len");
     assert!(v.len() <= v.capacity(), "{what}: len > capacity");
     assert_eq!(v.is_empty(), model.is_empty(), "{what}: is_empty");
-    assert_eq!(&v[..], model, "{what}: contents");
+    if let Some(i) = (0..model.len()).find(|&i| v[i] != model[i]) {
+        panic!(
+            "{what}: element {i} of {} is {:?}, expected {:?}",
+            model.len(),
+            v[i],
+            model[i]
+        );
+    }
 }
 
 /// Pushes one at a time across many growth steps (each one moves the mapping under Miri),
