@@ -16,6 +16,8 @@ stages=(
   ci/cross.sh
   ci/msrv.sh
   ci/doc.sh
+  ci/miri.sh
+  ci/fuzz.sh
 )
 
 start=$(date +%s)
