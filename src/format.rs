@@ -515,6 +515,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "safe code; 256 header images take minutes interpreted")]
     fn interrupted_creation_is_recognised() {
         let l = layout();
         let page = new_header_page(&l);

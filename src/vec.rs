@@ -15,7 +15,8 @@ use crate::pod::Pod;
 use crate::region::RawRegion;
 
 /// From this many bytes on, `extend_from_slice` writes with `pwrite` rather than through the
-/// mapping (a page fault per fresh page costs more than a system call per slice).
+/// mapping (a page fault per fresh page costs more than a system call per slice), on systems
+/// where a `pwrite` shows in shared mappings at once.
 const PWRITE_MIN: usize = 32 << 10;
 
 /// A `Vec`-like, resizable array of `T` whose storage is a memory-mapped file.
@@ -259,7 +260,7 @@ impl<T: Pod> MmapedVec<T> {
     pub fn extend_from_slice(&mut self, other: &[T]) -> Result<()> {
         self.reserve(other.len())?;
         let size = mem::size_of_val(other);
-        if size >= PWRITE_MIN {
+        if crate::sys::WRITE_SHOWS_IN_MAPPINGS && size >= PWRITE_MIN {
             // SAFETY: `T: Pod` has no padding bytes, so all `size` bytes of `other` are
             // initialised and may be read as `u8`.
             let bytes = unsafe { core::slice::from_raw_parts(other.as_ptr().cast::<u8>(), size) };

@@ -285,6 +285,10 @@ fn shrink_to_fit_never_cuts_below_the_committed_length() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "1M pushes take minutes interpreted; miri_typed covers growth"
+)]
 fn capacity_reports_growth_and_growth_is_amortised() {
     let (_d, mut v) = open_u64();
     let mut growths = 0;

@@ -60,6 +60,7 @@ use rustix::fs::FlockOperation;
 use rustix::io::Errno;
 
 use super::fault::{self, Op};
+use super::{OpenHow, Stat};
 use crate::error::{Error, Result};
 
 /// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`. Under Miri both
@@ -73,28 +74,6 @@ pub const REMAP_STRATEGY: &str = "unmap-and-map";
 
 /// The page size of the emulated mappings (their alignment, and what `msync` requires).
 const PAGE: usize = 4096;
-
-/// How to open a file.
-#[derive(Clone, Copy, Debug)]
-pub struct OpenHow {
-    /// Read-write (else read-only).
-    pub write: bool,
-    /// `O_CREAT`.
-    pub create: bool,
-    /// `O_CREAT | O_EXCL`.
-    pub create_new: bool,
-    /// Permission bits for a new file (before the umask).
-    pub mode: u32,
-}
-
-/// What `fstat` says that the region needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Stat {
-    /// A regular file (not a directory, FIFO, socket or device).
-    pub regular: bool,
-    /// Size in bytes.
-    pub size: u64,
-}
 
 /// An open file, closed when the last reference goes: the handle and every mapping made
 /// from it share the descriptor, as a real mapping holds a reference to the open file (and

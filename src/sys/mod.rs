@@ -13,3 +13,41 @@ pub mod fault;
 mod imp;
 
 pub use imp::*;
+
+/// How to open a file.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenHow {
+    /// Read-write (else read-only).
+    pub write: bool,
+    /// `O_CREAT`.
+    pub create: bool,
+    /// `O_CREAT | O_EXCL`.
+    pub create_new: bool,
+    /// Permission bits for a new file (before the umask).
+    pub mode: u32,
+}
+
+/// What `fstat` says that the region needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Stat {
+    /// A regular file (not a directory, FIFO, socket or device).
+    pub regular: bool,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Whether bytes written with `pwrite` show in the file's shared mappings at once (a unified
+/// buffer cache), so that the region may append through the descriptor. True on Linux,
+/// Android, the BSDs with a unified cache and Apple's systems; elsewhere (OpenBSD, say) the
+/// region writes through the mapping only.
+pub const WRITE_SHOWS_IN_MAPPINGS: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "dragonfly",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+));

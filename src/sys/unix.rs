@@ -15,6 +15,7 @@ use rustix::io::Errno;
 use rustix::mm::{self, MapFlags, MsyncFlags, ProtFlags};
 
 use super::fault::{self, Op};
+use super::{OpenHow, Stat};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
@@ -23,28 +24,6 @@ pub const REMAP_STRATEGY: &str = "mremap";
 /// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
 #[cfg(not(persistence_mremap))]
 pub const REMAP_STRATEGY: &str = "unmap-and-map";
-
-/// How to open a file.
-#[derive(Clone, Copy, Debug)]
-pub struct OpenHow {
-    /// Read-write (else read-only).
-    pub write: bool,
-    /// `O_CREAT`.
-    pub create: bool,
-    /// `O_CREAT | O_EXCL`.
-    pub create_new: bool,
-    /// Permission bits for a new file (before the umask).
-    pub mode: u32,
-}
-
-/// What `fstat` says that the region needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Stat {
-    /// A regular file (not a directory, FIFO, socket or device).
-    pub regular: bool,
-    /// Size in bytes.
-    pub size: u64,
-}
 
 /// An open file descriptor, closed on drop.
 #[derive(Debug)]
