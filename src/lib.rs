@@ -103,7 +103,9 @@ pub use vec::MmapedVec;
 /// The test-only fault-injection seam: make the next call of one syscall fail.
 #[cfg(feature = "fault-injection")]
 pub mod fault {
-    pub use crate::sys::fault::{clear, inject, inject_always, observe, pending, Op};
+    pub use crate::sys::fault::{
+        clear, inject, inject_always, observe, pending, set_page_size, Op,
+    };
 }
 
 /// The README's code blocks, run as doctests so that the README stays true.

@@ -38,6 +38,7 @@ mod imp {
     std::thread_local! {
         static PLAN: Cell<Option<(Op, u32, i32)>> = const { Cell::new(None) };
         static ALWAYS: Cell<Option<(Op, i32)>> = const { Cell::new(None) };
+        static PAGE_SIZE: Cell<Option<usize>> = const { Cell::new(None) };
         static OBSERVER: Cell<Option<fn(Op)>> = const { Cell::new(None) };
     }
 
@@ -58,6 +59,17 @@ mod imp {
     /// that stays full, say).
     pub fn inject_always(op: Op, errno: i32) {
         ALWAYS.with(|a| a.set(Some((op, errno))));
+    }
+
+    /// Makes regions opened on this thread act as if the OS page size were `size` (a power
+    /// of two, a multiple of the real one: 16 or 64 KiB on a 4 KiB machine), so that tests
+    /// cover the page arithmetic of larger-page systems; `None` restores the real size.
+    pub fn set_page_size(size: Option<usize>) {
+        PAGE_SIZE.with(|p| p.set(size));
+    }
+
+    pub(crate) fn page_size() -> Option<usize> {
+        PAGE_SIZE.with(Cell::get)
     }
 
     /// Drops any plan that has not fired yet, and any [`inject_always`].
@@ -95,10 +107,20 @@ mod imp {
 }
 
 #[cfg(feature = "fault-injection")]
-pub use imp::{clear, inject, inject_always, observe, pending};
+pub use imp::{clear, inject, inject_always, observe, pending, set_page_size};
+
+#[cfg(feature = "fault-injection")]
+pub(crate) use imp::page_size;
 
 #[cfg(feature = "fault-injection")]
 pub(crate) use imp::check;
+
+/// Without the `fault-injection` feature the real page size is always used.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn page_size() -> Option<usize> {
+    None
+}
 
 /// Without the `fault-injection` feature every call succeeds and this compiles away.
 #[cfg(not(feature = "fault-injection"))]

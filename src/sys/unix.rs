@@ -213,7 +213,7 @@ pub fn sync_parent_dir(path: &CStr) -> Result<()> {
 
 /// The OS page size, read at run time (4 KiB, 16 KiB and 64 KiB all occur).
 pub fn page_size() -> usize {
-    rustix::param::page_size()
+    fault::page_size().unwrap_or_else(rustix::param::page_size)
 }
 
 fn prot(writable: bool) -> ProtFlags {
