@@ -104,3 +104,12 @@ impl<T: Pod> AsRef<[T]> for MmapedSlice<T> {
         self
     }
 }
+
+impl<'a, T: Pod> IntoIterator for &'a MmapedSlice<T> {
+    type Item = &'a T;
+    type IntoIter = core::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}

@@ -559,3 +559,28 @@ impl<T: Pod> AsRef<[T]> for MmapedVec<T> {
         self
     }
 }
+
+impl<T: Pod> AsMut<[T]> for MmapedVec<T> {
+    fn as_mut(&mut self) -> &mut [T] {
+        self
+    }
+}
+
+impl<'a, T: Pod> IntoIterator for &'a MmapedVec<T> {
+    type Item = &'a T;
+    type IntoIter = core::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a, T: Pod> IntoIterator for &'a mut MmapedVec<T> {
+    type Item = &'a mut T;
+    type IntoIter = core::slice::IterMut<'a, T>;
+
+    /// Iterates mutably; like any mutable borrow, the next commit syncs every element.
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}

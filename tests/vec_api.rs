@@ -390,3 +390,25 @@ fn bulk_extend_is_seen_through_the_mapping_and_survives() {
     assert_eq!(&want[1..10], &big[..9]);
     assert_eq!(&want[10..], &big[..]);
 }
+
+#[test]
+fn for_loops_over_references_work_like_vec() {
+    let dir = common::tmpdir();
+    let path = common::path_in(&dir, "v.bin");
+    let mut v = MmapedVec::<u32>::open(&path).unwrap();
+    v.extend_from_slice(&[1, 2, 3]).unwrap();
+    v.sync().unwrap();
+    for x in &mut v {
+        *x *= 10;
+    }
+    let mut sum = 0;
+    for x in &v {
+        sum += x;
+    }
+    assert_eq!(sum, 60);
+    v.as_mut()[0] = 5;
+    // The changes made through the iterator are committed like any in-place change.
+    v.close().unwrap();
+    let s = persistence::MmapedSlice::<u32>::open(&path).unwrap();
+    assert_eq!((&s).into_iter().copied().collect::<Vec<_>>(), [5, 20, 30]);
+}
