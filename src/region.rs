@@ -298,8 +298,9 @@ impl RawRegion {
     }
 
     /// Grows capacity to at least `min_capacity` elements: exactly that (rounded up to
-    /// whole pages) when `exact`, else amortised (doubling, at least one page, at most
-    /// [`MAX_GROWTH_STEP`] bytes beyond the request). Reserves the blocks, then remaps;
+    /// whole pages) when `exact`, else amortised (at least one page; 8x up to
+    /// [`FAST_GROWTH_LIMIT`], then doubling, at most [`MAX_GROWTH_STEP`] bytes beyond the
+    /// request; the exact size when that step does not fit on the disk). Reserves the blocks, then remaps;
     /// never copies element data. On error nothing has changed.
     pub(crate) fn grow_to(&mut self, min_capacity: usize, exact: bool) -> Result<()> {
         debug_assert!(self.writable);
@@ -313,8 +314,8 @@ impl RawRegion {
             let doubled = data.saturating_add(data.min(MAX_GROWTH_STEP as u64));
             // Small files grow 8x at a time up to FAST_GROWTH_LIMIT: fewer steps, and each
             // step restarts the kernel's fault-time readahead with small page-cache folios,
-            // so fewer steps mean far fewer page faults on first writes (measured: 8160 ->
-            // 4272 faults and 5.4 -> 3.3 ns per push for 10 M u64).
+            // so fewer steps mean far fewer page faults on first writes (persistence-bench,
+            // 10 M u64 pushes: 8160 -> 5807 faults, 1.43x -> 1.00x of std Vec push).
             let fast = data.saturating_mul(8).min(FAST_GROWTH_LIMIT as u64);
             let amortised =
                 (DATA_OFFSET as u64).saturating_add(doubled.max(fast).max(self.page_size as u64));
@@ -379,7 +380,7 @@ impl RawRegion {
     /// Commits: makes elements `0..len` durable, then records `len` as the committed length.
     ///
     /// `dirty_from` is the lowest element index whose bytes may have changed since the last
-    /// commit (`len` when only appends happened... or nothing). In order:
+    /// commit (the committed length when only appends happened). In order:
     ///
     /// 1. `msync(MS_SYNC)` the data pages of elements `dirty_from..len` (and `fdatasync`
     ///    when the file changed size, so its size and blocks are durable too, or when bytes
