@@ -59,10 +59,13 @@ const PWRITE_MIN: usize = 32 << 10;
 ///   truncate then push) go straight into the shared mapping and can reach the disk page by
 ///   page before the next commit: after a crash each element holds its old or its new bytes.
 /// * **Growth** reserves disk blocks (`fallocate`) before it maps them, so a full disk is an
-///   [`ErrorKind::OutOfSpace`] error from `push`, never a `SIGBUS`. Capacity doubles (at
-///   least one page, at most [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP) = 1 GiB per step
-///   beyond what was asked). Growth never copies element data, but **may move the
-///   mapping**: that is why no slice borrowed from the vector can live across a `push`.
+///   [`ErrorKind::OutOfSpace`] error from `push`, never a `SIGBUS`. Capacity grows by at
+///   least one page: 8x per step while the data stays under
+///   [`FAST_GROWTH_LIMIT`](crate::FAST_GROWTH_LIMIT) = 64 MiB (fewer steps, fewer page
+///   faults), then doubling, at most [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP) = 1 GiB
+///   per step beyond what was asked; near a full disk, exactly what was asked. Growth never
+///   copies element data, but **may move the mapping**: that is why no slice borrowed from
+///   the vector can live across a `push`.
 /// * **Locking.** The vector holds an exclusive `flock` on the file for its whole life; a
 ///   second writer or a reader gets [`ErrorKind::Locked`].
 /// * **No heap.** No method allocates.
@@ -209,7 +212,7 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// Reserves capacity for at least `additional` more elements, amortised like
-    /// `Vec::reserve` (doubling, capped per step).
+    /// `Vec::reserve` (see *Growth* in the type's docs).
     ///
     /// # Errors
     ///
