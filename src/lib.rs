@@ -60,7 +60,8 @@
 //! * `std` (default): `From<Error> for std::io::Error`, and [`PathArg`] for `Path`,
 //!   `PathBuf`, `OsStr`, `String`. Without it the crate is `#![no_std]` and needs neither
 //!   `std` nor `alloc`; paths are `&CStr` or `&str`.
-//! * `fault-injection`: a test-only seam (the `fault` module) that makes a chosen syscall fail.
+//! * `fault-injection`: a test-only seam (the `fault` module, with `std`) that makes a chosen
+//!   syscall fail.
 //!
 //! # Platforms
 //!
@@ -101,7 +102,7 @@ pub use sys::REMAP_STRATEGY;
 pub use vec::MmapedVec;
 
 /// The test-only fault-injection seam: make the next call of one syscall fail.
-#[cfg(feature = "fault-injection")]
+#[cfg(all(feature = "fault-injection", feature = "std"))]
 pub mod fault {
     pub use crate::sys::fault::{
         clear, inject, inject_always, observe, pending, set_page_size, Op,

@@ -1,9 +1,11 @@
 //! A test-only seam that makes a chosen syscall fail, so that tests can show what each
-//! failure does to the file. Compiled to nothing unless the `fault-injection` feature is on.
+//! failure does to the file. Compiled to nothing unless the `fault-injection` feature is on
+//! (with `std`, for its thread-local plans; without `std` the feature does nothing, so that
+//! the unit tests can run on a `no_std` build).
 
 /// The syscalls a test can make fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+#[cfg_attr(not(all(feature = "fault-injection", feature = "std")), allow(dead_code))]
 pub enum Op {
     /// `open`.
     Open,
@@ -29,7 +31,7 @@ pub enum Op {
     Msync,
 }
 
-#[cfg(feature = "fault-injection")]
+#[cfg(all(feature = "fault-injection", feature = "std"))]
 mod imp {
     use super::Op;
     use crate::error::{Error, Result};
@@ -106,24 +108,24 @@ mod imp {
     }
 }
 
-#[cfg(feature = "fault-injection")]
+#[cfg(all(feature = "fault-injection", feature = "std"))]
 pub use imp::{clear, inject, inject_always, observe, pending, set_page_size};
 
-#[cfg(feature = "fault-injection")]
+#[cfg(all(feature = "fault-injection", feature = "std"))]
 pub(crate) use imp::page_size;
 
-#[cfg(feature = "fault-injection")]
+#[cfg(all(feature = "fault-injection", feature = "std"))]
 pub(crate) use imp::check;
 
 /// Without the `fault-injection` feature the real page size is always used.
-#[cfg(not(feature = "fault-injection"))]
+#[cfg(not(all(feature = "fault-injection", feature = "std")))]
 #[inline(always)]
 pub(crate) fn page_size() -> Option<usize> {
     None
 }
 
 /// Without the `fault-injection` feature every call succeeds and this compiles away.
-#[cfg(not(feature = "fault-injection"))]
+#[cfg(not(all(feature = "fault-injection", feature = "std")))]
 #[inline(always)]
 pub(crate) fn check(_op: Op, _context: &'static str) -> crate::error::Result<()> {
     Ok(())
