@@ -5,7 +5,10 @@
 
 /// The syscalls a test can make fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(all(feature = "fault-injection", feature = "std")), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "fault-injection", feature = "std")),
+    allow(dead_code)
+)]
 pub enum Op {
     /// `open`.
     Open,
