@@ -163,12 +163,6 @@ fn kind_of_errno(errno: i32) -> ErrorKind {
     }
 }
 
-impl From<rustix::io::Errno> for Error {
-    fn from(e: rustix::io::Errno) -> Self {
-        Error::os(e.raw_os_error(), "system call")
-    }
-}
-
 impl ErrorKind {
     /// A short description of the kind, as `Display` starts it.
     #[must_use]
@@ -280,18 +274,19 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 mod tests {
     use super::*;
 
+    fn os(e: rustix::io::Errno) -> Error {
+        Error::os(e.raw_os_error(), "test")
+    }
+
     #[test]
     fn errno_maps_to_kinds() {
         use rustix::io::Errno;
-        assert_eq!(Error::from(Errno::WOULDBLOCK).kind(), ErrorKind::Locked);
-        assert_eq!(Error::from(Errno::NOENT).kind(), ErrorKind::NotFound);
-        assert_eq!(Error::from(Errno::NOSPC).kind(), ErrorKind::OutOfSpace);
-        assert_eq!(Error::from(Errno::ISDIR).kind(), ErrorKind::NotARegularFile);
-        assert_eq!(Error::from(Errno::IO).kind(), ErrorKind::Io);
-        assert_eq!(
-            Error::from(Errno::IO).raw_os_error(),
-            Some(Errno::IO.raw_os_error())
-        );
+        assert_eq!(os(Errno::WOULDBLOCK).kind(), ErrorKind::Locked);
+        assert_eq!(os(Errno::NOENT).kind(), ErrorKind::NotFound);
+        assert_eq!(os(Errno::NOSPC).kind(), ErrorKind::OutOfSpace);
+        assert_eq!(os(Errno::ISDIR).kind(), ErrorKind::NotARegularFile);
+        assert_eq!(os(Errno::IO).kind(), ErrorKind::Io);
+        assert_eq!(os(Errno::IO).raw_os_error(), Some(Errno::IO.raw_os_error()));
         assert_eq!(Error::new(ErrorKind::Corrupt, "x").raw_os_error(), None);
     }
 }

@@ -192,7 +192,7 @@ impl<T: Pod> MmapedVec<T> {
     #[inline]
     pub fn push(&mut self, value: T) -> Result<()> {
         if self.len == self.capacity() {
-            self.grow_for(1)?;
+            self.grow_for(1, false)?;
         }
         // SAFETY: `len < capacity`, so the slot is inside the mapping and file-backed; `T` is
         // `Pod`, and `ptr` is aligned (page-aligned base + 4096, `align_of::<T>() <= 4096`).
@@ -203,12 +203,12 @@ impl<T: Pod> MmapedVec<T> {
 
     #[cold]
     #[inline(never)]
-    fn grow_for(&mut self, additional: usize) -> Result<()> {
+    fn grow_for(&mut self, additional: usize, exact: bool) -> Result<()> {
         let need = self.len.checked_add(additional).ok_or(Error::new(
             ErrorKind::CapacityOverflow,
             "length overflows usize",
         ))?;
-        self.raw.grow_to(need, false)
+        self.raw.grow_to(need, exact)
     }
 
     /// Reserves capacity for at least `additional` more elements, amortised like
@@ -219,7 +219,7 @@ impl<T: Pod> MmapedVec<T> {
     /// As [`push`](Self::push).
     pub fn reserve(&mut self, additional: usize) -> Result<()> {
         if self.capacity() - self.len < additional {
-            self.grow_for(additional)?;
+            self.grow_for(additional, false)?;
         }
         Ok(())
     }
@@ -232,11 +232,7 @@ impl<T: Pod> MmapedVec<T> {
     /// As [`push`](Self::push).
     pub fn reserve_exact(&mut self, additional: usize) -> Result<()> {
         if self.capacity() - self.len < additional {
-            let need = self.len.checked_add(additional).ok_or(Error::new(
-                ErrorKind::CapacityOverflow,
-                "length overflows usize",
-            ))?;
-            self.raw.grow_to(need, true)?;
+            self.grow_for(additional, true)?;
         }
         Ok(())
     }
