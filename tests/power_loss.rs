@@ -132,6 +132,7 @@ fn on_op(op: Op) {
                     cache,
                     dirty,
                     size_durable: false,
+                    disk: Vec::new(),
                 },
             ));
         }
@@ -168,6 +169,12 @@ struct Stop {
     dirty: Vec<bool>,
     /// A `fdatasync` completed before the slot was stored: the new size is on disk.
     size_durable: bool,
+    /// What the disk holds under this stop's dirty pages if none of their writes since
+    /// reached it: the older commit, except pages an earlier stop of this commit saw clean,
+    /// which hold what that stop saw. (A page-cache folio can span the header page and data
+    /// pages; storing the slot then marks data pages dirty again although their bytes are
+    /// already on disk, and the older commit's bytes can no longer be there.)
+    disk: Vec<u8>,
 }
 
 mod probe {
@@ -540,11 +547,11 @@ impl Step<'_> {
             } else {
                 Src::Cache
             };
-            let differs = self.old.bytes.get(r.clone()) != cache.get(r.clone());
+            let differs = stop.disk.get(r.clone()) != cache.get(r.clone());
             match pick {
                 Src::Old => {
                     dirty_old += differs as usize;
-                    fill(&mut img, &r, &self.old.bytes)
+                    fill(&mut img, &r, &stop.disk)
                 }
                 Src::Garbage => {
                     garbage += 1;
@@ -741,8 +748,21 @@ fn power_loss_at_any_instant_opens_to_one_commit() {
                 observed.len()
             );
             let mut size_durable = false;
+            let mut disk = old.bytes.clone();
+            let page = probe.page();
             for (op, mut stop) in observed {
                 stop.size_durable = size_durable;
+                stop.disk = disk.clone();
+                // Pages clean at this stop are on disk as this stop saw them.
+                for (p, &dirty) in stop.dirty.iter().enumerate() {
+                    let r = p * page..((p + 1) * page).min(stop.cache.len());
+                    if !dirty && !r.is_empty() {
+                        if disk.len() < r.end {
+                            disk.resize(r.end, 0);
+                        }
+                        disk[r.clone()].copy_from_slice(&stop.cache[r]);
+                    }
+                }
                 if op == Op::SyncFile {
                     // The slot was not stored yet when fdatasync was entered: every later
                     // stop of this commit comes after fdatasync completed.
