@@ -430,20 +430,24 @@ impl Step<'_> {
 
     /// Model 1: from `S_k` and `S_k+1` alone; the slot is written after all data.
     fn model1(&self, rng: &mut fastrand::Rng) -> Image {
-        let landed = rng.u8(..4) == 0;
+        let slot_pick = if rng.u8(..4) == 0 {
+            Src::New
+        } else {
+            [Src::Old, Src::Torn, Src::Garbage][rng.usize(..3)]
+        };
+        // The slot first, into a buffer of the larger size: whether it landed whole decides
+        // the rest. A torn write can still leave every byte of the new slot in place, and
+        // then it has landed: all data was on disk before it, and so was the new size.
+        let mut img = vec![0u8; self.new.bytes.len().max(self.old.bytes.len())];
+        self.slot(&mut img, slot_pick, &[], rng);
+        let landed = self.landed(&img);
         let size = if landed || rng.bool() {
             self.new.bytes.len()
         } else {
             self.old.bytes.len()
         };
-        let mut img = vec![0u8; size];
-        let slot_pick = if landed {
-            Src::New
-        } else {
-            [Src::Old, Src::Torn, Src::Garbage][rng.usize(..3)]
-        };
-        self.slot(&mut img, slot_pick, &[], rng);
-        let expect_new = self.landed(&img);
+        img.truncate(size);
+        let expect_new = landed;
         let data_end = DATA_OFFSET
             + ELEM
                 * if expect_new {
