@@ -38,8 +38,8 @@ pub enum ErrorKind {
     /// shorter than its header or than its committed length, or a field holds an
     /// impossible value.
     Corrupt,
-    /// The file system is full (`ENOSPC`, `EDQUOT`) or the file would exceed its size limit
-    /// (`EFBIG`). Nothing was changed.
+    /// The file system is full, or the user's disk quota is used up (`ENOSPC`, `EDQUOT`).
+    /// Nothing was changed.
     OutOfSpace,
     /// The requested size overflows `usize`, `isize::MAX` bytes or the file offset type.
     CapacityOverflow,
@@ -47,6 +47,11 @@ pub enum ErrorKind {
     Io,
     /// The path holds a NUL byte, or is longer than [`MAX_PATH`](crate::MAX_PATH) bytes.
     InvalidPath,
+    /// The file would grow past the largest size its file system allows, or past the
+    /// process's `RLIMIT_FSIZE` (`EFBIG`): a limit of the file, not a full disk, so freeing
+    /// space does not help. Nothing was changed. (Past `RLIMIT_FSIZE` the kernel also sends
+    /// `SIGXFSZ`, which ends the process unless it ignores that signal.)
+    FileTooLarge,
 }
 
 /// Which values an [`Error`] carries, to say what was found and what was expected.
@@ -154,8 +159,10 @@ fn kind_of_errno(errno: i32) -> ErrorKind {
         ErrorKind::PermissionDenied
     } else if e == Errno::ISDIR || e == Errno::NXIO || e == Errno::NODEV {
         ErrorKind::NotARegularFile
-    } else if e == Errno::NOSPC || e == Errno::DQUOT || e == Errno::FBIG {
+    } else if e == Errno::NOSPC || e == Errno::DQUOT {
         ErrorKind::OutOfSpace
+    } else if e == Errno::FBIG {
+        ErrorKind::FileTooLarge
     } else if e == Errno::OVERFLOW {
         ErrorKind::CapacityOverflow
     } else {
@@ -184,6 +191,7 @@ impl ErrorKind {
             ErrorKind::CapacityOverflow => "capacity overflow",
             ErrorKind::Io => "I/O error",
             ErrorKind::InvalidPath => "invalid path",
+            ErrorKind::FileTooLarge => "the file would exceed its size limit",
         }
     }
 }
@@ -252,6 +260,7 @@ impl From<Error> for std::io::Error {
             ErrorKind::AlreadyExists => K::AlreadyExists,
             ErrorKind::PermissionDenied => K::PermissionDenied,
             ErrorKind::OutOfSpace => K::StorageFull,
+            ErrorKind::FileTooLarge => K::FileTooLarge,
             ErrorKind::CapacityOverflow => K::OutOfMemory,
             ErrorKind::BadMagic
             | ErrorKind::MagicMismatch
@@ -284,6 +293,8 @@ mod tests {
         assert_eq!(os(Errno::WOULDBLOCK).kind(), ErrorKind::Locked);
         assert_eq!(os(Errno::NOENT).kind(), ErrorKind::NotFound);
         assert_eq!(os(Errno::NOSPC).kind(), ErrorKind::OutOfSpace);
+        assert_eq!(os(Errno::DQUOT).kind(), ErrorKind::OutOfSpace);
+        assert_eq!(os(Errno::FBIG).kind(), ErrorKind::FileTooLarge);
         assert_eq!(os(Errno::ISDIR).kind(), ErrorKind::NotARegularFile);
         assert_eq!(os(Errno::IO).kind(), ErrorKind::Io);
         assert_eq!(os(Errno::IO).raw_os_error(), Some(Errno::IO.raw_os_error()));

@@ -17,6 +17,7 @@ use crate::sys;
 /// [`valid`](Self::valid) (its checksum fails) they are shown as found and must not be
 /// trusted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SlotInfo {
     /// Commit number stored in the slot; the valid slot with the highest one wins.
     pub sequence: u64,
@@ -31,6 +32,7 @@ pub struct SlotInfo {
 
 /// The facts a vector file's header records, as returned by [`inspect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileInfo {
     /// The on-disk format version (1).
     pub format_version: u32,
@@ -54,6 +56,15 @@ pub struct FileInfo {
     pub slots: [SlotInfo; 2],
     /// Which slot wins (0 = A, 1 = B): the valid one with the highest sequence.
     pub winner: usize,
+    /// The file system the file lives on, where the library knows it (Linux: from
+    /// `fstatfs`): `"btrfs"`, `"ext2/ext3/ext4"`, `"xfs"`, `"tmpfs"`, `"zfs"`, ...
+    pub file_system: Option<&'static str>,
+    /// Whether rewriting a block of this file allocates a new one: `Some(true)` for a btrfs
+    /// file without the No_COW attribute and on ZFS, `Some(false)` where blocks are
+    /// rewritten in place (btrfs No_COW, ext2/3/4, XFS, tmpfs), `None` when the library
+    /// cannot tell. On a copy-on-write file a full disk can turn a store into `SIGBUS`; see
+    /// [`OpenOptions::copy_on_write`](crate::OpenOptions::copy_on_write).
+    pub copy_on_write: Option<bool>,
 }
 
 impl FileInfo {
@@ -204,7 +215,10 @@ fn read_header(file: &sys::File) -> Result<FileInfo> {
         ));
     }
 
+    let fs = file.fs_facts();
     Ok(FileInfo {
+        file_system: fs.name,
+        copy_on_write: fs.copy_on_write,
         format_version: fixed.format_version,
         app_magic: layout.app_magic,
         app_version: layout.app_version,

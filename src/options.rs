@@ -39,6 +39,7 @@ pub struct OpenOptions {
     capacity: usize,
     wait_for_lock: bool,
     mode: u32,
+    copy_on_write: bool,
 }
 
 impl Default for OpenOptions {
@@ -59,6 +60,7 @@ impl OpenOptions {
             capacity: 0,
             wait_for_lock: false,
             mode: 0o600,
+            copy_on_write: false,
         }
     }
 
@@ -112,6 +114,45 @@ impl OpenOptions {
         self
     }
 
+    /// Whether a file this creates keeps the file system's copy-on-write (default `false`).
+    ///
+    /// By default a new file gets the No_COW attribute while it is still empty, on file
+    /// systems that have one (btrfs: `chattr +C`, `FS_NOCOW_FL`), as systemd-journald does
+    /// for its mapped journals. Its blocks are then rewritten in place, so changing an
+    /// element or appending into a page already on disk needs no new block, and a full disk
+    /// stays an error (`ErrorKind::OutOfSpace`) instead of a `SIGBUS`. No_COW also turns off
+    /// btrfs's data checksums and compression for that file (not its metadata's), and a
+    /// snapshot or reflink copy makes the next write of each shared block copy it once.
+    ///
+    /// With `true` the file keeps copy-on-write and btrfs's data checksums. **The hazard
+    /// that remains**: on a full disk, the first store into a page that is already on disk
+    /// (an in-place change `v[i] = x`, or a `push` into the page the last commit ended in)
+    /// needs a new block, the page fault cannot get one, and the kernel kills the process
+    /// with `SIGBUS`. The commit itself stays safe (it writes with `pwrite`, which fails
+    /// with `ENOSPC`). Choose it only where the disk never fills.
+    ///
+    /// It has no effect on an existing file (whose attribute cannot change while it holds
+    /// data), nor on file systems without the attribute (ext4, XFS, tmpfs rewrite in place
+    /// anyway; ZFS is always copy-on-write). [`inspect`](crate::inspect) reports which a file
+    /// is.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("checksummed.bin");
+    /// use persistence::OpenOptions;
+    ///
+    /// // Keep btrfs's data checksums on this file; its disk must never fill.
+    /// let mut v = OpenOptions::new().copy_on_write(true).open::<u64>(&path)?;
+    /// v.push(1)?;
+    /// v.close()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn copy_on_write(&mut self, keep: bool) -> &mut Self {
+        self.copy_on_write = keep;
+        self
+    }
+
     fn region_options<T: Pod>(&self, write: bool) -> RegionOptions {
         RegionOptions {
             write,
@@ -120,6 +161,7 @@ impl OpenOptions {
             mode: self.mode,
             wait_for_lock: self.wait_for_lock,
             capacity: self.capacity,
+            copy_on_write: self.copy_on_write,
             layout: Layout::of::<T>(self.magic, self.version),
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! The region deals in untyped bytes and in elements of a size it is told once; it never
 //! looks at element values. It validates the header on open, grows and shrinks the file and
-//! its mapping, and commits (`msync` data, write the older slot, `msync` the header).
+//! its mapping, and commits (`msync` data, `pwrite` the older slot, `fdatasync`).
 
 #![allow(unsafe_code)]
 
@@ -33,6 +33,8 @@ pub(crate) struct RegionOptions {
     pub wait_for_lock: bool,
     /// Minimum capacity in elements (writers only).
     pub capacity: usize,
+    /// Keep the file system's copy-on-write for a new file (else No_COW where it exists).
+    pub copy_on_write: bool,
     pub layout: Layout,
 }
 
@@ -125,6 +127,36 @@ fn to_map_len(size: u64) -> Result<usize> {
         ))
 }
 
+/// The file size, in bytes, that one growth step of a file of `current` bytes asks for, when
+/// it must hold at least `need` bytes (header included) and the page size is `page`.
+///
+/// With `exact`, `need` rounded up to whole pages. Otherwise amortised, like `Vec`: at least
+/// one page more; eight times the element data while it stays under [`FAST_GROWTH_LIMIT`]
+/// (fewer steps: each step restarts the kernel's fault-time readahead with small page-cache
+/// folios, so fewer steps mean fewer page faults on first writes); then doubling, but never
+/// more than [`MAX_GROWTH_STEP`] beyond the current data; and never less than `need`.
+///
+/// # Errors
+///
+/// [`ErrorKind::CapacityOverflow`] when the size exceeds `isize::MAX` bytes.
+pub(crate) fn growth_target(current: u64, need: u64, page: u64, exact: bool) -> Result<u64> {
+    debug_assert!(page.is_power_of_two());
+    let mut target = need;
+    if !exact {
+        let data = current.saturating_sub(DATA_OFFSET as u64);
+        let doubled = data.saturating_add(data.min(MAX_GROWTH_STEP as u64));
+        let fast = data.saturating_mul(8).min(FAST_GROWTH_LIMIT as u64);
+        let amortised = (DATA_OFFSET as u64).saturating_add(doubled.max(fast).max(page));
+        target = target.max(amortised.min(isize::MAX as u64));
+    }
+    round_up(target, page)
+        .filter(|&s| s <= isize::MAX as u64)
+        .ok_or(Error::new(
+            ErrorKind::CapacityOverflow,
+            "file size exceeds isize::MAX",
+        ))
+}
+
 impl RawRegion {
     /// Opens (or creates) the file at `path`, locks it, validates its header against
     /// `opts.layout`, and maps it.
@@ -179,7 +211,7 @@ impl RawRegion {
                 // Read-only: an empty vector, and the file is not written.
                 return Ok(region);
             }
-            region.initialise(path, &opts.layout)?;
+            region.initialise(path, &opts.layout, opts.copy_on_write)?;
         } else {
             let fixed = format::decode_fixed(header)?;
             format::check_layout(&fixed.layout, &opts.layout)?;
@@ -220,16 +252,38 @@ impl RawRegion {
     /// Writes the header page of a new file and makes it and its name durable before
     /// anything else happens, so that a crash at any point leaves either an empty file, a
     /// torn header page without a valid slot (both open as new), or a valid empty vector.
-    fn initialise(&mut self, path: &CStr, layout: &Layout) -> Result<()> {
-        let page = format::new_header_page(layout);
+    ///
+    /// Unless `copy_on_write`, the still empty file first gets the No_COW attribute where
+    /// the file system has one (btrfs): in-place rewrites of its pages then need no new
+    /// block, so a full disk cannot turn a store into a `SIGBUS`.
+    fn initialise(&mut self, path: &CStr, layout: &Layout, copy_on_write: bool) -> Result<()> {
         if self.file_len > HEADER_SIZE as u64 {
             return Err(Error::new(
                 ErrorKind::Corrupt,
                 "interrupted creation larger than a header",
             ));
         }
-        self.file.write_all_at(&page, 0)?;
-        self.file.sync_data()?;
+        if self.file_len > 0 {
+            // The remains of an interrupted creation hold no commit: start again from the
+            // empty file they stand for, so that the attribute below can still take effect.
+            self.file.set_len(0)?;
+            self.file_len = 0;
+            self.synced_file_len = 0;
+        }
+        if !copy_on_write {
+            self.file.set_no_cow();
+        }
+        let page = format::new_header_page(layout);
+        let written = self
+            .file
+            .write_all_at(&page, 0)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // A full disk, say. Leave the empty file that opens as new, never a short header
+            // that would open as `Corrupt`.
+            let _ = self.file.set_len(0);
+            return Err(e);
+        }
         sys::sync_parent_dir(path)?;
         self.file_len = HEADER_SIZE as u64;
         self.synced_file_len = self.file_len;
@@ -298,47 +352,29 @@ impl RawRegion {
     }
 
     /// Grows capacity to at least `min_capacity` elements: exactly that (rounded up to
-    /// whole pages) when `exact`, else amortised (at least one page; 8x up to
-    /// [`FAST_GROWTH_LIMIT`], then doubling, at most [`MAX_GROWTH_STEP`] bytes beyond the
-    /// request; the exact size when that step does not fit on the disk). Reserves the blocks, then remaps;
-    /// never copies element data. On error nothing has changed.
+    /// whole pages) when `exact`, else one amortised step of [`growth_target`]. Reserves the
+    /// blocks, then remaps; never copies element data. Near a full disk (or the largest file
+    /// the file system allows) a step that does not fit is halved, down to exactly what was
+    /// asked for, so the vector still gets what room is left, in a few steps. On error
+    /// nothing has changed.
     pub(crate) fn grow_to(&mut self, min_capacity: usize, exact: bool) -> Result<()> {
         debug_assert!(self.writable);
         if min_capacity <= self.capacity {
             return Ok(());
         }
         let need = bytes_for(min_capacity, self.elem_size)?;
-        let mut target = need;
-        if !exact {
-            let data = self.file_len.saturating_sub(DATA_OFFSET as u64);
-            let doubled = data.saturating_add(data.min(MAX_GROWTH_STEP as u64));
-            // Small files grow 8x at a time up to FAST_GROWTH_LIMIT: fewer steps, and each
-            // step restarts the kernel's fault-time readahead with small page-cache folios,
-            // so fewer steps mean far fewer page faults on first writes (persistence-bench,
-            // 10 M u64 pushes: 8160 -> 5807 faults, 1.43x -> 1.00x of std Vec push).
-            let fast = data.saturating_mul(8).min(FAST_GROWTH_LIMIT as u64);
-            let amortised =
-                (DATA_OFFSET as u64).saturating_add(doubled.max(fast).max(self.page_size as u64));
-            target = target.max(amortised.min(isize::MAX as u64));
-        }
         let page = self.page_size as u64;
-        let overflow = Error::new(ErrorKind::CapacityOverflow, "file size exceeds isize::MAX");
-        let exact_size = round_up(need, page)
-            .filter(|&s| s <= isize::MAX as u64)
-            .ok_or(overflow)?;
-        let mut new_size = round_up(target, page)
-            .filter(|&s| s <= isize::MAX as u64)
-            .ok_or(overflow)?;
+        let exact_size = growth_target(self.file_len, need, page, true)?;
+        let mut new_size = growth_target(self.file_len, need, page, exact)?;
         let old_size = self.file_len;
-        if let Err(e) = self.file.allocate(old_size, new_size) {
-            // Near a full disk the amortised step may not fit where the request itself does.
-            if e.kind() != ErrorKind::OutOfSpace || exact_size >= new_size {
+        while let Err(e) = self.file.allocate(old_size, new_size) {
+            let retry = matches!(e.kind(), ErrorKind::OutOfSpace | ErrorKind::FileTooLarge);
+            if !retry || new_size <= exact_size {
                 return Err(e);
             }
-            new_size = exact_size;
-            self.file.allocate(old_size, new_size)?;
+            new_size = exact_size + (new_size - exact_size) / 2 / page * page;
         }
-        // Exact: `new_size <= isize::MAX`, checked above.
+        // Exact: `growth_target` returns at most `isize::MAX`.
         let new_len = new_size as usize;
         // SAFETY: `base`/`map_len` is this region's live mapping (invariant), no borrow of it
         // exists while `&mut self` is held, and the file is now `new_size >= new_len` bytes.
@@ -385,15 +421,16 @@ impl RawRegion {
     /// 1. `msync(MS_SYNC)` the data pages of elements `dirty_from..len` (and `fdatasync`
     ///    when the file changed size, so its size and blocks are durable too, or when bytes
     ///    were written with `pwrite`);
-    /// 2. write `len` with sequence + 1 into the older commit slot;
-    /// 3. `msync(MS_SYNC)` the header page.
+    /// 2. `pwrite` `len` with sequence + 1 into the older commit slot (never a store through
+    ///    the mapping, which on a full copy-on-write file system would raise `SIGBUS`);
+    /// 3. `fdatasync`, which makes the slot durable.
     ///
     /// Steps 2 and 3 are skipped when the length equals the committed one: the slot would
     /// record nothing new.
     ///
     /// A crash at any point leaves a file that opens to the previous commit or to this
-    /// one. On error the previous commit stays the one a reopen sees. A failure of step 3
-    /// can be retried; a failure of step 1 poisons the region (every later commit returns
+    /// one. On error the previous commit stays the one a reopen sees (a failed step 2 or 3
+    /// puts the old slot bytes back). A failure of step 2 or 3 can be retried; a failure of step 1 poisons the region (every later commit returns
     /// that error), because after a failed write-back the kernel may have marked the dirty
     /// pages clean, and a retried `msync` would then report success without writing them.
     pub(crate) fn commit(&mut self, len: usize, dirty_from: usize) -> Result<()> {
@@ -424,7 +461,9 @@ impl RawRegion {
             self.synced_file_len = self.file_len;
             return Ok(());
         }
-        // 2. The older slot.
+        // 2. The older slot, with `pwrite`. Never a store through the mapping: on a
+        // copy-on-write file system (btrfs) rewriting a mapped page needs a new block, and on
+        // a full disk that page fault raises `SIGBUS`; a `pwrite` returns `ENOSPC` instead.
         let seq = self
             .committed
             .seq
@@ -434,25 +473,25 @@ impl RawRegion {
             seq,
             len: len as u64,
         };
-        let bytes = format::encode_slot(self.header_sum, slot);
         let off = SLOT_OFFSETS[self.next_slot];
         let mut old = [0u8; SLOT_LEN];
-        // SAFETY: `off + SLOT_LEN <= HEADER_SIZE <= map_len`, the mapping is writable, and no
-        // reference into the header page exists (the typed layer only borrows element data).
+        // SAFETY: `off + SLOT_LEN <= HEADER_SIZE <= map_len`: the bytes lie in the mapped
+        // header page, which nothing writes while `&mut self` is held (the library writes the
+        // header with `pwrite` only, and the typed layer borrows element data only).
         unsafe {
-            let p = self.base.add(off).as_ptr();
-            core::ptr::copy_nonoverlapping(p, old.as_mut_ptr(), SLOT_LEN);
-            core::ptr::copy_nonoverlapping(bytes.as_ptr(), p, SLOT_LEN);
-        }
-        // 3. The header page.
-        // SAFETY: `base` is page-aligned and the header page lies within the mapping.
-        if let Err(e) = unsafe { sys::msync(&self.file, self.base, HEADER_SIZE) } {
-            // Put the old slot back so that nothing (this process or a later open) sees a
-            // commit that may not be durable.
-            // SAFETY: as for the write above.
-            unsafe {
-                core::ptr::copy_nonoverlapping(old.as_ptr(), self.base.add(off).as_ptr(), SLOT_LEN)
-            };
+            core::ptr::copy_nonoverlapping(self.base.add(off).as_ptr(), old.as_mut_ptr(), SLOT_LEN)
+        };
+        let written = self
+            .file
+            .write_all_at(&format::encode_slot(self.header_sum, slot), off as u64)
+            // 3. Make the slot durable.
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // Put the old slot back (in the page cache, and on disk with the next commit's
+            // flush) so that nothing, neither this process nor a later open, sees a commit
+            // that `sync` reported as failed. The older slot is the one overwritten, so the
+            // previous commit's slot is intact whatever happened to this one.
+            let _ = self.file.write_all_at(&old, off as u64);
             return Err(e);
         }
         self.committed = slot;
@@ -525,5 +564,65 @@ mod tests {
         assert_eq!(round_up(1, 4096), Some(4096));
         assert_eq!(round_up(8192, 4096), Some(8192));
         assert_eq!(round_up(u64::MAX, 4096), None);
+    }
+
+    /// The growth policy, case by case: (current file size, bytes needed, page, exact) ->
+    /// the file size asked for.
+    #[test]
+    fn growth_target_table() {
+        const H: u64 = DATA_OFFSET as u64;
+        const MIB: u64 = 1 << 20;
+        const GIB: u64 = 1 << 30;
+        let fast = FAST_GROWTH_LIMIT as u64;
+        let step = MAX_GROWTH_STEP as u64;
+        let cases: &[(u64, u64, u64, bool, u64)] = &[
+            // A new file (header only): at least one page of data.
+            (H, H + 8, 4096, false, H + 4096),
+            // With 64 KiB pages the file is whole pages: the header's page and one more.
+            (H, H + 8, 65536, false, 2 * 65536),
+            // Exact: the request rounded up to whole pages, nothing more.
+            (H, H + 8, 4096, true, H + 4096),
+            (H + 4096, H + 4096 + 1, 4096, true, H + 8192),
+            (H + MIB, H + 3 * MIB + 1, 4096, true, H + 3 * MIB + 4096),
+            // Small files grow 8x...
+            (H + MIB, H + MIB + 8, 4096, false, H + 8 * MIB),
+            // ...but not past FAST_GROWTH_LIMIT, where doubling takes over.
+            (H + 16 * MIB, H + 16 * MIB + 8, 4096, false, H + fast),
+            (H + fast, H + fast + 8, 4096, false, H + 2 * fast),
+            // Doubling adds at most MAX_GROWTH_STEP.
+            (
+                H + 4 * GIB,
+                H + 4 * GIB + 8,
+                4096,
+                false,
+                H + 4 * GIB + step,
+            ),
+            // A request larger than the step is met exactly (in pages).
+            (
+                H + MIB,
+                H + 100 * MIB + 1,
+                4096,
+                false,
+                H + 100 * MIB + 4096,
+            ),
+        ];
+        for &(current, need, page, exact, want) in cases {
+            let got = growth_target(current, need, page, exact).unwrap();
+            assert_eq!(
+                got, want,
+                "growth_target({current}, {need}, {page}, {exact})"
+            );
+            assert!(got >= need && got % page == 0);
+        }
+        // Past isize::MAX: an error, not a wrap.
+        assert_eq!(
+            growth_target(H, isize::MAX as u64, 4096, true)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::CapacityOverflow
+        );
+        // Near isize::MAX the amortised step is clamped, never an overflow.
+        let big = isize::MAX as u64 / 2;
+        assert!(growth_target(big, big + 1, 4096, false).unwrap() <= isize::MAX as u64);
     }
 }

@@ -266,3 +266,55 @@ fn extend_and_reserve_out_of_space() {
     still_usable(v, &path, "after extend failed");
     drop(fs);
 }
+
+/// Where `fallocate` is missing (ext2/ext3, ext4 without extents, some FUSE and network file
+/// systems: `EOPNOTSUPP`), growth writes the new range with zeros, so that its blocks exist
+/// before the mapping covers them. Here `fallocate` is made to fail with `EOPNOTSUPP` through
+/// the fault seam, on the tmpfs: a sparse growth (`ftruncate` alone) would let the pushes
+/// below fill the file system through the mapping and die of `SIGBUS`; reserving by writing
+/// makes the full disk an `OutOfSpace` from `push`. (`tests/fs_matrix.rs` runs the same on
+/// real ext2 and non-extent ext4 images.)
+#[test]
+fn without_fallocate_growth_writes_its_blocks_and_a_full_disk_is_an_error() {
+    use persistence::fault::{self, Op};
+    const EOPNOTSUPP: i32 = 95;
+    let Some(fs) = Tmpfs::mount("without_fallocate_growth_writes_its_blocks") else {
+        return;
+    };
+    let path = fs.path("v.bin");
+    fault::inject_always(Op::Allocate, EOPNOTSUPP);
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    v.reserve_exact(200_000).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&path).unwrap();
+        assert!(
+            meta.blocks() * 512 >= meta.len(),
+            "growth without fallocate left a sparse file: {} bytes, {} bytes of blocks",
+            meta.len(),
+            meta.blocks() * 512
+        );
+    }
+    let mut failed = None;
+    for i in 0..2_000_000usize {
+        if i == 100_000 {
+            v.sync().unwrap();
+        }
+        let was = (v.len() == v.capacity()).then(|| state(&v, &path));
+        if let Err(e) = v.push(value(i)) {
+            assert_eq!(e.kind(), ErrorKind::OutOfSpace, "push {i}: {e}");
+            let was = was.expect("a push within the capacity failed");
+            assert_eq!(state(&v, &path), was, "the failed push changed the vector");
+            failed = Some(i);
+            break;
+        }
+    }
+    fault::clear();
+    let failed = failed.expect("push never ran out of space on an 8 MiB tmpfs");
+    println!(
+        "full_disk: without fallocate, push failed with OutOfSpace at length {failed} on an \
+         8 MiB tmpfs"
+    );
+    still_usable(v, &path, "after push failed without fallocate");
+    drop(fs);
+}

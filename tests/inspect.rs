@@ -39,13 +39,14 @@ fn reseal(b: &mut [u8]) {
     b[a + 16..a + 24].copy_from_slice(&slot_sum.to_ne_bytes());
 }
 
-fn slot(sequence: u64, len: u64) -> SlotInfo {
-    SlotInfo {
-        sequence,
-        len,
-        valid: true,
-        blank: false,
-    }
+/// `(sequence, len, valid, blank)` of a slot (`SlotInfo` is `#[non_exhaustive]`).
+fn facts(s: &SlotInfo) -> (u64, u64, bool, bool) {
+    (s.sequence, s.len, s.valid, s.blank)
+}
+
+/// A valid slot's facts.
+fn slot(sequence: u64, len: u64) -> (u64, u64, bool, bool) {
+    (sequence, len, true, false)
 }
 
 fn patch(path: &Path, off: usize, bytes: &[u8]) {
@@ -83,9 +84,9 @@ fn reports_every_header_fact() {
     assert_eq!(info.data_bytes(), 12);
     assert_eq!(info.file_size, size);
     assert_eq!(info.capacity, (size - 4096) / 4);
-    assert_eq!(info.slots, [slot(1, 0), slot(2, 3)]);
+    assert_eq!(info.slots.each_ref().map(facts), [slot(1, 0), slot(2, 3)]);
     assert_eq!(info.winner, 1);
-    assert_eq!(*info.current(), slot(2, 3));
+    assert_eq!(facts(info.current()), slot(2, 3));
 
     // The next commit overwrites the older slot, A, which then wins.
     let mut v = OpenOptions::new()
@@ -97,7 +98,7 @@ fn reports_every_header_fact() {
     v.sync().unwrap();
     drop(v);
     let info = inspect(&p).unwrap();
-    assert_eq!(info.slots, [slot(3, 4), slot(2, 3)]);
+    assert_eq!(info.slots.each_ref().map(facts), [slot(3, 4), slot(2, 3)]);
     assert_eq!((info.winner, info.len), (0, 4));
 }
 
@@ -124,16 +125,8 @@ fn a_file_committed_once_has_a_blank_slot_b() {
     let p = common::path_in(&dir, "empty.bin");
     MmapedVec::<u64>::open(&p).unwrap().close().unwrap();
     let info = inspect(&p).unwrap();
-    assert_eq!(info.slots[0], slot(1, 0));
-    assert_eq!(
-        info.slots[1],
-        SlotInfo {
-            sequence: 0,
-            len: 0,
-            valid: false,
-            blank: true
-        }
-    );
+    assert_eq!(facts(&info.slots[0]), slot(1, 0));
+    assert_eq!(facts(&info.slots[1]), (0, 0, false, true));
     assert_eq!((info.winner, info.len, info.file_size), (0, 0, 4096));
 }
 
@@ -147,16 +140,8 @@ fn a_damaged_slot_is_shown_and_the_other_wins_as_open_agrees() {
     patch(&p, off, &99u64.to_ne_bytes());
 
     let info = inspect(&p).unwrap();
-    assert_eq!(info.slots[0], slot(1, 0));
-    assert_eq!(
-        info.slots[1],
-        SlotInfo {
-            sequence: 2,
-            len: 99,
-            valid: false,
-            blank: false
-        }
-    );
+    assert_eq!(facts(&info.slots[0]), slot(1, 0));
+    assert_eq!(facts(&info.slots[1]), (2, 99, false, false));
     assert_eq!((info.winner, info.len), (0, 0));
     let opened = OpenOptions::new()
         .magic(*b"TICKS\0\0\0")

@@ -489,8 +489,8 @@ fn failed_growth_and_failed_commit_leave_the_vector_intact() {
     let committed = v.committed_len();
     v.extend_from_slice(&[1, 2, 3]).unwrap();
     model.extend_from_slice(&[1, 2, 3]);
-    // The second msync of a commit is the header page's.
-    fault::inject(Op::Msync, 1, EIO);
+    // The commit slot is written with pwrite after the data msync.
+    fault::inject(Op::Write, 0, EIO);
     assert_eq!(v.sync().unwrap_err().kind(), ErrorKind::Io);
     assert!(!fault::pending());
     assert_eq!(

@@ -27,10 +27,13 @@
 //!
 //! # Model 2: the protocol, observed
 //!
-//! Model 2 derives the possible disk states from what the library actually does. It
-//! watches each commit at each of its durability calls (`msync` and `fdatasync`) with the
-//! test seam `fault::observe`, which calls the test just before each call runs, so each
-//! observation sees the file at the instant that call was entered. The test then reads
+//! Model 2 derives the possible disk states from what the library actually does. A commit
+//! is: `msync` of the changed data pages, `fdatasync` when the file grew, then the new slot
+//! written with `pwrite` (never stored through the mapping), then `fdatasync`. The test
+//! watches each commit at each of its durability calls (`msync` and `fdatasync`) and at the
+//! slot's `pwrite`, with the test seam `fault::observe`, which calls the test just before
+//! each call runs, so each observation sees the file at the instant that call was entered.
+//! The test then reads
 //!
 //! * `P`, the file's bytes as the page cache holds them (what any reader sees: with a
 //!   shared mapping, every store the library made is there), and
@@ -39,8 +42,8 @@
 //!
 //! A power loss at that instant leaves: every clean page as in `P`; each sector of a dirty
 //! page as in `S_k` or as in `P` (or garbage, wholly past the committed data); the slot
-//! sector, when the header page is dirty (the slot was stored in the mapping since the last
-//! commit, even if the failure path put the old bytes back before returning), old, as in
+//! sector, when the header page is dirty (the slot was written since the last commit, even
+//! if the failure path put the old bytes back before returning), old, as in
 //! `P`, new (as in `S_k+1`), torn or garbage; and the old file size unless a `fdatasync`
 //! was entered before the slot was stored (seen at the `Op::SyncFile` stop) and so has
 //! completed by any later stop. Each image gets the same open-and-check as in model 1,
@@ -54,12 +57,12 @@
 //!
 //! What model 2 catches and model 1 cannot (each tried on the real code, see issue 3):
 //!
-//! * the data `msync` removed: at the header `msync` stop the header and the data pages
+//! * the data `msync` removed: at the slot's `fdatasync` stop the header and the data pages
 //!   are dirty together, so the worst-case image pairs the new slot with old data sectors
 //!   and opens to the new length with wrong elements; and the data pages are still dirty
 //!   when `sync()` returns from a commit that did not grow the file;
-//! * the commit order swapped (slot and header `msync` before the data `msync` and the
-//!   `fdatasync`): at the `fdatasync` stop of a growing commit the new slot is already on
+//! * the commit order swapped (slot `pwrite` and its `fdatasync` before the data `msync`
+//!   and the growth `fdatasync`): at the `fdatasync` stop of a growing commit the new slot is already on
 //!   disk under the old file size (`Corrupt`); at the first `msync` stop the header page
 //!   and the data pages are dirty together (wrong elements);
 //! * the `fdatasync` after growth removed: the test reports that a grown file was
@@ -116,7 +119,7 @@ std::thread_local! {
 
 /// The `fault::observe` callback: freezes the file as each durability call is entered.
 fn on_op(op: Op) {
-    if op != Op::Msync && op != Op::SyncFile {
+    if op != Op::Msync && op != Op::SyncFile && op != Op::Write {
         return;
     }
     WATCH.with(|w| {
@@ -675,6 +678,39 @@ fn committed(path: &Path, model: &[u64]) -> Commit {
     }
 }
 
+/// The order of the commit, seen directly: when the new slot's `pwrite` is entered, every
+/// page of the data it will commit is clean (on disk), and when the file grew, a `fdatasync`
+/// (which makes the new size durable) came before it.
+fn assert_slot_written_after_data(
+    observed: &[(Op, Stop)],
+    model: &[u64],
+    resized: bool,
+    page: usize,
+    step: usize,
+) {
+    let data_end = DATA_OFFSET + model.len() * ELEM;
+    for (k, (op, stop)) in observed.iter().enumerate() {
+        if *op != Op::Write {
+            continue;
+        }
+        for p in DATA_OFFSET / page..data_end.div_ceil(page) {
+            assert!(
+                !stop.dirty.get(p).copied().unwrap_or(false),
+                "step {step}: the commit slot is written while data page {p} (bytes {}..{}) is \
+                 still dirty, i.e. maybe not on disk; committed data ends at byte {data_end}",
+                p * page,
+                (p + 1) * page
+            );
+        }
+        if resized {
+            assert!(
+                observed[..k].iter().any(|(o, _)| *o == Op::SyncFile),
+                "step {step}: the commit slot is written before the grown file's fdatasync"
+            );
+        }
+    }
+}
+
 /// After `sync()` returned: the header page and every page of the committed data are clean.
 fn assert_on_disk(probe: &probe::Probe, c: &Commit, step: usize) {
     let dirty = probe.dirty(c.bytes.len());
@@ -751,9 +787,19 @@ fn power_loss_at_any_instant_opens_to_one_commit() {
                 "a commit made {} durability calls",
                 observed.len()
             );
+            let page = probe.page();
+            let slot_writes = observed.iter().filter(|(op, _)| *op == Op::Write).count();
+            let want = usize::from(model.len() != old.len);
+            assert_eq!(
+                slot_writes,
+                want,
+                "step {step}: a commit from length {} to {} wrote the slot {slot_writes} times",
+                old.len,
+                model.len()
+            );
+            assert_slot_written_after_data(&observed, &model, resized, page, step);
             let mut size_durable = false;
             let mut disk = old.bytes.clone();
-            let page = probe.page();
             for (op, mut stop) in observed {
                 stop.size_durable = size_durable;
                 stop.disk = disk.clone();

@@ -1,5 +1,5 @@
 //! When a step of a commit fails, `sync()` returns the error and the previous commit stays
-//! the one a reopen sees. A failed header write can be retried; a failed data write poisons
+//! the one a reopen sees. A failed slot write or flush can be retried; a failed data write poisons
 //! the handle (every later commit fails: the kernel may have marked the pages clean without
 //! writing them), and a reopen goes on from the previous commit. When growth fails, the
 //! vector is unchanged and usable.
@@ -8,7 +8,8 @@
 //! `fault-injection`, on for tests through the self dev-dependency): `fault::inject(op, n,
 //! errno)` makes the call of `op` after `n` successful ones fail, before it does anything,
 //! on the calling thread only. A commit calls, in order: `msync` of the data pages (when any
-//! element changed), `fdatasync` (when the file changed size), `msync` of the header page.
+//! element changed), `fdatasync` (when the file changed size), `pwrite` of the commit slot,
+//! `fdatasync` (when the length changed).
 //!
 //! "What a reopen sees" is checked two ways: by opening a byte copy of the file (what any
 //! process would read, while this handle still holds the lock), and by a real reopen after
@@ -33,26 +34,32 @@ fn value(i: usize) -> u64 {
 /// The changes a commit can carry, each exercising a different set of commit steps.
 #[derive(Clone, Copy, Debug)]
 enum Change {
-    /// Appends that grow the file: data `msync`, `fdatasync`, header `msync`.
+    /// Appends that grow the file: data `msync`, `fdatasync`, slot `pwrite`, `fdatasync`.
     GrowingAppend,
-    /// Appends inside the capacity: data `msync`, header `msync`.
+    /// Appends inside the capacity: data `msync`, slot `pwrite`, `fdatasync`.
     Append,
     /// `v[i] = x` on committed elements: data `msync` only (the length is unchanged, so
     /// there is no new slot to write).
     InPlace,
-    /// `truncate`: no element changed, header `msync` only.
+    /// `truncate`: no element changed: slot `pwrite`, `fdatasync`.
     Truncate,
 }
 
-/// The steps of the commit of `change`, in order: (what, op, calls of op before it).
+/// The steps of the commit of `change`, in order: (what, op, calls of op before it). The
+/// steps whose name starts with "slot" write or flush the commit slot; the others, the data.
 fn steps(change: Change) -> &'static [(&'static str, Op, u32)] {
     const DATA: (&str, Op, u32) = ("data msync", Op::Msync, 0);
-    const HEADER: (&str, Op, u32) = ("header msync", Op::Msync, 1);
+    const SLOT: (&str, Op, u32) = ("slot pwrite", Op::Write, 0);
     match change {
-        Change::GrowingAppend => &[DATA, ("fdatasync after growth", Op::SyncFile, 0), HEADER],
-        Change::Append => &[DATA, HEADER],
+        Change::GrowingAppend => &[
+            DATA,
+            ("fdatasync after growth", Op::SyncFile, 0),
+            SLOT,
+            ("slot fdatasync", Op::SyncFile, 1),
+        ],
+        Change::Append => &[DATA, SLOT, ("slot fdatasync", Op::SyncFile, 0)],
         Change::InPlace => &[DATA],
-        Change::Truncate => &[("header msync", Op::Msync, 0)],
+        Change::Truncate => &[SLOT, ("slot fdatasync", Op::SyncFile, 0)],
     }
 }
 
@@ -141,7 +148,7 @@ fn expect_injected(result: persistence::Result<()>, errno: i32, what: &str) {
 }
 
 #[test]
-fn a_failed_commit_step_keeps_the_previous_commit_and_only_a_header_failure_is_retried() {
+fn a_failed_commit_step_keeps_the_previous_commit_and_only_a_slot_failure_is_retried() {
     for change in [
         Change::GrowingAppend,
         Change::Append,
@@ -160,14 +167,15 @@ fn a_failed_commit_step_keeps_the_previous_commit_and_only_a_header_failure_is_r
             // The handle still has the new contents; the committed length is the old one.
             assert_eq!(v.committed_len(), before.len(), "{what}");
             assert_eq!(&v[..], &after[..], "{what}: contents in memory");
-            // On disk: the header page is untouched, so every reader gets the old commit.
+            // In the file: the header page is as before (a slot whose flush failed was put
+            // back), so every reader gets the old commit.
             assert!(
                 header(&path) == header_before,
                 "{what}: the header page changed after a failed commit"
             );
             assert_previous_commit(&reopen_copy(&path), &before, &after, &what);
 
-            if step.starts_with("header") {
+            if step.starts_with("slot") {
                 // Retry: succeeds, and the previous commit stays as the fallback slot.
                 v.sync().unwrap();
                 assert_eq!(v.committed_len(), after.len(), "{what}");

@@ -16,7 +16,8 @@ pub enum Op {
     Stat,
     /// `flock`.
     Lock,
-    /// `pwrite` (the header of a new file).
+    /// `pwrite`: the header of a new file, a commit slot, bulk appends, and the zeros that
+    /// reserve blocks where `fallocate` is missing.
     Write,
     /// `fdatasync` / `F_FULLFSYNC` of the file.
     SyncFile,
@@ -24,14 +25,16 @@ pub enum Op {
     SyncDir,
     /// `ftruncate`.
     Truncate,
-    /// `fallocate` (growth).
+    /// `fallocate` (growth); `EOPNOTSUPP` here makes growth write zeros instead.
     Allocate,
     /// `mmap`.
     Map,
     /// `mremap`, or the new `mmap` of the portable path.
     Remap,
-    /// `msync`: a commit calls it for the data pages first, then for the header page.
+    /// `msync` of the data pages a commit makes durable.
     Msync,
+    /// `ioctl(FS_IOC_SETFLAGS)`: the No_COW attribute of a new file (a failure is ignored).
+    SetFlags,
 }
 
 #[cfg(all(feature = "fault-injection", feature = "std"))]

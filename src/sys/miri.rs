@@ -60,7 +60,7 @@ use rustix::fs::FlockOperation;
 use rustix::io::Errno;
 
 use super::fault::{self, Op};
-use super::{OpenHow, Stat};
+use super::{FsFacts, OpenHow, Stat};
 use crate::error::{Error, Result};
 
 /// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`. Under Miri both
@@ -243,6 +243,17 @@ impl File {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Miri has no `ioctl`: the No_COW attribute is not set (it changes no behaviour that
+    /// Miri checks).
+    pub fn set_no_cow(&self) {
+        let _ = fault::check(Op::SetFlags, "ioctl(FS_IOC_SETFLAGS)");
+    }
+
+    /// Miri cannot `fstatfs`: nothing is known about the file system.
+    pub fn fs_facts(&self) -> FsFacts {
+        FsFacts::UNKNOWN
     }
 }
 

@@ -36,6 +36,24 @@ pub struct Stat {
     pub size: u64,
 }
 
+/// What the file system says about a file, for [`inspect`](crate::inspect).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FsFacts {
+    /// The file system's name, where the library knows it.
+    pub name: Option<&'static str>,
+    /// Whether rewriting a block of the file allocates a new one (copy on write); `None`
+    /// when the library cannot tell.
+    pub copy_on_write: Option<bool>,
+}
+
+impl FsFacts {
+    /// Nothing known.
+    pub const UNKNOWN: FsFacts = FsFacts {
+        name: None,
+        copy_on_write: None,
+    };
+}
+
 /// Whether bytes written with `pwrite` show in the file's shared mappings at once (a unified
 /// buffer cache), so that the region may append through the descriptor. True on Linux,
 /// Android, the BSDs with a unified cache and Apple's systems; elsewhere (OpenBSD, say) the
