@@ -323,6 +323,24 @@ pub fn available(dir: &Path) -> io::Result<u64> {
     Ok(s.f_bavail * s.f_frsize)
 }
 
+/// The type of the file system holding `path` (`statfs`'s `f_type`), by name where known.
+pub fn type_name(path: &Path) -> String {
+    match rustix::fs::statfs(path) {
+        // Compared as `u32`: `f_type` is signed and 32 bits wide on some targets.
+        Ok(s) => match s.f_type as u32 {
+            0xEF53 => "ext2/3/4".into(),
+            0x5846_5342 => "xfs".into(),
+            0x9123_683E => "btrfs".into(),
+            0x0102_1994 => "tmpfs".into(),
+            0x2FC1_2FC1 => "zfs".into(),
+            0x6573_5546 => "fuse".into(),
+            0x794C_7630 => "overlayfs".into(),
+            t => format!("file system type {t:#x}"),
+        },
+        Err(e) => format!("unknown file system ({e})"),
+    }
+}
+
 /// Whether `e` says the file system is full.
 pub fn is_enospc(e: &io::Error) -> bool {
     e.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error())
