@@ -559,11 +559,12 @@ fn push_into_page(dir: &Path, state: &mut State) {
         "pushing {} elements into the written-back last page",
         page_end - PARTIAL_LEN
     ));
+    // Recorded first: a failing push unwinds through `Drop`, which commits what was pushed.
+    state.set("pushed", page_end);
     for i in PARTIAL_LEN..page_end {
         v.push(value(i))
             .unwrap_or_else(|e| panic!("push {i} within the capacity failed: {e}"));
     }
-    state.set("pushed", page_end);
     step("sync after pushing into the page");
     let synced = v.sync();
     if synced.is_ok() {
