@@ -1,5 +1,16 @@
 #!/usr/bin/env bash
-# Installs what the later stages need: rustup components and targets (they install here).
+# Installs what the later stages need: rustup components and targets (they install here),
+# and the mkfs tools of the file-system matrix (ci/fs-matrix.sh) from Debian's packages.
 set -euo pipefail
 rustup component add rustfmt clippy
 echo "setup: rustfmt and clippy present"
+
+missing=()
+command -v mkfs.xfs >/dev/null 2>&1 || missing+=(xfsprogs)
+command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "setup: mkfs.xfs and mkfs.btrfs present"

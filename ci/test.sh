@@ -10,6 +10,7 @@ stages=(
   ci/clippy.sh
   ci/test-std.sh
   ci/test-portable-remap.sh
+  ci/fs-matrix.sh
   ci/bench-quick.sh
   ci/no-std.sh
   ci/nostd-demo.sh

@@ -70,8 +70,9 @@
 //!   slot with the old file size, which cannot hold the new length: `Corrupt`).
 //!
 //! Model 2 needs `cachestat` (Linux 6.5 or later) and a file system with writeback (the
-//! file lives under `CARGO_TARGET_TMPDIR`, not in a tmpfs); without them the test prints a
-//! line saying so and runs model 1 alone. The kernel may write pages back on its own
+//! file lives under `PERSISTENCE_TEST_DIR` when that is set, else under
+//! `CARGO_TARGET_TMPDIR`; not in a tmpfs); without them the test prints a line saying so
+//! and runs model 1 alone. The kernel may write pages back on its own
 //! before the library asks: that makes pages clean early, which can only hide a broken
 //! order in one step, never report a correct one as broken.
 //!
@@ -739,11 +740,16 @@ fn scratch_dir() -> tempfile::TempDir {
 #[test]
 fn power_loss_at_any_instant_opens_to_one_commit() {
     let mut rng = common::rng("power_loss");
-    // The vector's file must live on a file system with writeback for model 2.
+    // The vector's file must live on a file system with writeback for model 2: under
+    // `PERSISTENCE_TEST_DIR` when set (`ci/fs-matrix.sh` points it at each file system of
+    // the matrix in turn), else under `CARGO_TARGET_TMPDIR`.
+    let base = std::env::var_os(common::TEST_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| env!("CARGO_TARGET_TMPDIR").into());
     let dir = tempfile::Builder::new()
         .prefix("power-loss")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
+        .tempdir_in(&base)
+        .unwrap_or_else(|e| panic!("temp dir in {base:?}: {e}"));
     let path = dir.path().join("v.bin");
     let scratch_dir = scratch_dir();
     let scratch = scratch_dir.path().join("image.bin");
@@ -756,7 +762,8 @@ fn power_loss_at_any_instant_opens_to_one_commit() {
             use std::io::Write;
             let _ = writeln!(
                 std::io::stderr(),
-                "power_loss: model 2 skipped (model 1 runs): {why}"
+                "power_loss: model 2 skipped on {} (model 1 runs): {why}",
+                common::fs::type_name(dir.path())
             );
             None
         }

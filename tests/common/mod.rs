@@ -1,14 +1,25 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod fs;
+
 use std::path::{Path, PathBuf};
 
-/// A fresh temporary directory, removed on drop.
+/// The environment variable naming a directory for the tests' files (`ci/fs-matrix.sh`
+/// points it into a mounted file system, so that whole test binaries run there).
+pub const TEST_DIR_ENV: &str = "PERSISTENCE_TEST_DIR";
+
+/// A fresh temporary directory, removed on drop: inside `$PERSISTENCE_TEST_DIR` when that is
+/// set, else in the system's temporary directory.
 pub fn tmpdir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("persistence-test")
-        .tempdir()
-        .expect("tempdir")
+    let mut b = tempfile::Builder::new();
+    b.prefix("persistence-test");
+    match std::env::var_os(TEST_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => b
+            .tempdir_in(&dir)
+            .unwrap_or_else(|e| panic!("tempdir in {TEST_DIR_ENV}={dir:?}: {e}")),
+        _ => b.tempdir().expect("tempdir"),
+    }
 }
 
 /// `dir/name`.

@@ -1,0 +1,697 @@
+//! The file-system matrix: a full disk is an error, never a signal, on ext4, ext2, ext4
+//! without extents, XFS, btrfs and tmpfs (issue 8).
+//!
+//! Each test mounts a fresh, small file system of its kind (`common::fs`: a loop-mounted
+//! sparse image, or a tmpfs) and runs one scenario in two child processes, this test binary
+//! re-executed with `PERSISTENCE_FS_MATRIX_PHASE` set:
+//!
+//! 1. **write**: fills the file system with filler files and does the scenario's writes,
+//!    recording what it did (what was pushed, what `sync()` returned) in a state file
+//!    outside the file system as it goes;
+//! 2. the parent unmounts and mounts the image again (not tmpfs), so that what is read next
+//!    comes from the file system and not from the page cache;
+//! 3. **verify**: reopens the vector and checks it against the state file.
+//!
+//! A child killed by a signal (`SIGBUS` when a store into the mapping needs a disk block
+//! that the full disk cannot give) fails the test with the signal's name and the last step
+//! the child reported, instead of killing the test run; the verify phase still runs and its
+//! outcome is reported too.
+//!
+//! Scenarios (one module per file system, one test per scenario):
+//!
+//! * `append_until_full`: fill all but 4 MiB, push `u64`s (sync every 10 000) until `push`
+//!   fails: it must be `OutOfSpace`; then `sync()` and `close()` (each may fail, with no
+//!   signal); after the remount every element up to the last successful sync is there.
+//! * `in_place_on_full_disk`: a 4 MiB vector, synced and closed; the disk filled to the
+//!   brim; `v[i] = x` in every page, `sync()` (Ok or Err, no signal); after the remount
+//!   the length is the committed one and each element its old or new value (new when
+//!   `sync()` returned Ok).
+//! * `push_into_written_back_page`: 1000 elements synced and closed (the last page is
+//!   half full and written back), the disk filled, then pushes into the rest of that page
+//!   and `sync()`: no signal (a copy-on-write file system needs a new block for the page).
+//! * `new_file_on_full_disk`: creating a vector on a full disk is `OutOfSpace`, and any
+//!   file left behind opens (as an empty vector), never `Corrupt`, once there is space.
+//! * `new_file_is_nocow` (btrfs only): a file the library creates has `FS_NOCOW_FL`.
+//!
+//! Each test prints one line on stderr (past the harness's capture): the file system, the
+//! scenario, and what it proved or how it failed. Where the file system cannot be mounted
+//! the test prints `SKIPPED: ...` and passes, unless `PERSISTENCE_REQUIRE_FS=1`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::fs::{self, FsKind};
+use persistence::{ErrorKind, MmapedSlice, MmapedVec, OpenOptions};
+
+const PHASE_ENV: &str = "PERSISTENCE_FS_MATRIX_PHASE";
+const DIR_ENV: &str = "PERSISTENCE_FS_MATRIX_DIR";
+const STATE_ENV: &str = "PERSISTENCE_FS_MATRIX_STATE";
+/// A child that takes longer has hung (each takes well under a few seconds).
+const CHILD_TIMEOUT: Duration = Duration::from_secs(120);
+const PAGE_ELEMS: usize = 4096 / 8;
+
+fn value(i: usize) -> u64 {
+    let mut z = (i as u64) ^ 0x9E37_79B9_7F4A_7C15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The value an in-place change writes at `i`.
+fn changed(i: usize) -> u64 {
+    !value(i)
+}
+
+// ---------------------------------------------------------------------------------------
+// The parent: mount, run the two phases, report.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scenario {
+    AppendUntilFull,
+    InPlaceOnFullDisk,
+    PushIntoWrittenBackPage,
+    NewFileOnFullDisk,
+    NewFileIsNocow,
+}
+
+impl Scenario {
+    fn from_name(name: &str) -> Scenario {
+        match name {
+            "append_until_full" => Scenario::AppendUntilFull,
+            "in_place_on_full_disk" => Scenario::InPlaceOnFullDisk,
+            "push_into_written_back_page" => Scenario::PushIntoWrittenBackPage,
+            "new_file_on_full_disk" => Scenario::NewFileOnFullDisk,
+            "new_file_is_nocow" => Scenario::NewFileIsNocow,
+            _ => panic!("no scenario {name}"),
+        }
+    }
+}
+
+/// How a child ended, and what it said.
+struct Outcome {
+    status: Option<ExitStatus>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn ok(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+
+    /// Lines the child printed with `prefix`, without it.
+    fn lines(&self, prefix: &str) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .collect()
+    }
+
+    /// One line: what it proved, or how it failed.
+    fn describe(&self, phase: &str) -> String {
+        let last_step = self.lines("step: ").last().copied().unwrap_or("(none)");
+        match self.status {
+            None => format!("{phase}: HUNG (killed after {CHILD_TIMEOUT:?}) at step: {last_step}"),
+            Some(s) if s.success() => format!("{phase}: {}", self.lines("proved: ").join("; ")),
+            Some(s) => {
+                if let Some(sig) = s.signal() {
+                    format!(
+                        "{phase}: KILLED BY {} (signal {sig}) at step: {last_step}",
+                        signal_name(sig)
+                    )
+                } else {
+                    // The panic message: the lines after "panicked at".
+                    let panic: Vec<&str> = self
+                        .stderr
+                        .lines()
+                        .skip_while(|l| !l.contains("panicked at"))
+                        .skip(1)
+                        .take_while(|l| !l.starts_with("note:") && !l.starts_with("stack"))
+                        .collect();
+                    format!(
+                        "{phase}: FAILED ({s}) at step: {last_step}: {}",
+                        if panic.is_empty() {
+                            self.stderr.trim().to_string()
+                        } else {
+                            panic.join(" ")
+                        }
+                    )
+                }
+            }
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// Runs `test` again in a child process, in `phase`.
+fn run_child(test: &str, phase: &str, dir: &Path, state: &Path) -> Outcome {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1", "-q"])
+        .env(PHASE_ENV, phase)
+        .env(DIR_ENV, dir)
+        .env(STATE_ENV, state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = r.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let out = pipe(Box::new(child.stdout.take().unwrap()));
+    let err = pipe(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > CHILD_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Outcome {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// One cell of the matrix: `scenario` on a fresh `kind`, as test `test`.
+fn matrix(kind: FsKind, scenario_name: &str, test: &str) {
+    let scenario = Scenario::from_name(scenario_name);
+    if let Ok(phase) = std::env::var(PHASE_ENV) {
+        child(scenario, &phase);
+        return;
+    }
+    let Some(mut m) = fs::mount_or_skip(kind, test) else {
+        return;
+    };
+    let started = Instant::now();
+    let state = m.scratch().join("state.txt");
+    let write = run_child(test, "write", m.path(), &state);
+    let mut line = write.describe("write");
+    let mut ok = write.ok();
+    match m.remount() {
+        Ok(remounted) => {
+            let verify = run_child(test, "verify", m.path(), &state);
+            line += &format!(
+                " | {}{}",
+                if remounted {
+                    "remounted, "
+                } else {
+                    "not remounted (tmpfs), "
+                },
+                verify.describe("verify")
+            );
+            ok &= verify.ok();
+        }
+        Err(e) => {
+            line += &format!(" | REMOUNT FAILED: {e}");
+            ok = false;
+        }
+    }
+    drop(m);
+    let line = format!(
+        "fs_matrix: {}: {scenario_name}: {} ({:.1} s): {line}",
+        kind.name(),
+        if ok { "ok" } else { "FAIL" },
+        started.elapsed().as_secs_f64()
+    );
+    let _ = writeln!(std::io::stderr(), "{line}");
+    assert!(ok, "{line}");
+}
+
+macro_rules! matrix_tests {
+    ($($fs:ident: $kind:ident => [$($scenario:ident),* $(,)?];)*) => {$(
+        mod $fs {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::matrix(
+                        super::FsKind::$kind,
+                        stringify!($scenario),
+                        concat!(stringify!($fs), "::", stringify!($scenario)),
+                    );
+                }
+            )*
+        }
+    )*};
+}
+
+matrix_tests! {
+    ext4: Ext4 => [
+        append_until_full, in_place_on_full_disk, push_into_written_back_page,
+        new_file_on_full_disk,
+    ];
+    ext2: Ext2 => [
+        append_until_full, in_place_on_full_disk, push_into_written_back_page,
+        new_file_on_full_disk,
+    ];
+    ext4_noextents: Ext4NoExtents => [
+        append_until_full, in_place_on_full_disk, push_into_written_back_page,
+        new_file_on_full_disk,
+    ];
+    xfs: Xfs => [
+        append_until_full, in_place_on_full_disk, push_into_written_back_page,
+        new_file_on_full_disk,
+    ];
+    btrfs: Btrfs => [
+        append_until_full, in_place_on_full_disk, push_into_written_back_page,
+        new_file_on_full_disk, new_file_is_nocow,
+    ];
+    tmpfs: Tmpfs => [
+        append_until_full, in_place_on_full_disk, push_into_written_back_page,
+        new_file_on_full_disk,
+    ];
+}
+
+// ---------------------------------------------------------------------------------------
+// The children.
+
+/// Facts a write phase records for its verify phase: `key=value` lines, rewritten at each
+/// change, so that they are there even when the writer is killed by a signal.
+struct State {
+    path: PathBuf,
+    map: BTreeMap<String, String>,
+}
+
+impl State {
+    fn load(path: PathBuf) -> State {
+        let map = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        State { path, map }
+    }
+
+    fn set(&mut self, key: &str, value: impl ToString) {
+        self.map.insert(key.to_string(), value.to_string());
+        let text: String = self.map.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&self.path, text).expect("write the state file");
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.map.get(key).map(String::as_str)
+    }
+
+    fn num(&self, key: &str) -> Option<usize> {
+        self.get(key).map(|v| v.parse().expect("a number"))
+    }
+}
+
+/// Tells the parent what the child is doing (the last one is reported if it dies).
+fn step(what: impl std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "step: {what}").unwrap();
+    out.flush().unwrap();
+}
+
+/// Tells the parent what the child proved.
+fn proved(what: impl std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "proved: {what}").unwrap();
+    out.flush().unwrap();
+}
+
+fn outcome<E: std::fmt::Display>(r: &Result<(), E>) -> String {
+    match r {
+        Ok(()) => "Ok".into(),
+        Err(e) => format!("Err({e})"),
+    }
+}
+
+fn child(scenario: Scenario, phase: &str) {
+    let dir = PathBuf::from(std::env::var_os(DIR_ENV).expect("dir"));
+    let mut state = State::load(PathBuf::from(std::env::var_os(STATE_ENV).expect("state")));
+    match (scenario, phase) {
+        (Scenario::AppendUntilFull, "write") => append_until_full(&dir, &mut state),
+        (Scenario::AppendUntilFull, "verify") => verify_all_values(&dir, &state),
+        (Scenario::InPlaceOnFullDisk, "write") => in_place_on_full_disk(&dir, &mut state),
+        (Scenario::InPlaceOnFullDisk, "verify") => verify_in_place(&dir, &state),
+        (Scenario::PushIntoWrittenBackPage, "write") => push_into_page(&dir, &mut state),
+        (Scenario::PushIntoWrittenBackPage, "verify") => verify_all_values(&dir, &state),
+        (Scenario::NewFileOnFullDisk, "write") => new_file_on_full_disk(&dir, &mut state),
+        (Scenario::NewFileOnFullDisk, "verify") => verify_new_file(&dir, &state),
+        (Scenario::NewFileIsNocow, "write") => new_file_is_nocow(&dir, &mut state),
+        (Scenario::NewFileIsNocow, "verify") => verify_nocow(&dir, &state),
+        _ => panic!("no phase {phase}"),
+    }
+}
+
+fn vec_path(dir: &Path) -> PathBuf {
+    dir.join("v.bin")
+}
+
+/// A vector of `n` elements `value(i)`, synced and closed (its pages written back).
+fn committed_vector(dir: &Path, state: &mut State, n: usize) {
+    step(format!("creating a vector of {n} u64"));
+    let mut v = MmapedVec::<u64>::open(vec_path(dir)).unwrap();
+    v.extend_from_slice(&(0..n).map(value).collect::<Vec<_>>())
+        .unwrap();
+    v.sync().unwrap();
+    state.set("synced", n);
+    state.set("pushed", n);
+    v.close().unwrap();
+}
+
+fn fill_to_brim(dir: &Path, state: &mut State) -> u64 {
+    step("filling the file system to the brim");
+    let filled = fs::fill_to_brim(dir).expect("fill the file system");
+    state.set("filled", filled);
+    filled
+}
+
+fn append_until_full(dir: &Path, state: &mut State) {
+    step("filling all but 4 MiB");
+    let filled = fs::fill_leaving(dir, 4 << 20).expect("fill the file system");
+    let mut v = MmapedVec::<u64>::open(vec_path(dir)).unwrap();
+    state.set("synced", 0);
+    step("pushing until push fails");
+    let mut sync_error = None;
+    let err = loop {
+        let i = v.len();
+        assert!(i < 100_000_000, "no error after {i} pushes");
+        if let Err(e) = v.push(value(i)) {
+            break e;
+        }
+        if v.len() % 1000 == 0 {
+            state.set("pushed", v.len());
+        }
+        if v.len() % 10_000 == 0 && sync_error.is_none() {
+            step(format!("sync at length {}", v.len()));
+            match v.sync() {
+                Ok(()) => {
+                    state.set("synced", v.len());
+                    step(format!("synced at length {}; pushing on", v.len()));
+                }
+                Err(e) => {
+                    // Still no signal; the claim below is about push.
+                    step(format!("sync at length {} failed: {e}", v.len()));
+                    state.set("sync_error", e);
+                    sync_error = Some((v.len(), e));
+                }
+            }
+        }
+    };
+    let pushed = v.len();
+    state.set("pushed", pushed);
+    assert_eq!(
+        err.kind(),
+        ErrorKind::OutOfSpace,
+        "push at length {pushed} failed with {err} ({:?}), not OutOfSpace",
+        err.kind()
+    );
+    step(format!(
+        "push failed at length {pushed} with OutOfSpace; final sync"
+    ));
+    let synced = v.sync();
+    if synced.is_ok() {
+        state.set("synced", pushed);
+    }
+    step("close");
+    let closed = v.close();
+    proved(format!(
+        "filler {} MiB, {pushed} u64 pushed, then push: Err({err}); in-loop syncs: {}; \
+         final sync: {}; close: {}",
+        filled >> 20,
+        match &sync_error {
+            None => "all Ok".to_string(),
+            Some((at, e)) => format!("Err({e}) at length {at}"),
+        },
+        outcome(&synced),
+        outcome(&closed),
+    ));
+}
+
+/// The vector reopens with at least the synced length, at most the pushed one, and every
+/// element `value(i)`.
+fn verify_all_values(dir: &Path, state: &State) {
+    let synced = state.num("synced").unwrap_or(0);
+    let pushed = state.num("pushed");
+    if !vec_path(dir).exists() && synced == 0 {
+        proved("no vector was created; nothing to check");
+        return;
+    }
+    let s = MmapedSlice::<u64>::open(vec_path(dir))
+        .unwrap_or_else(|e| panic!("the vector does not reopen: {e} ({:?})", e.kind()));
+    assert!(
+        s.len() >= synced,
+        "reopened length {} < {synced}, the length of the last successful sync",
+        s.len()
+    );
+    if let Some(pushed) = pushed {
+        assert!(
+            s.len() <= pushed,
+            "reopened length {} > {pushed} pushed",
+            s.len()
+        );
+    }
+    let wrong = (0..s.len()).filter(|&i| s[i] != value(i)).count();
+    let first = (0..s.len()).find(|&i| s[i] != value(i));
+    assert!(
+        wrong == 0,
+        "{wrong} of {} elements wrong after reopening, the first at {first:?}: {:#x}",
+        s.len(),
+        first.map_or(0, |i| s[i])
+    );
+    proved(format!(
+        "reopened length {} (last successful sync {synced}), every element right",
+        s.len()
+    ));
+}
+
+const IN_PLACE_LEN: usize = 512 * 1024; // 4 MiB of u64
+const IN_PLACE_EVERY: usize = PAGE_ELEMS / 2; // two changes in every page
+
+fn in_place_on_full_disk(dir: &Path, state: &mut State) {
+    committed_vector(dir, state, IN_PLACE_LEN);
+    let filled = fill_to_brim(dir, state);
+    step("reopening on the full disk");
+    let mut v = MmapedVec::<u64>::open(vec_path(dir)).unwrap();
+    assert_eq!(v.len(), IN_PLACE_LEN);
+    step("changing two elements in every page in place");
+    let mut n = 0;
+    for i in (0..IN_PLACE_LEN).step_by(IN_PLACE_EVERY) {
+        v[i] = changed(i);
+        n += 1;
+    }
+    state.set("changed", n);
+    step("sync after the in-place changes");
+    let synced = v.sync();
+    state.set("sync", outcome(&synced));
+    step("close");
+    let closed = v.close();
+    proved(format!(
+        "{IN_PLACE_LEN} u64 committed, filler {} MiB to the brim, {n} elements changed in \
+         place across {} pages; sync: {}; close: {}",
+        filled >> 20,
+        IN_PLACE_LEN / PAGE_ELEMS,
+        outcome(&synced),
+        outcome(&closed)
+    ));
+}
+
+fn verify_in_place(dir: &Path, state: &State) {
+    let s = MmapedSlice::<u64>::open(vec_path(dir))
+        .unwrap_or_else(|e| panic!("the vector does not reopen: {e} ({:?})", e.kind()));
+    assert_eq!(s.len(), IN_PLACE_LEN, "reopened length");
+    let sync_ok = state.get("sync") == Some("Ok");
+    let (mut old, mut new) = (0, 0);
+    for (i, &x) in s.iter().enumerate() {
+        let was_changed = i % IN_PLACE_EVERY == 0;
+        if was_changed && x == changed(i) {
+            new += 1;
+        } else if x == value(i) {
+            if was_changed {
+                assert!(!sync_ok, "element {i} is old although sync() returned Ok");
+                old += 1;
+            }
+        } else {
+            panic!("element {i} is {x:#x}: neither its old nor its new value");
+        }
+    }
+    proved(format!(
+        "length {}; of the changed elements {new} new, {old} old (sync was {}); every other \
+         element right",
+        s.len(),
+        state.get("sync").unwrap_or("not reached")
+    ));
+}
+
+const PARTIAL_LEN: usize = 1000; // 1.95 pages: the second page is half full
+
+fn push_into_page(dir: &Path, state: &mut State) {
+    committed_vector(dir, state, PARTIAL_LEN);
+    let filled = fill_to_brim(dir, state);
+    step("reopening on the full disk");
+    let mut v = MmapedVec::<u64>::open(vec_path(dir)).unwrap();
+    let page_end = PARTIAL_LEN.div_ceil(PAGE_ELEMS) * PAGE_ELEMS;
+    assert!(v.capacity() >= page_end, "capacity {}", v.capacity());
+    step(format!(
+        "pushing {} elements into the written-back last page",
+        page_end - PARTIAL_LEN
+    ));
+    // Recorded first: a failing push unwinds through `Drop`, which commits what was pushed.
+    state.set("pushed", page_end);
+    for i in PARTIAL_LEN..page_end {
+        v.push(value(i))
+            .unwrap_or_else(|e| panic!("push {i} within the capacity failed: {e}"));
+    }
+    step("sync after pushing into the page");
+    let synced = v.sync();
+    if synced.is_ok() {
+        state.set("synced", page_end);
+    }
+    step("close");
+    let closed = v.close();
+    proved(format!(
+        "{PARTIAL_LEN} u64 committed, filler {} MiB to the brim, pushed to {page_end} within \
+         the last page; sync: {}; close: {}",
+        filled >> 20,
+        outcome(&synced),
+        outcome(&closed)
+    ));
+}
+
+const NEW_FILES: [&str; 2] = ["new.bin", "new-with-capacity.bin"];
+
+fn new_file_on_full_disk(dir: &Path, state: &mut State) {
+    let filled = fill_to_brim(dir, state);
+    let mut seen = Vec::new();
+    for (k, name) in NEW_FILES.iter().enumerate() {
+        let path = dir.join(name);
+        step(format!("creating {name} on the full disk"));
+        let opened = if k == 0 {
+            MmapedVec::<u64>::open(&path)
+        } else {
+            OpenOptions::new().capacity(100_000).open::<u64>(&path)
+        };
+        match opened {
+            Ok(v) => panic!(
+                "{name}: a new vector (capacity {}) was created on a full disk",
+                v.capacity()
+            ),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{name}: {e}");
+                let left = std::fs::metadata(&path).map(|m| m.len()).ok();
+                if left.is_some() {
+                    // What is left must not look like a corrupt vector.
+                    step(format!("opening what was left of {name} read-only"));
+                    let s = OpenOptions::new()
+                        .open_read_only::<u64>(&path)
+                        .unwrap_or_else(|e| {
+                            panic!(
+                                "{name} left a file that does not open: {e} ({:?})",
+                                e.kind()
+                            )
+                        });
+                    assert_eq!(s.len(), 0, "{name}");
+                }
+                seen.push(format!(
+                    "{name}: Err({e}), {}",
+                    match left {
+                        None => "no file left".to_string(),
+                        Some(n) => format!("left a {n}-byte file that opens empty"),
+                    }
+                ));
+            }
+        }
+    }
+    state.set("done", 1);
+    proved(format!(
+        "filler {} MiB to the brim; {}",
+        filled >> 20,
+        seen.join("; ")
+    ));
+}
+
+fn verify_new_file(dir: &Path, state: &State) {
+    assert!(
+        state.get("done").is_some(),
+        "the write phase did not finish"
+    );
+    let removed = fs::remove_fillers(dir).unwrap();
+    let mut seen = Vec::new();
+    for name in NEW_FILES {
+        let path = dir.join(name);
+        let existed = path.exists();
+        let mut v = MmapedVec::<u64>::open(&path).unwrap_or_else(|e| {
+            panic!(
+                "{name} does not open once there is space: {e} ({:?})",
+                e.kind()
+            )
+        });
+        assert_eq!(v.len(), 0, "{name}");
+        v.extend_from_slice(&[1, 2, 3]).unwrap();
+        v.close().unwrap();
+        assert_eq!(&MmapedSlice::<u64>::open(&path).unwrap()[..], &[1, 2, 3]);
+        seen.push(format!(
+            "{name} ({}) opens as a new vector and keeps pushes",
+            if existed { "left behind" } else { "absent" }
+        ));
+    }
+    proved(format!("{removed} fillers removed; {}", seen.join("; ")));
+}
+
+fn nocow(path: &Path) -> bool {
+    let f = std::fs::File::open(path).unwrap();
+    rustix::fs::ioctl_getflags(&f)
+        .unwrap_or_else(|e| panic!("FS_IOC_GETFLAGS on {path:?}: {e}"))
+        .contains(rustix::fs::IFlags::NOCOW)
+}
+
+fn new_file_is_nocow(dir: &Path, state: &mut State) {
+    // The control: a plain new file is copy-on-write here, so the check can tell.
+    let plain = dir.join("plain.bin");
+    std::fs::write(&plain, [1u8; 100]).unwrap();
+    assert!(!nocow(&plain), "a plain new file already has FS_NOCOW_FL");
+    committed_vector(dir, state, 1000);
+    let has = nocow(&vec_path(dir));
+    state.set("nocow", has);
+    assert!(
+        has,
+        "a file created by MmapedVec::open on btrfs lacks FS_NOCOW_FL (FS_IOC_GETFLAGS)"
+    );
+    proved("a new vector's file has FS_NOCOW_FL; a plain new file has not");
+}
+
+fn verify_nocow(dir: &Path, state: &State) {
+    if state.get("nocow") != Some("true") {
+        proved("nothing to check (the write phase found no FS_NOCOW_FL)");
+        return;
+    }
+    assert!(
+        nocow(&vec_path(dir)),
+        "FS_NOCOW_FL is gone after remounting"
+    );
+    assert_eq!(MmapedSlice::<u64>::open(vec_path(dir)).unwrap().len(), 1000);
+    proved("FS_NOCOW_FL and the data are there after remounting");
+}
