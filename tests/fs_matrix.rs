@@ -31,7 +31,8 @@
 //!   and `sync()`: no signal (a copy-on-write file system needs a new block for the page).
 //! * `new_file_on_full_disk`: creating a vector on a full disk is `OutOfSpace`, and any
 //!   file left behind opens (as an empty vector), never `Corrupt`, once there is space.
-//! * `new_file_is_nocow` (btrfs only): a file the library creates has `FS_NOCOW_FL`.
+//! * `new_file_is_nocow` (btrfs only): a file the library creates has `FS_NOCOW_FL`, unless
+//!   `copy_on_write(true)`; `inspect` reports which a file is.
 //!
 //! Each test prints one line on stderr (past the harness's capture): the file system, the
 //! scenario, and what it proved or how it failed. Where the file system cannot be mounted
@@ -680,7 +681,40 @@ fn new_file_is_nocow(dir: &Path, state: &mut State) {
         has,
         "a file created by MmapedVec::open on btrfs lacks FS_NOCOW_FL (FS_IOC_GETFLAGS)"
     );
-    proved("a new vector's file has FS_NOCOW_FL; a plain new file has not");
+    let info = persistence::inspect(vec_path(dir)).unwrap();
+    assert_eq!(
+        (info.file_system, info.copy_on_write),
+        (Some("btrfs"), Some(false)),
+        "inspect of a No_COW file"
+    );
+    // Opting out keeps copy-on-write, and inspect says so.
+    let cow = dir.join("cow.bin");
+    let mut v = persistence::OpenOptions::new()
+        .copy_on_write(true)
+        .open::<u64>(&cow)
+        .unwrap();
+    v.push(1).unwrap();
+    v.close().unwrap();
+    assert!(!nocow(&cow), "copy_on_write(true) still set FS_NOCOW_FL");
+    let info = persistence::inspect(&cow).unwrap();
+    assert_eq!(
+        info.copy_on_write,
+        Some(true),
+        "inspect of a copy-on-write file"
+    );
+    // The remains of an interrupted creation (a header page of zeros) hold no commit: the
+    // file starts again from empty, so it gets the attribute too.
+    let torn = dir.join("torn.bin");
+    std::fs::write(&torn, [0u8; 4096]).unwrap();
+    MmapedVec::<u64>::open(&torn).unwrap().close().unwrap();
+    assert!(
+        nocow(&torn),
+        "an interrupted creation reopened lacks FS_NOCOW_FL"
+    );
+    proved(
+        "a new vector's file has FS_NOCOW_FL (a plain new file has not, nor one made with \
+         copy_on_write(true)); an interrupted creation gets it too; inspect tells them apart",
+    );
 }
 
 fn verify_nocow(dir: &Path, state: &State) {

@@ -2,81 +2,37 @@
 //! `ErrorKind::OutOfSpace`, the failed call changes nothing, and the vector stays readable,
 //! writable, syncable, with everything committed there after a reopen.
 //!
-//! Growth reserves the file's blocks (`fallocate`) before it maps them; if it only set the
-//! file size, pushing into the new pages of a full tmpfs would kill this test with
-//! `SIGBUS`. Needs root (to mount a tmpfs); otherwise each test prints
-//! `full_disk: skipped: <why>` and returns.
+//! Growth reserves the file's blocks (`fallocate`, or zeros written where it is missing)
+//! before it maps them; if it only set the file size, pushing into the new pages of a full
+//! tmpfs would raise `SIGBUS`. Each test runs in a child process, so that a signal is its
+//! failure (`tests/common/child.rs`). Needs root (to mount a tmpfs); otherwise each test
+//! prints `SKIPPED: <test>: <why>` and returns (with `PERSISTENCE_REQUIRE_FS=1`, as in CI,
+//! it fails instead). `tests/fs_matrix.rs` runs the same promises on ext4, ext2, ext4
+//! without extents, XFS, btrfs and tmpfs.
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use persistence::{ErrorKind, MmapedSlice, MmapedVec, OpenOptions};
 
-const SIZE: &str = "size=8m";
+/// Room the tests leave free on the tmpfs: 8 MiB, at most a million `u64`.
+const ROOM: u64 = 8 << 20;
 
 fn value(i: usize) -> u64 {
     (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0x5EED
 }
 
-/// Says on stderr, past the test harness's capture, that a test did not run.
-fn skipped(why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "full_disk: skipped: {why}");
-}
-
-/// A tmpfs mounted on a fresh directory, unmounted on drop (also when the test fails).
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(test: &str) -> Option<Tmpfs> {
-        let dir = common::tmpdir();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", SIZE, "tmpfs"])
-            .arg(dir.path())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
-            Ok(o) => {
-                skipped(&format!(
-                    "{test}: mount -t tmpfs failed (root needed): {}",
-                    String::from_utf8_lossy(&o.stderr)
-                        .lines()
-                        .map(str::trim)
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ));
-                None
-            }
-            Err(e) => {
-                skipped(&format!("{test}: cannot run mount: {e}"));
-                None
-            }
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let ok = Command::new("umount")
-            .arg(self.dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            // Something still holds it open (a failing test): detach it lazily.
-            let _ = Command::new("umount")
-                .arg("-l")
-                .arg(self.dir.path())
-                .status();
-        }
-    }
+/// Mounts a tmpfs with about [`ROOM`] bytes free (or says `SKIPPED`), and runs `body` on
+/// it in a child process: a `SIGBUS` there is this test's failure, not the test binary's
+/// death.
+fn on_small_tmpfs(test: &str, body: impl FnOnce(&Path)) {
+    let Some(fs) = common::fs::mount_or_skip(common::fs::FsKind::Tmpfs, test) else {
+        return;
+    };
+    common::fs::fill_leaving(fs.path(), ROOM).unwrap();
+    common::child::isolated(test, fs.path(), body);
+    drop(fs);
 }
 
 /// Everything a failed call must leave as it was.
@@ -168,103 +124,99 @@ fn still_usable(mut v: MmapedVec<u64>, path: &Path, what: &str) {
 
 #[test]
 fn push_until_out_of_space() {
-    let Some(fs) = Tmpfs::mount("push_until_out_of_space") else {
-        return;
-    };
-    let path = fs.path("v.bin");
-    let mut v = MmapedVec::<u64>::open(&path).unwrap();
-    let mut failed = None;
-    // 8 MiB hold at most a million u64: the bound only guards against a runaway loop.
-    for i in 0..2_000_000usize {
-        if i == 100_000 {
-            v.sync().unwrap(); // an earlier commit, so that the reopen check sees a later one
-        }
-        let was = (v.len() == v.capacity()).then(|| state(&v, &path));
-        match v.push(value(i)) {
-            Ok(()) => {}
-            Err(e) => {
-                assert_eq!(e.kind(), ErrorKind::OutOfSpace, "push {i}: {e}");
-                assert!(!e.to_string().is_empty());
-                let was = was.expect("a push within the capacity failed");
-                assert_eq!(state(&v, &path), was, "the failed push changed the vector");
-                failed = Some(i);
-                break;
+    on_small_tmpfs("push_until_out_of_space", |dir| {
+        let path = dir.join("v.bin");
+        let mut v = MmapedVec::<u64>::open(&path).unwrap();
+        let mut failed = None;
+        // 8 MiB hold at most a million u64: the bound only guards against a runaway loop.
+        for i in 0..2_000_000usize {
+            if i == 100_000 {
+                v.sync().unwrap(); // an earlier commit, so that the reopen check sees a later one
+            }
+            let was = (v.len() == v.capacity()).then(|| state(&v, &path));
+            match v.push(value(i)) {
+                Ok(()) => {}
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::OutOfSpace, "push {i}: {e}");
+                    assert!(!e.to_string().is_empty());
+                    let was = was.expect("a push within the capacity failed");
+                    assert_eq!(state(&v, &path), was, "the failed push changed the vector");
+                    failed = Some(i);
+                    break;
+                }
             }
         }
-    }
-    let failed = failed.expect("push never ran out of space on an 8 MiB tmpfs");
-    assert!(failed > 100_000, "out of space too early, at {failed}");
-    println!("full_disk: push failed with OutOfSpace at length {failed} on an 8 MiB tmpfs");
-    still_usable(v, &path, "after push failed");
-    drop(fs);
+        let failed = failed.expect("push never ran out of space on an 8 MiB tmpfs");
+        assert!(failed > 100_000, "out of space too early, at {failed}");
+        println!("full_disk: push failed with OutOfSpace at length {failed} on an 8 MiB tmpfs");
+        still_usable(v, &path, "after push failed");
+    });
 }
 
 #[test]
 fn extend_and_reserve_out_of_space() {
-    let Some(fs) = Tmpfs::mount("extend_and_reserve_out_of_space") else {
-        return;
-    };
-    let path = fs.path("v.bin");
-    let mut v = MmapedVec::<u64>::open(&path).unwrap();
-    v.extend_from_slice(&(0..50_000).map(value).collect::<Vec<_>>())
-        .unwrap();
-    v.sync().unwrap();
+    on_small_tmpfs("extend_and_reserve_out_of_space", |dir| {
+        let path = dir.join("v.bin");
+        let mut v = MmapedVec::<u64>::open(&path).unwrap();
+        v.extend_from_slice(&(0..50_000).map(value).collect::<Vec<_>>())
+            .unwrap();
+        v.sync().unwrap();
 
-    // More than the file system holds, in one call: nothing changes.
-    for additional in [2_000_000usize, 1_100_000] {
-        let was = state(&v, &path);
-        let e = v.reserve(additional).unwrap_err();
-        assert_eq!(
-            e.kind(),
-            ErrorKind::OutOfSpace,
-            "reserve({additional}): {e}"
-        );
-        assert_eq!(
-            state(&v, &path),
-            was,
-            "reserve({additional}) changed something"
-        );
-        let e = v.reserve_exact(additional).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::OutOfSpace, "reserve_exact: {e}");
-        assert_eq!(state(&v, &path), was, "reserve_exact changed something");
-        let big: Vec<u64> = (v.len()..v.len() + additional).map(value).collect();
-        let e = v.extend_from_slice(&big).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::OutOfSpace, "extend_from_slice: {e}");
-        assert_eq!(state(&v, &path), was, "extend_from_slice changed something");
-        let e = v.resize(v.len() + additional, 7).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::OutOfSpace, "resize: {e}");
-        assert_eq!(state(&v, &path), was, "resize changed something");
-    }
-
-    // Fill in chunks until the disk is full.
-    let mut chunks = 0;
-    loop {
-        let start = v.len();
-        let chunk: Vec<u64> = (start..start + 20_000).map(value).collect();
-        let was = state(&v, &path);
-        match v.extend_from_slice(&chunk) {
-            Ok(()) => chunks += 1,
-            Err(e) => {
-                assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{e}");
-                assert_eq!(state(&v, &path), was, "a failed extend changed something");
-                break;
-            }
+        // More than the file system holds, in one call: nothing changes.
+        for additional in [2_000_000usize, 1_100_000] {
+            let was = state(&v, &path);
+            let e = v.reserve(additional).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                ErrorKind::OutOfSpace,
+                "reserve({additional}): {e}"
+            );
+            assert_eq!(
+                state(&v, &path),
+                was,
+                "reserve({additional}) changed something"
+            );
+            let e = v.reserve_exact(additional).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::OutOfSpace, "reserve_exact: {e}");
+            assert_eq!(state(&v, &path), was, "reserve_exact changed something");
+            let big: Vec<u64> = (v.len()..v.len() + additional).map(value).collect();
+            let e = v.extend_from_slice(&big).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::OutOfSpace, "extend_from_slice: {e}");
+            assert_eq!(state(&v, &path), was, "extend_from_slice changed something");
+            let e = v.resize(v.len() + additional, 7).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::OutOfSpace, "resize: {e}");
+            assert_eq!(state(&v, &path), was, "resize changed something");
         }
-        assert!(
-            chunks < 100,
-            "extend never ran out of space on an 8 MiB tmpfs"
-        );
-    }
-    // A new file on the full disk: an error too (or, if a page is still free, a vector).
-    match OpenOptions::new()
-        .capacity(1_000_000)
-        .open::<u64>(fs.path("second.bin"))
-    {
-        Ok(_) => panic!("a million u64 fit on a full 8 MiB tmpfs"),
-        Err(e) => assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{e}"),
-    }
-    still_usable(v, &path, "after extend failed");
-    drop(fs);
+
+        // Fill in chunks until the disk is full.
+        let mut chunks = 0;
+        loop {
+            let start = v.len();
+            let chunk: Vec<u64> = (start..start + 20_000).map(value).collect();
+            let was = state(&v, &path);
+            match v.extend_from_slice(&chunk) {
+                Ok(()) => chunks += 1,
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{e}");
+                    assert_eq!(state(&v, &path), was, "a failed extend changed something");
+                    break;
+                }
+            }
+            assert!(
+                chunks < 100,
+                "extend never ran out of space on an 8 MiB tmpfs"
+            );
+        }
+        // A new file on the full disk: an error too (or, if a page is still free, a vector).
+        match OpenOptions::new()
+            .capacity(1_000_000)
+            .open::<u64>(dir.join("second.bin"))
+        {
+            Ok(_) => panic!("a million u64 fit on a full 8 MiB tmpfs"),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{e}"),
+        }
+        still_usable(v, &path, "after extend failed");
+    });
 }
 
 /// Where `fallocate` is missing (ext2/ext3, ext4 without extents, some FUSE and network file
@@ -278,43 +230,44 @@ fn extend_and_reserve_out_of_space() {
 fn without_fallocate_growth_writes_its_blocks_and_a_full_disk_is_an_error() {
     use persistence::fault::{self, Op};
     const EOPNOTSUPP: i32 = 95;
-    let Some(fs) = Tmpfs::mount("without_fallocate_growth_writes_its_blocks") else {
-        return;
-    };
-    let path = fs.path("v.bin");
-    fault::inject_always(Op::Allocate, EOPNOTSUPP);
-    let mut v = MmapedVec::<u64>::open(&path).unwrap();
-    v.reserve_exact(200_000).unwrap();
-    {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(&path).unwrap();
-        assert!(
-            meta.blocks() * 512 >= meta.len(),
-            "growth without fallocate left a sparse file: {} bytes, {} bytes of blocks",
-            meta.len(),
-            meta.blocks() * 512
+    on_small_tmpfs(
+        "without_fallocate_growth_writes_its_blocks_and_a_full_disk_is_an_error",
+        |dir| {
+            let path = dir.join("v.bin");
+            fault::inject_always(Op::Allocate, EOPNOTSUPP);
+            let mut v = MmapedVec::<u64>::open(&path).unwrap();
+            v.reserve_exact(200_000).unwrap();
+            {
+                use std::os::unix::fs::MetadataExt;
+                let meta = std::fs::metadata(&path).unwrap();
+                assert!(
+                    meta.blocks() * 512 >= meta.len(),
+                    "growth without fallocate left a sparse file: {} bytes, {} bytes of blocks",
+                    meta.len(),
+                    meta.blocks() * 512
+                );
+            }
+            let mut failed = None;
+            for i in 0..2_000_000usize {
+                if i == 100_000 {
+                    v.sync().unwrap();
+                }
+                let was = (v.len() == v.capacity()).then(|| state(&v, &path));
+                if let Err(e) = v.push(value(i)) {
+                    assert_eq!(e.kind(), ErrorKind::OutOfSpace, "push {i}: {e}");
+                    let was = was.expect("a push within the capacity failed");
+                    assert_eq!(state(&v, &path), was, "the failed push changed the vector");
+                    failed = Some(i);
+                    break;
+                }
+            }
+            fault::clear();
+            let failed = failed.expect("push never ran out of space on an 8 MiB tmpfs");
+            println!(
+            "full_disk: without fallocate, push failed with OutOfSpace at length {failed} on an \
+             8 MiB tmpfs"
         );
-    }
-    let mut failed = None;
-    for i in 0..2_000_000usize {
-        if i == 100_000 {
-            v.sync().unwrap();
-        }
-        let was = (v.len() == v.capacity()).then(|| state(&v, &path));
-        if let Err(e) = v.push(value(i)) {
-            assert_eq!(e.kind(), ErrorKind::OutOfSpace, "push {i}: {e}");
-            let was = was.expect("a push within the capacity failed");
-            assert_eq!(state(&v, &path), was, "the failed push changed the vector");
-            failed = Some(i);
-            break;
-        }
-    }
-    fault::clear();
-    let failed = failed.expect("push never ran out of space on an 8 MiB tmpfs");
-    println!(
-        "full_disk: without fallocate, push failed with OutOfSpace at length {failed} on an \
-         8 MiB tmpfs"
+            still_usable(v, &path, "after push failed without fallocate");
+        },
     );
-    still_usable(v, &path, "after push failed without fallocate");
-    drop(fs);
 }
