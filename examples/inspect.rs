@@ -78,6 +78,16 @@ pub fn report(path: &Path, info: &FileInfo, out: &mut dyn Write) -> std::io::Res
     )?;
     writeln!(out, "capacity          {} elements", info.capacity)?;
     writeln!(out, "file size         {} bytes", info.file_size)?;
+    let cow = match info.copy_on_write {
+        Some(true) => "copy-on-write (a full disk can turn a store into SIGBUS)",
+        Some(false) => "blocks rewritten in place",
+        None => "copy-on-write unknown",
+    };
+    writeln!(
+        out,
+        "file system       {}, {cow}",
+        info.file_system.unwrap_or("unknown")
+    )?;
     for (which, slot) in info.slots.iter().enumerate() {
         let name = ["A", "B"][which];
         let state = match (slot.valid, slot.blank) {

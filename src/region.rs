@@ -15,8 +15,8 @@ use crate::sys;
 
 /// The most bytes of element data that one amortised growth step adds beyond what was asked
 /// for: 1 GiB. Below it capacity doubles (8x while small, see [`FAST_GROWTH_LIMIT`]); above
-/// it, it grows by 1 GiB at a time, so a large vector never reserves (with `fallocate`, real
-/// disk blocks) far more than it uses.
+/// it, it grows by 1 GiB at a time, so a large vector never reserves (real disk blocks, with
+/// `fallocate` or written zeros) far more than it uses.
 pub const MAX_GROWTH_STEP: usize = 1 << 30;
 
 /// Below this many bytes of element data, amortised growth multiplies the capacity by 8
@@ -46,7 +46,8 @@ pub(crate) struct RegionOptions {
 ///   `mmap`/`mremap`, `map_len` bytes long, readable, and writable iff `writable`; or, for a
 ///   read-only region of an empty file, `map_len == 0` and `base` is dangling and never read.
 /// * `map_len <= file_len`: every mapped byte is backed by the file, so touching it cannot
-///   raise `SIGBUS` (blocks for it were reserved with `fallocate` where the file system can).
+///   raise `SIGBUS` (its blocks were reserved when the file grew: `fallocate`, or zeros
+///   written where the file system lacks it).
 /// * `map_len <= isize::MAX`, and when mapped, `map_len >= DATA_OFFSET`.
 /// * `capacity == (map_len - DATA_OFFSET) / elem_size` (0 when unmapped): element data at
 ///   `base + DATA_OFFSET` has room for `capacity` elements.

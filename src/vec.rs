@@ -58,14 +58,18 @@ const PWRITE_MIN: usize = 32 << 10;
 ///   [`remove`](Self::remove), [`retain`](Self::retain), [`swap_remove`](Self::swap_remove),
 ///   truncate then push) go straight into the shared mapping and can reach the disk page by
 ///   page before the next commit: after a crash each element holds its old or its new bytes.
-/// * **Growth** reserves disk blocks (`fallocate`) before it maps them, so a full disk is an
-///   [`ErrorKind::OutOfSpace`] error from `push`, never a `SIGBUS`. Capacity grows by at
-///   least one page: 8x per step while the data stays under
-///   [`FAST_GROWTH_LIMIT`](crate::FAST_GROWTH_LIMIT) = 64 MiB (fewer steps, fewer page
-///   faults), then doubling, at most [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP) = 1 GiB
-///   per step beyond what was asked; near a full disk, exactly what was asked. Growth never
-///   copies element data, but **may move the mapping**: that is why no slice borrowed from
-///   the vector can live across a `push`.
+/// * **A full disk is an error, never a `SIGBUS`.** Growth reserves disk blocks before it
+///   maps them (`fallocate`, or zeros written where the file system lacks it), so a full
+///   disk is an [`ErrorKind::OutOfSpace`] error from `push`; the commit writes its slot with
+///   `pwrite`, so a full disk is an error from `sync`; and a new file gets the No_COW
+///   attribute on btrfs, so in-place changes need no new block (see
+///   [`OpenOptions::copy_on_write`] for what remains on copy-on-write files).
+/// * **Growth** is amortised: capacity grows by at least one page: 8x per step while the
+///   data stays under [`FAST_GROWTH_LIMIT`](crate::FAST_GROWTH_LIMIT), then doubling, at
+///   most [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP) per step beyond what was asked; near
+///   a full disk, the step is halved until it fits, down to exactly what was asked. Growth
+///   never copies element data, but **may move the mapping**: that is why no slice borrowed
+///   from the vector can live across a `push`.
 /// * **Locking.** The vector holds an exclusive `flock` on the file for its whole life; a
 ///   second writer or a reader gets [`ErrorKind::Locked`].
 /// * **No heap.** No method allocates.
@@ -445,17 +449,20 @@ impl<T: Pod> MmapedVec<T> {
     /// are durable on disk, and a reopen after any crash shows at least this state.
     ///
     /// In order: `msync(MS_SYNC)` of the data pages changed since the last commit (appends,
-    /// and every page of elements reachable through a mutable borrow since then), then the
-    /// new length with sequence + 1 in the older of the two commit slots, then
-    /// `msync(MS_SYNC)` of the header page. On macOS each step also calls
-    /// `fcntl(F_FULLFSYNC)`, since `msync` there does not flush the drive's cache. When the
-    /// length is unchanged (only in-place changes), the data `msync` is the whole commit; a
-    /// sync with nothing changed does no I/O.
+    /// and every page of elements reachable through a mutable borrow since then), and
+    /// `fdatasync` when the file grew; then the new length with sequence + 1 written with
+    /// `pwrite` into the older of the two commit slots (never stored through the mapping,
+    /// which on a full copy-on-write file system would raise `SIGBUS`); then `fdatasync`.
+    /// On macOS `fcntl(F_FULLFSYNC)` takes the place of `fdatasync` and follows the `msync`,
+    /// since neither flushes the drive's cache there. When the length is unchanged (only
+    /// in-place changes), the data `msync` is the whole commit; a sync with nothing changed
+    /// does no I/O.
     ///
     /// # Errors
     ///
-    /// The OS error of the step that failed; the previous commit then stays the one a
-    /// reopen sees. If writing the header failed, `sync` can be called again. If writing the
+    /// The OS error of the step that failed ([`ErrorKind::OutOfSpace`] when the file system
+    /// cannot take the slot's write); the previous commit then stays the one a reopen sees.
+    /// If writing the commit slot failed, `sync` can be called again. If writing the
     /// element data failed, every later `sync` returns that error too: after a failed
     /// write-back the kernel may have marked the pages clean without writing them, so no
     /// later `msync` could prove them durable. Close the vector and open it again to go on

@@ -271,3 +271,80 @@ fn without_fallocate_growth_writes_its_blocks_and_a_full_disk_is_an_error() {
         },
     );
 }
+
+/// A file that would grow past the largest size allowed (here the process's
+/// `RLIMIT_FSIZE`, as a file system's own limit would be) is `ErrorKind::FileTooLarge`, not
+/// `OutOfSpace`: freeing space would not help. Growth first halves a step that does not
+/// fit, so the vector still fills up to the limit. The child runs under `ulimit -f` with
+/// `SIGXFSZ` ignored (the kernel sends it with `EFBIG`; a program that wants the error sets
+/// it so, and the docs of `FileTooLarge` say so).
+#[test]
+fn growth_past_the_file_size_limit_is_file_too_large() {
+    const CHILD: &str = "PERSISTENCE_FSIZE_CHILD";
+    const LIMIT_KIB: u64 = 8192;
+    if let Some(path) = std::env::var_os(CHILD) {
+        let path = std::path::PathBuf::from(path);
+        let mut v = MmapedVec::<u64>::open(&path).unwrap();
+        let e = v.reserve_exact(2 << 20).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::FileTooLarge, "reserve_exact: {e}");
+        let mut last = None;
+        for i in 0..2_000_000usize {
+            if i % 100_000 == 0 {
+                v.sync().unwrap();
+            }
+            let was = (v.len() == v.capacity()).then(|| state(&v, &path));
+            if let Err(e) = v.push(value(i)) {
+                assert_eq!(e.kind(), ErrorKind::FileTooLarge, "push {i}: {e}");
+                assert_eq!(e.raw_os_error(), Some(27), "EFBIG");
+                assert_eq!(
+                    state(&v, &path),
+                    was.expect("capacity"),
+                    "a failed push changed"
+                );
+                last = Some(i);
+                break;
+            }
+        }
+        let last = last.expect("the file size limit never failed a push");
+        // Up to the limit, less the header page and at most a page of rounding.
+        assert!(
+            (last * 8) as u64 + 8192 >= LIMIT_KIB << 10,
+            "stopped at {last} elements, well before the {LIMIT_KIB} KiB limit"
+        );
+        v.close().unwrap();
+        println!("full_disk: push past RLIMIT_FSIZE failed with FileTooLarge at length {last}");
+        return;
+    }
+    let dir = common::tmpdir();
+    let path = dir.path().join("v.bin");
+    let status = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f {LIMIT_KIB} && trap '' XFSZ && exec \"$@\""
+        ))
+        .arg("bash")
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "growth_past_the_file_size_limit_is_file_too_large",
+            "--nocapture",
+            "-q",
+        ])
+        .env(CHILD, &path)
+        .status()
+        .unwrap();
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            panic!(
+                "the child died of {} (signal {sig})",
+                common::child::signal_name(sig)
+            );
+        }
+    }
+    assert!(status.success(), "the child failed: {status}");
+    // Without the limit, the file opens with everything committed.
+    let s = MmapedSlice::<u64>::open(&path).unwrap();
+    assert!(s.len() > 900_000, "committed length {}", s.len());
+    assert_contents(&s, &[], "after FileTooLarge, reopened");
+}

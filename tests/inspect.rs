@@ -324,6 +324,27 @@ fn run_example(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
     )
 }
 
+/// The report's file-system line for `p`, from what `inspect` found (it depends on where the
+/// tests run); on Linux the file system of the tests is always one the library knows.
+fn file_system_line(p: &Path) -> String {
+    let info = inspect(p).unwrap();
+    if cfg!(target_os = "linux") {
+        assert!(
+            info.file_system.is_some() && info.copy_on_write.is_some(),
+            "{info:?}"
+        );
+    }
+    let cow = match info.copy_on_write {
+        Some(true) => "copy-on-write (a full disk can turn a store into SIGBUS)",
+        Some(false) => "blocks rewritten in place",
+        None => "copy-on-write unknown",
+    };
+    format!(
+        "file system       {}, {cow}",
+        info.file_system.unwrap_or("unknown")
+    )
+}
+
 #[test]
 fn example_prints_a_report_and_exits_zero() {
     let dir = common::tmpdir();
@@ -343,6 +364,7 @@ fn example_prints_a_report_and_exits_zero() {
         "length            3 elements (12 bytes of data, committed)".to_string(),
         format!("capacity          {} elements", (size - 4096) / 4),
         format!("file size         {size} bytes"),
+        file_system_line(&p),
         "slot A            sequence 1, length 0: valid, previous commit".to_string(),
         "slot B            sequence 2, length 3: valid, current".to_string(),
     ];
