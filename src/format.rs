@@ -20,9 +20,10 @@
 //! | 512 | 24 | commit slot A: sequence, length, checksum |
 //! | 1024 | 24 | commit slot B: same layout |
 //!
-//! Commit invariant (as LMDB states its own): *commit number N writes slot N % 2*; each
-//! commit overwrites the older of the two slots, so the newer one is intact whatever
-//! happens to the sector being written. Each slot sits in its own 512-byte sector.
+//! Commit invariant, in one sentence as LMDB states its own: *a commit writes the slot that
+//! does not hold the newest valid commit, and only once that one is durable*, so the newest
+//! durable commit is intact whatever happens to the sector being written. Each slot sits in
+//! its own 512-byte sector.
 
 use crate::error::{Error, ErrorKind, Result};
 

@@ -105,7 +105,7 @@ pub use vec::MmapedVec;
 #[cfg(all(feature = "fault-injection", feature = "std"))]
 pub mod fault {
     pub use crate::sys::fault::{
-        clear, inject, inject_always, observe, pending, set_page_size, Op,
+        clear, inject, inject_always, inject_times, observe, pending, set_page_size, Op,
     };
 }
 

@@ -10,7 +10,7 @@ use core::ffi::CStr;
 use core::ptr::NonNull;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::{self, Layout, Slot, Slots, DATA_OFFSET, HEADER_SIZE, SLOT_LEN, SLOT_OFFSETS};
+use crate::format::{self, Layout, Slot, Slots, DATA_OFFSET, HEADER_SIZE, SLOT_OFFSETS};
 use crate::sys;
 
 /// The most bytes of element data that one amortised growth step adds beyond what was asked
@@ -38,6 +38,19 @@ pub(crate) struct RegionOptions {
     pub layout: Layout,
 }
 
+/// Whether the current commit slot is known to be on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotDurability {
+    /// Written and flushed by this handle (or by the creation of the file).
+    Durable,
+    /// Found on open: an earlier writer may have been killed between writing it and
+    /// flushing it, so it may be in the page cache only.
+    Unknown,
+    /// Written, but its flush failed: `sync` returned that error, and the next commit must
+    /// make it durable.
+    FlushFailed,
+}
+
 /// One open file, one shared mapping of it, one lock.
 ///
 /// # Invariants
@@ -53,9 +66,10 @@ pub(crate) struct RegionOptions {
 ///   `base + DATA_OFFSET` has room for `capacity` elements.
 /// * the `flock` lock (exclusive when `writable`, else shared) is held for the region's
 ///   whole life; it is released in `Drop` after unmapping.
-/// * `committed` is the slot that wins on disk; `committed.len <= capacity` and
-///   `next_slot` is the index of the other (older or invalid) slot, the one the next commit
-///   overwrites. Commit N writes slot N % 2.
+/// * `committed` is the newest valid slot in the file (in the page cache; on disk too
+///   when `slot` is `Durable`); `committed.len <= capacity`; `next_slot` is the index of the
+///   other (older or invalid) slot, the one the next commit overwrites; `next_seq >
+///   committed.seq`.
 #[derive(Debug)]
 pub(crate) struct RawRegion {
     file: sys::File,
@@ -73,6 +87,11 @@ pub(crate) struct RawRegion {
     header_sum: u64,
     committed: Slot,
     next_slot: usize,
+    /// The sequence number the next slot write uses: above every one written so far, even
+    /// by a write that failed (a spent number is never written again with other bytes).
+    next_seq: u64,
+    /// Whether the current slot is known to be on disk.
+    slot: SlotDurability,
     /// Set when writing element data to disk failed: the kernel may have dropped the dirty
     /// pages or marked them clean, so a later `msync` could succeed without writing them.
     /// Every later commit is refused; the previous commit stays the durable one.
@@ -204,6 +223,8 @@ impl RawRegion {
             header_sum: 0,
             committed: Slot { seq: 0, len: 0 },
             next_slot: 1,
+            next_seq: 1,
+            slot: SlotDurability::Durable,
             poisoned: None,
             wrote_through_fd: false,
         };
@@ -235,6 +256,10 @@ impl RawRegion {
             region.header_sum = format::header_sum(header);
             region.committed = slot;
             region.next_slot = 1 - winner;
+            region.next_seq = slot.seq.saturating_add(1);
+            // A writer killed between its slot write and its flush leaves a slot that is in
+            // the page cache only; this open cannot tell, so the first new slot flushes it.
+            region.slot = SlotDurability::Unknown;
         }
 
         let map_len = to_map_len(region.file_len)?;
@@ -291,6 +316,8 @@ impl RawRegion {
         self.header_sum = format::header_sum(&page);
         self.committed = Slot { seq: 1, len: 0 };
         self.next_slot = 1;
+        self.next_seq = 2;
+        self.slot = SlotDurability::Durable;
         Ok(())
     }
 
@@ -419,21 +446,42 @@ impl RawRegion {
     /// `dirty_from` is the lowest element index whose bytes may have changed since the last
     /// commit (the committed length when only appends happened). In order:
     ///
-    /// 1. `msync(MS_SYNC)` the data pages of elements `dirty_from..len` (and `fdatasync`
-    ///    when the file changed size, so its size and blocks are durable too, or when bytes
-    ///    were written with `pwrite`);
-    /// 2. `pwrite` `len` with sequence + 1 into the older commit slot (never a store through
-    ///    the mapping, which on a full copy-on-write file system would raise `SIGBUS`);
+    /// 1. `msync(MS_SYNC)` the data pages of elements `dirty_from..len`, and `fdatasync`
+    ///    when the file changed size (so its size and blocks are durable too), when bytes
+    ///    were written with `pwrite`, or when the current slot is not known to be durable
+    ///    (see below);
+    /// 2. `pwrite` `len` with a new sequence number into the other slot than the current
+    ///    commit's (never a store through the mapping, which on a full copy-on-write file
+    ///    system would raise `SIGBUS`);
     /// 3. `fdatasync`, which makes the slot durable.
     ///
     /// Steps 2 and 3 are skipped when the length equals the committed one: the slot would
     /// record nothing new.
     ///
+    /// **The current slot is durable before the other one is overwritten.** Otherwise a
+    /// power loss while the new slot is written could leave the current slot's older bytes
+    /// on disk next to a torn new one, and the file would open to a commit older than the
+    /// last one `sync` returned for. A slot is not known to be durable after a failed step 3,
+    /// and after open (a writer killed between its slot `pwrite` and its flush leaves the
+    /// slot in the page cache only); then the next length-changing commit (after a failed
+    /// flush: the next commit) writes the current slot's bytes again and flushes them in step
+    /// 1.
+    ///
     /// A crash at any point leaves a file that opens to the previous commit or to this
-    /// one. On error the previous commit stays the one a reopen sees (a failed step 2 or 3
-    /// puts the old slot bytes back). A failure of step 2 or 3 can be retried; a failure of step 1 poisons the region (every later commit returns
-    /// that error), because after a failed write-back the kernel may have marked the dirty
-    /// pages clean, and a retried `msync` would then report success without writing them.
+    /// one. Errors:
+    ///
+    /// * step 1 fails: the region is poisoned (every later commit returns that error),
+    ///   because after a failed write-back the kernel may have marked the dirty pages clean,
+    ///   and a retried `msync` would then report success without writing them;
+    /// * step 2 fails (`ENOSPC` on a full copy-on-write file system, say): the previous
+    ///   commit stays; the slot written holds old or torn bytes, which fail their checksum.
+    ///   Its sequence number is spent (never written again with other bytes, so a slot never
+    ///   returns to bytes it held before, which live readers rely on); retrying works;
+    /// * step 3 fails: the new slot is in the page cache, so a reopen on this machine and
+    ///   a live reader see the new length, whose elements step 1 made durable; whether the
+    ///   slot survives a power loss is unknown. It is not written back (a reader may have seen
+    ///   it); it counts as committed, and the next commit flushes it again (so a retried
+    ///   `sync` that returns `Ok` has made it durable).
     pub(crate) fn commit(&mut self, len: usize, dirty_from: usize) -> Result<()> {
         if !self.writable {
             return Ok(());
@@ -441,63 +489,73 @@ impl RawRegion {
         debug_assert!(len <= self.capacity && dirty_from <= len);
         let resized = self.file_len != self.synced_file_len;
         let sync_file = resized || self.wrote_through_fd;
-        if len as u64 == self.committed.len && dirty_from >= len && !sync_file {
+        let new_length = len as u64 != self.committed.len;
+        // The current slot is flushed again when its own flush failed (this commit must make
+        // it durable), and before a new slot overwrites the other one when it is not known
+        // to be on disk.
+        let flush_slot = match self.slot {
+            SlotDurability::Durable => false,
+            SlotDurability::Unknown => new_length,
+            SlotDurability::FlushFailed => true,
+        };
+        if !new_length && dirty_from >= len && !sync_file && !flush_slot {
             return Ok(()); // Nothing changed since the last commit.
         }
         if let Some(e) = self.poisoned {
             return Err(e);
         }
+        if flush_slot {
+            // Dirty the current slot's page again: after a failed flush the kernel may have
+            // marked it clean without writing it. The bytes are the same, so no reader sees
+            // a change.
+            let off = SLOT_OFFSETS[1 - self.next_slot];
+            let bytes = format::encode_slot(self.header_sum, self.committed);
+            self.file.write_all_at(&bytes, off as u64)?;
+        }
         // 1. Data.
-        if let Err(e) = self.sync_data(len, dirty_from, sync_file) {
+        if let Err(e) = self.sync_data(len, dirty_from, sync_file || flush_slot) {
             self.poisoned = Some(e.with_context(
                 "an earlier sync failed to write element data; reopen to recover the last commit",
             ));
             return Err(e);
         }
-        if len as u64 == self.committed.len {
+        if flush_slot {
+            self.slot = SlotDurability::Durable;
+        }
+        if !new_length {
             // Same length: the slot would say what it says already. In-place changes are
             // not covered by the atomic length anyway (each element holds its old or new
             // bytes after a crash), so making them durable is the whole commit, and the
-            // second flush (slot + header msync) is saved.
+            // second flush (slot write + fdatasync) is saved.
             self.synced_file_len = self.file_len;
             return Ok(());
         }
-        // 2. The older slot, with `pwrite`. Never a store through the mapping: on a
+        // 2. The other slot, with `pwrite`. Never a store through the mapping: on a
         // copy-on-write file system (btrfs) rewriting a mapped page needs a new block, and on
         // a full disk that page fault raises `SIGBUS`; a `pwrite` returns `ENOSPC` instead.
-        let seq = self
-            .committed
-            .seq
+        let seq = self.next_seq;
+        self.next_seq = seq
             .checked_add(1)
             .ok_or(Error::new(ErrorKind::Corrupt, "commit sequence exhausted"))?;
         let slot = Slot {
             seq,
             len: len as u64,
         };
+        // Everything stored before (elements through the mapping) comes before the slot's
+        // bytes, for a live reader in another process that reads the slot and then them.
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
         let off = SLOT_OFFSETS[self.next_slot];
-        let mut old = [0u8; SLOT_LEN];
-        // SAFETY: `off + SLOT_LEN <= HEADER_SIZE <= map_len`: the bytes lie in the mapped
-        // header page, which nothing writes while `&mut self` is held (the library writes the
-        // header with `pwrite` only, and the typed layer borrows element data only).
-        unsafe {
-            core::ptr::copy_nonoverlapping(self.base.add(off).as_ptr(), old.as_mut_ptr(), SLOT_LEN)
-        };
-        let written = self
-            .file
-            .write_all_at(&format::encode_slot(self.header_sum, slot), off as u64)
-            // 3. Make the slot durable.
-            .and_then(|()| self.file.sync_data());
-        if let Err(e) = written {
-            // Put the old slot back (in the page cache, and on disk with the next commit's
-            // flush) so that nothing, neither this process nor a later open, sees a commit
-            // that `sync` reported as failed. The older slot is the one overwritten, so the
-            // previous commit's slot is intact whatever happened to this one.
-            let _ = self.file.write_all_at(&old, off as u64);
-            return Err(e);
-        }
+        self.file
+            .write_all_at(&format::encode_slot(self.header_sum, slot), off as u64)?;
         self.committed = slot;
         self.next_slot = 1 - self.next_slot;
         self.synced_file_len = self.file_len;
+        // 3. Make the slot durable.
+        if let Err(e) = self.file.sync_data() {
+            self.slot = SlotDurability::FlushFailed;
+            return Err(e);
+        }
+        self.slot = SlotDurability::Durable;
         Ok(())
     }
 

@@ -460,13 +460,20 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// # Errors
     ///
-    /// The OS error of the step that failed ([`ErrorKind::OutOfSpace`] when the file system
-    /// cannot take the slot's write); the previous commit then stays the one a reopen sees.
-    /// If writing the commit slot failed, `sync` can be called again. If writing the
-    /// element data failed, every later `sync` returns that error too: after a failed
-    /// write-back the kernel may have marked the pages clean without writing them, so no
-    /// later `msync` could prove them durable. Close the vector and open it again to go on
-    /// from the last commit.
+    /// The OS error of the step that failed:
+    ///
+    /// * writing the element data failed: the previous commit stays the one a reopen sees,
+    ///   and every later `sync` returns that error too (after a failed write-back the kernel
+    ///   may have marked the pages clean without writing them, so no later `msync` could
+    ///   prove them durable); close the vector and open it again to go on from the last
+    ///   commit;
+    /// * writing the commit slot failed ([`ErrorKind::OutOfSpace`] when a copy-on-write file
+    ///   system cannot take it): the previous commit stays; `sync` can be called again;
+    /// * flushing the written slot failed: the new length is already in the file's page
+    ///   cache, so a reopen on this machine (and a live reader) sees it, and its elements
+    ///   are durable; only whether the length itself survives a power loss is unknown.
+    ///   [`committed_len`](Self::committed_len) says so, and the next `sync` flushes the
+    ///   slot again: when it returns `Ok`, the length is durable.
     pub fn sync(&mut self) -> Result<()> {
         self.raw.commit(self.len, self.dirty_from)?;
         self.dirty_from = self.len;

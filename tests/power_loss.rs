@@ -680,8 +680,9 @@ fn committed(path: &Path, model: &[u64]) -> Commit {
 }
 
 /// The order of the commit, seen directly: when the new slot's `pwrite` is entered, every
-/// page of the data it will commit is clean (on disk), and when the file grew, a `fdatasync`
-/// (which makes the new size durable) came before it.
+/// page of the data it will commit is clean (on disk), and so is the header page (the current
+/// slot), and when the file grew, a `fdatasync` (which makes the new size durable) came
+/// before it.
 fn assert_slot_written_after_data(
     observed: &[(Op, Stop)],
     model: &[u64],
@@ -709,6 +710,13 @@ fn assert_slot_written_after_data(
                 "step {step}: the commit slot is written before the grown file's fdatasync"
             );
         }
+        // The current slot is on disk before the other one is overwritten: else a torn write
+        // of the new slot could leave an older commit than the last one as the winner.
+        assert!(
+            !stop.dirty.first().copied().unwrap_or(false),
+            "step {step}: the new commit slot is written while the header page (the current \
+             slot) is still dirty"
+        );
     }
 }
 

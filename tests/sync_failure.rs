@@ -1,5 +1,7 @@
 //! When a step of a commit fails, `sync()` returns the error and the previous commit stays
-//! the one a reopen sees. A failed slot write or flush can be retried; a failed data write poisons
+//! the one a reopen sees, except when only the final flush of a written slot failed: then
+//! the new length (whose elements are durable) is what a reopen sees, and a retried `sync`
+//! flushes that slot again. A failed slot write or flush can be retried; a failed data write poisons
 //! the handle (every later commit fails: the kernel may have marked the pages clean without
 //! writing them), and a reopen goes on from the previous commit. When growth fails, the
 //! vector is unchanged and usable.
@@ -147,6 +149,31 @@ fn expect_injected(result: persistence::Result<()>, errno: i32, what: &str) {
     assert!(!e.to_string().is_empty());
 }
 
+/// The durability calls a retried commit makes, seen through the fault seam's observer.
+fn observed_ops(f: impl FnOnce()) -> Vec<Op> {
+    std::thread_local! {
+        static SEEN: std::cell::RefCell<Vec<Op>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    fn record(op: Op) {
+        SEEN.with(|s| s.borrow_mut().push(op));
+    }
+    SEEN.with(|s| s.borrow_mut().clear());
+    fault::observe(Some(record));
+    f();
+    fault::observe(None);
+    SEEN.with(|s| s.borrow().clone())
+}
+
+/// The sequence numbers and lengths of the valid slots in the file.
+fn valid_slots(path: &Path) -> Vec<(u64, u64)> {
+    Slots::read(&header(path))
+        .slots
+        .iter()
+        .flatten()
+        .map(|s| (s.seq, s.len))
+        .collect()
+}
+
 #[test]
 fn a_failed_commit_step_keeps_the_previous_commit_and_only_a_slot_failure_is_retried() {
     for change in [
@@ -161,32 +188,70 @@ fn a_failed_commit_step_keeps_the_previous_commit_and_only_a_slot_failure_is_ret
             let path = common::path_in(&dir, "v.bin");
             let (mut v, before, after) = prepare(&path, change);
             let header_before = header(&path);
+            let slots_before = valid_slots(&path);
+            let prev_seq = slots_before.iter().map(|s| s.0).max().unwrap();
 
             fault::inject(op, skip, EIO);
             expect_injected(v.sync(), EIO, &what);
-            // The handle still has the new contents; the committed length is the old one.
-            assert_eq!(v.committed_len(), before.len(), "{what}");
+            // The handle still has the new contents.
             assert_eq!(&v[..], &after[..], "{what}: contents in memory");
-            // In the file: the header page is as before (a slot whose flush failed was put
-            // back), so every reader gets the old commit.
+
+            if step == "slot fdatasync" {
+                // The slot was written: a reopen on this machine (and a live reader) sees
+                // the new length, whose elements the data step made durable. It is not
+                // written back; it counts as committed, and is not yet known to be on disk.
+                assert_eq!(v.committed_len(), after.len(), "{what}");
+                assert_eq!(
+                    reopen_copy(&path),
+                    after,
+                    "{what}: a reopen sees the new commit"
+                );
+                // The retry writes the same slot again (its page may have been marked clean
+                // without reaching the disk) and flushes it, and changes nothing else.
+                let header_failed = header(&path);
+                let ops = observed_ops(|| v.sync().unwrap());
+                assert!(
+                    ops == [Op::Write, Op::SyncFile] || ops == [Op::Write, Op::Msync, Op::SyncFile],
+                    "{what}: the retry made {ops:?}, want the slot written and flushed"
+                );
+                assert!(
+                    header(&path) == header_failed,
+                    "{what}: the retry changed the header"
+                );
+                // And the next commit writes the other slot, as usual.
+                v.push(42).unwrap();
+                v.sync().unwrap();
+                v.close().unwrap();
+                let mut want = after.clone();
+                want.push(42);
+                assert_eq!(MmapedVec::<u64>::open(&path).unwrap().to_vec(), want);
+                continue;
+            }
+
+            // Otherwise the committed length is the old one, and the header page is as
+            // before: every reader gets the old commit.
+            assert_eq!(v.committed_len(), before.len(), "{what}");
             assert!(
                 header(&path) == header_before,
                 "{what}: the header page changed after a failed commit"
             );
             assert_previous_commit(&reopen_copy(&path), &before, &after, &what);
 
-            if step.starts_with("slot") {
-                // Retry: succeeds, and the previous commit stays as the fallback slot.
+            if step == "slot pwrite" {
+                // Retry: succeeds, and the previous commit stays as the fallback slot. The
+                // failed write spent its sequence number: the retry uses the next one.
                 v.sync().unwrap();
                 assert_eq!(v.committed_len(), after.len(), "{what}");
                 assert_eq!(reopen_copy(&path), after, "{what}: after the retry");
-                let slots = Slots::read(&header(&path));
-                let lens: Vec<Option<u64>> = slots.slots.iter().map(|s| s.map(|s| s.len)).collect();
-                assert!(
-                    lens.contains(&Some(after.len() as u64))
-                        && lens.contains(&Some(before.len() as u64)),
-                    "{what}: slots after the retry hold {lens:?}, want the new and the \
-                     previous commit"
+                let mut slots = valid_slots(&path);
+                slots.sort();
+                assert_eq!(
+                    slots,
+                    [
+                        (prev_seq, before.len() as u64),
+                        (prev_seq + 2, after.len() as u64)
+                    ],
+                    "{what}: slots after the retry"
                 );
                 v.close().unwrap();
                 assert_eq!(MmapedVec::<u64>::open(&path).unwrap().to_vec(), after);
@@ -226,7 +291,8 @@ fn a_failed_commit_step_keeps_the_previous_commit_and_only_a_slot_failure_is_ret
 }
 
 /// The handle goes away while the commit fails: `close()` returns the error, `Drop` swallows
-/// it, and a real reopen sees the previous commit.
+/// it, and a real reopen sees the previous commit (or, when only the slot's flush failed,
+/// the new one: the slot was written and its elements are durable).
 #[test]
 fn close_or_drop_that_fails_to_commit_leaves_the_previous_commit() {
     for change in [
@@ -252,7 +318,11 @@ fn close_or_drop_that_fails_to_commit_leaves_the_previous_commit() {
                     assert!(!fault::pending(), "{what}: Drop did not try to commit");
                 }
                 let v = MmapedVec::<u64>::open(&path).unwrap();
-                assert_previous_commit(&v, &before, &after, &what);
+                if step == "slot fdatasync" {
+                    assert_eq!(&v[..], &after[..], "{what}: the written slot's commit");
+                } else {
+                    assert_previous_commit(&v, &before, &after, &what);
+                }
             }
         }
     }
@@ -428,28 +498,115 @@ fn failed_shrink_leaves_the_contents_and_stays_usable() {
     }
 }
 
-/// Near a full disk the doubling step does not fit but the request does: growth falls back
-/// to the exact size (whole pages) and succeeds.
+/// Near a full disk the amortised step does not fit but the request does: growth halves the
+/// step beyond the request until it fits, down to exactly the request (whole pages); when
+/// even that fails, `push` fails with `OutOfSpace` and changes nothing.
 #[test]
-fn growth_falls_back_to_the_exact_size_when_doubling_does_not_fit() {
+fn growth_halves_a_step_that_does_not_fit_down_to_the_exact_size() {
+    const PAGE: u64 = 4096;
+    // Beyond the request, the amortised step (8x while small) asks for `step - PAGE` more;
+    // this many halvings (in whole pages) bring that to nothing.
+    let halvings_to_exact = |mut extra: u64| {
+        let mut n = 0;
+        while extra > 0 {
+            extra = extra / 2 / PAGE * PAGE;
+            n += 1;
+        }
+        n
+    };
+    for failures in [1u32, 2, 3, u32::MAX, u32::MAX - 1] {
+        let dir = common::tmpdir();
+        let path = common::path_in(&dir, "v.bin");
+        let mut v = MmapedVec::<u64>::open(&path).unwrap();
+        for i in 0..100_000 {
+            v.push(value(i)).unwrap();
+        }
+        fill_to_capacity(&mut v);
+        v.sync().unwrap();
+        let file_len = v.file_len();
+        let data = file_len - 4096;
+        let step = data * 8 - data;
+        let n = halvings_to_exact(step - PAGE);
+        // u32::MAX: every attempt fails, the exact one too; u32::MAX - 1: all but the exact.
+        let failures = match failures {
+            u32::MAX => n + 1,
+            f if f == u32::MAX - 1 => n,
+            f => f,
+        };
+        let what = format!("{failures} failed fallocate calls ({n} halvings reach the exact size)");
+        let mut extra = step - PAGE;
+        for _ in 0..failures.min(n) {
+            extra = extra / 2 / PAGE * PAGE;
+        }
+        let len = v.len();
+        fault::inject_times(Op::Allocate, 0, failures, ENOSPC);
+        let pushed = v.push(1);
+        assert!(!fault::pending(), "{what}: not every failure fired");
+        if failures > n {
+            assert_eq!(pushed.unwrap_err().kind(), ErrorKind::OutOfSpace, "{what}");
+            assert_eq!((v.len(), v.file_len()), (len, file_len), "{what}: changed");
+            continue;
+        }
+        pushed.unwrap();
+        assert_eq!(
+            v.file_len() - file_len,
+            PAGE + extra,
+            "{what}: grew to {} bytes from {file_len}",
+            v.file_len()
+        );
+        if failures == n {
+            assert_eq!(v.file_len() - file_len, PAGE, "{what}: not the exact size");
+        }
+        v.close().unwrap();
+        assert_eq!(
+            MmapedSlice::<u64>::open(&path).unwrap().len(),
+            len + 1,
+            "{what}"
+        );
+    }
+}
+
+/// A writer killed between its slot `pwrite` and its flush leaves a slot in the page cache
+/// only; the next writer cannot tell, so before its first new slot overwrites the other one
+/// it writes the current slot again and flushes it (else a power loss during that write
+/// could leave the older commit on disk beside a torn new slot, and the file would open to
+/// a commit older than the last one `sync` returned for). Commits that write no slot, and
+/// later commits, do not pay for it.
+#[test]
+fn the_first_new_slot_after_open_flushes_the_current_one_first() {
     let dir = common::tmpdir();
     let path = common::path_in(&dir, "v.bin");
     let mut v = MmapedVec::<u64>::open(&path).unwrap();
-    for i in 0..100_000 {
-        v.push(value(i)).unwrap();
-    }
-    fill_to_capacity(&mut v);
-    let cap = v.capacity();
-    let file_len = v.file_len();
-    fault::inject(Op::Allocate, 0, ENOSPC); // the doubling step fails, once
-    v.push(1).unwrap();
-    assert!(!fault::pending());
-    // One more element, rounded up to one page (at most 64 KiB), not a doubling.
-    assert!(
-        v.file_len() > file_len && v.file_len() - file_len <= 65536,
-        "grew to {} bytes from {file_len}: not the exact size",
-        v.file_len()
+    v.extend_from_slice(&[1, 2, 3]).unwrap();
+    v.reserve(100).unwrap();
+    v.close().unwrap();
+
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    v[0] = 10; // same length: no slot written, so none flushed either
+    assert_eq!(observed_ops(|| v.sync().unwrap()), [Op::Msync]);
+    let header_before = header(&path);
+    v.push(4).unwrap();
+    let ops = observed_ops(|| v.sync().unwrap());
+    assert_eq!(
+        ops,
+        [Op::Write, Op::Msync, Op::SyncFile, Op::Write, Op::SyncFile],
+        "first new slot after open: the current slot rewritten and flushed, then the new one"
     );
-    assert!(v.capacity() > cap && v.capacity() < 2 * cap);
-    v.sync().unwrap();
+    let slots = Slots::read(&header(&path)).slots;
+    let old_slots = Slots::read(&header_before).slots;
+    assert!(
+        slots.contains(&old_slots.into_iter().flatten().max_by_key(|s| s.seq)),
+        "the rewrite changed the current slot"
+    );
+    v.push(5).unwrap();
+    assert_eq!(
+        observed_ops(|| v.sync().unwrap()),
+        [Op::Msync, Op::Write, Op::SyncFile],
+        "later commits"
+    );
+    v.close().unwrap();
+    assert_eq!(
+        &MmapedSlice::<u64>::open(&path).unwrap()[..],
+        &[10, 2, 3, 4, 5]
+    );
 }

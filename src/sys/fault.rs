@@ -44,7 +44,8 @@ mod imp {
     use std::cell::Cell;
 
     std::thread_local! {
-        static PLAN: Cell<Option<(Op, u32, i32)>> = const { Cell::new(None) };
+        /// (op, calls to let through first, errno, failures left).
+        static PLAN: Cell<Option<(Op, u32, i32, u32)>> = const { Cell::new(None) };
         static ALWAYS: Cell<Option<(Op, i32)>> = const { Cell::new(None) };
         static PAGE_SIZE: Cell<Option<usize>> = const { Cell::new(None) };
         static OBSERVER: Cell<Option<fn(Op)>> = const { Cell::new(None) };
@@ -60,7 +61,13 @@ mod imp {
     /// Makes the call of `op` after `skip` successful ones fail with `errno`, on this thread
     /// only (tests run in parallel threads). One plan at a time; it is used up when it fires.
     pub fn inject(op: Op, skip: u32, errno: i32) {
-        PLAN.with(|p| p.set(Some((op, skip, errno))));
+        inject_times(op, skip, 1, errno);
+    }
+
+    /// Like [`inject`], but the `times` calls of `op` after `skip` successful ones fail (a
+    /// disk that stays full for a while).
+    pub fn inject_times(op: Op, skip: u32, times: u32, errno: i32) {
+        PLAN.with(|p| p.set((times > 0).then_some((op, skip, errno, times))));
     }
 
     /// Makes every call of `op` on this thread fail with `errno` until [`clear`] (a disk
@@ -101,12 +108,12 @@ mod imp {
             }
         }
         PLAN.with(|p| match p.get() {
-            Some((want, 0, errno)) if want == op => {
-                p.set(None);
+            Some((want, 0, errno, times)) if want == op => {
+                p.set((times > 1).then_some((want, 0, errno, times - 1)));
                 Err(Error::os(errno, context))
             }
-            Some((want, n, errno)) if want == op => {
-                p.set(Some((want, n - 1, errno)));
+            Some((want, n, errno, times)) if want == op => {
+                p.set(Some((want, n - 1, errno, times)));
                 Ok(())
             }
             _ => Ok(()),
@@ -115,7 +122,7 @@ mod imp {
 }
 
 #[cfg(all(feature = "fault-injection", feature = "std"))]
-pub use imp::{clear, inject, inject_always, observe, pending, set_page_size};
+pub use imp::{clear, inject, inject_always, inject_times, observe, pending, set_page_size};
 
 #[cfg(all(feature = "fault-injection", feature = "std"))]
 pub(crate) use imp::page_size;
