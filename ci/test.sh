@@ -15,6 +15,7 @@ stages=(
   ci/no-std.sh
   ci/nostd-demo.sh
   ci/cross.sh
+  ci/unsupported-target.sh
   ci/msrv.sh
   ci/doc.sh
   ci/miri.sh

@@ -113,10 +113,10 @@ impl Error {
         }
     }
 
-    /// An error from the OS (`errno`) while doing `context`, mapped to its kind.
-    pub(crate) fn os(errno: i32, context: &'static str) -> Self {
+    /// An error from the OS (`errno`) while doing `context`, of the kind `sys` mapped it to.
+    pub(crate) const fn os(kind: ErrorKind, errno: i32, context: &'static str) -> Self {
         Error {
-            kind: kind_of_errno(errno),
+            kind,
             errno,
             context,
             detail: Detail::None,
@@ -142,31 +142,6 @@ impl Error {
         } else {
             Some(self.errno)
         }
-    }
-}
-
-/// Maps an `errno` to the kind a caller can act on.
-fn kind_of_errno(errno: i32) -> ErrorKind {
-    use rustix::io::Errno;
-    let e = Errno::from_raw_os_error(errno);
-    if e == Errno::WOULDBLOCK || e == Errno::AGAIN {
-        ErrorKind::Locked
-    } else if e == Errno::NOENT {
-        ErrorKind::NotFound
-    } else if e == Errno::EXIST {
-        ErrorKind::AlreadyExists
-    } else if e == Errno::ACCESS || e == Errno::PERM || e == Errno::ROFS {
-        ErrorKind::PermissionDenied
-    } else if e == Errno::ISDIR || e == Errno::NXIO || e == Errno::NODEV {
-        ErrorKind::NotARegularFile
-    } else if e == Errno::NOSPC || e == Errno::DQUOT {
-        ErrorKind::OutOfSpace
-    } else if e == Errno::FBIG {
-        ErrorKind::FileTooLarge
-    } else if e == Errno::OVERFLOW {
-        ErrorKind::CapacityOverflow
-    } else {
-        ErrorKind::Io
     }
 }
 
@@ -283,21 +258,35 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 mod tests {
     use super::*;
 
-    fn os(e: rustix::io::Errno) -> Error {
-        Error::os(e.raw_os_error(), "test")
+    #[test]
+    fn errors_carry_their_values_and_format_without_heap() {
+        let e = Error::mismatch(ErrorKind::LayoutMismatch, "element size", 4, 8);
+        assert_eq!(e.kind(), ErrorKind::LayoutMismatch);
+        assert_eq!(e.raw_os_error(), None);
+        let mut buf = [0u8; 128];
+        let mut w = Buf(&mut buf, 0);
+        core::fmt::write(&mut w, format_args!("{e}")).unwrap();
+        let n = w.1;
+        assert_eq!(
+            core::str::from_utf8(&buf[..n]).unwrap(),
+            "element layout differs: element size 8 expected, file has 4"
+        );
+        let os = Error::os(ErrorKind::Io, 5, "msync");
+        assert_eq!(os.raw_os_error(), Some(5));
     }
 
-    #[test]
-    fn errno_maps_to_kinds() {
-        use rustix::io::Errno;
-        assert_eq!(os(Errno::WOULDBLOCK).kind(), ErrorKind::Locked);
-        assert_eq!(os(Errno::NOENT).kind(), ErrorKind::NotFound);
-        assert_eq!(os(Errno::NOSPC).kind(), ErrorKind::OutOfSpace);
-        assert_eq!(os(Errno::DQUOT).kind(), ErrorKind::OutOfSpace);
-        assert_eq!(os(Errno::FBIG).kind(), ErrorKind::FileTooLarge);
-        assert_eq!(os(Errno::ISDIR).kind(), ErrorKind::NotARegularFile);
-        assert_eq!(os(Errno::IO).kind(), ErrorKind::Io);
-        assert_eq!(os(Errno::IO).raw_os_error(), Some(Errno::IO.raw_os_error()));
-        assert_eq!(Error::new(ErrorKind::Corrupt, "x").raw_os_error(), None);
+    /// A `fmt::Write` into a fixed buffer.
+    struct Buf<'a>(&'a mut [u8], usize);
+
+    impl core::fmt::Write for Buf<'_> {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let end = self.1 + s.len();
+            self.0
+                .get_mut(self.1..end)
+                .ok_or(core::fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.1 = end;
+            Ok(())
+        }
     }
 }

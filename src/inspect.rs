@@ -1,15 +1,15 @@
 //! `inspect`: what a vector file's header says, read without knowing its element type.
 //!
-//! Like `mdb_stat` for LMDB: it opens the file read-only under a shared `flock` lock, reads
-//! the header page with `pread` (no mapping), decodes it with [`crate::format`]'s own
-//! decoder and never writes. No heap.
+//! Like `mdb_stat` for LMDB. The reading and validating is the region's `probe`, the same
+//! path `open` takes before it compares the header with a type; this module only turns what
+//! it found into the public [`FileInfo`]. No heap.
 
-use core::ffi::CStr;
-
-use crate::error::{Error, ErrorKind, Result};
-use crate::format::{self, Slots, DATA_OFFSET, HEADER_SIZE, MAX_ALIGN, SLOT_LEN, SLOT_OFFSETS};
+use crate::error::Result;
+#[cfg(doc)]
+use crate::ErrorKind;
+use crate::format;
 use crate::path::PathArg;
-use crate::sys;
+use crate::region;
 
 /// One commit slot as it lies in the header.
 ///
@@ -123,120 +123,28 @@ impl FileInfo {
 ///   `Corrupt` too, including a zero-length file and the remains of an interrupted creation:
 ///   they hold no commit yet (`open` for writing treats them as a new file).
 pub fn inspect(path: impl PathArg) -> Result<FileInfo> {
-    path.with_c_path(inspect_c)
-}
-
-fn inspect_c(path: &CStr) -> Result<FileInfo> {
-    let how = sys::OpenHow {
-        write: false,
-        create: false,
-        create_new: false,
-        mode: 0,
-    };
-    let file = sys::open(path, &how)?;
-    // Refuse FIFOs, devices and directories before anything could wait on them.
-    if !file.stat()?.regular {
-        return Err(Error::new(ErrorKind::NotARegularFile, "the path"));
-    }
-    file.lock(false, false)?;
-    let result = read_header(&file);
-    // Unlock explicitly, as the region does: a child forked meanwhile may share the open
-    // file description and would otherwise keep the lock after the descriptor is closed.
-    let unlocked = file.unlock();
-    let info = result?;
-    unlocked?;
-    Ok(info)
-}
-
-/// Reads and decodes the header under the lock that the caller holds.
-fn read_header(file: &sys::File) -> Result<FileInfo> {
-    // Every size trusted below is read after the lock is held.
-    let file_size = file.stat()?.size;
-    let mut page = [0u8; HEADER_SIZE];
-    let got = file.read_at(&mut page, 0)?;
-    let header = &page[..got];
-
-    let fixed = format::decode_fixed(header)?;
-    let layout = fixed.layout;
-    if layout.elem_size == 0 {
-        return Err(Error::new(ErrorKind::Corrupt, "element size 0"));
-    }
-    if !layout.elem_align.is_power_of_two() || layout.elem_align > MAX_ALIGN as u64 {
-        return Err(Error::value(
-            ErrorKind::Corrupt,
-            "element alignment is not a power of two up to 4096:",
-            layout.elem_align,
-        ));
-    }
-
-    let decoded = Slots::read(header);
-    let mut slots = [SlotInfo {
-        sequence: 0,
-        len: 0,
-        valid: false,
-        blank: true,
-    }; 2];
-    for (which, info) in slots.iter_mut().enumerate() {
-        let off = SLOT_OFFSETS[which];
-        let Some(bytes) = header.get(off..off + SLOT_LEN) else {
-            continue; // Past the end of a short file: reported as blank and invalid.
-        };
-        *info = match decoded.slots[which] {
-            Some(slot) => SlotInfo {
-                sequence: slot.seq,
-                len: slot.len,
-                valid: true,
-                blank: false,
-            },
-            // An invalid slot: show the numbers it holds (sequence, then length), untrusted.
-            None => SlotInfo {
-                sequence: stored_u64(bytes, 0),
-                len: stored_u64(bytes, 8),
-                valid: false,
-                blank: bytes.iter().all(|&b| b == 0),
-            },
-        };
-    }
-    let winner = decoded.winner().ok_or(Error::new(
-        ErrorKind::Corrupt,
-        "no valid commit slot (no commit yet, or both slots damaged)",
-    ))?;
-    let len = slots[winner].len;
-
-    let fits = len
-        .checked_mul(layout.elem_size)
-        .and_then(|b| b.checked_add(DATA_OFFSET as u64))
-        .is_some_and(|need| need <= file_size);
-    if !fits {
-        return Err(Error::value(
-            ErrorKind::Corrupt,
-            "committed length does not fit in the file, length:",
-            len,
-        ));
-    }
-
-    let fs = file.fs_facts();
+    let probe = path.with_c_path(region::probe)?;
+    let header = probe.header;
+    let layout = header.layout;
+    let slots = header.slots().map(|s| SlotInfo {
+        sequence: s.slot.seq,
+        len: s.slot.len,
+        valid: s.valid,
+        blank: s.blank,
+    });
     Ok(FileInfo {
-        file_system: fs.name,
-        copy_on_write: fs.copy_on_write,
-        format_version: fixed.format_version,
+        format_version: header.format_version,
         app_magic: layout.app_magic,
         app_version: layout.app_version,
         elem_size: layout.elem_size,
         elem_align: layout.elem_align,
         usize_width: layout.usize_width,
-        len,
-        capacity: format::capacity_of(file_size, layout.elem_size),
-        file_size,
+        len: slots[probe.winner].len,
+        capacity: format::capacity_of(probe.file_size, layout.elem_size),
+        file_size: probe.file_size,
         slots,
-        winner,
+        winner: probe.winner,
+        file_system: probe.fs.name,
+        copy_on_write: probe.fs.copy_on_write,
     })
-}
-
-/// The native-endian `u64` at `off` in a slot's bytes, as stored (slot layout: sequence at 0,
-/// length at 8, checksum at 16; see [`format::encode_slot`]).
-fn stored_u64(slot: &[u8], off: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&slot[off..off + 8]);
-    u64::from_ne_bytes(b)
 }

@@ -31,14 +31,16 @@
 //!
 //! # Layers
 //!
+//! Each layer calls only the one below it; `docs/design.md` explains each in full.
+//!
 //! | layer | owns |
 //! |---|---|
-//! | [`MmapedVec`], [`MmapedSlice`] | length, element math, the `Vec` API |
-//! | [`OpenOptions`] | magic, version, create modes, capacity, lock waiting |
-//! | `RawRegion` (private) | one file, one mapping, one lock: grow, commit, sync ranges |
-//! | [`format`] | the on-disk header: encode, validate, checksums, commit slots (public for tools) |
+//! | [`MmapedVec`], [`MmapedSlice`] | length, element math, the `Vec` API; every element write goes through one funnel that marks it for the next commit |
+//! | [`OpenOptions`] | magic, version, create modes, capacity, lock waiting, copy-on-write |
+//! | `RawRegion` (private) | one file, one mapping, one lock: validate on open, grow, write element bytes, commit |
+//! | `format` (private) | the on-disk header: one `Header` type that decodes, validates and encodes, by format version |
 //! | [`Pod`] | the element contract |
-//! | `sys` (private) | thin wrappers over rustix; `mremap` on Linux, unmap + map elsewhere |
+//! | `sys` (private) | the only caller of rustix: syscalls, what each `errno` means, block reservation; `mremap` on Linux, unmap + map elsewhere |
 //!
 //! # Safety model
 //!
@@ -60,15 +62,16 @@
 //! * `std` (default): `From<Error> for std::io::Error`, and [`PathArg`] for `Path`,
 //!   `PathBuf`, `OsStr`, `String`. Without it the crate is `#![no_std]` and needs neither
 //!   `std` nor `alloc`; paths are `&CStr` or `&str`.
-//! * `fault-injection`: a test-only seam (the `fault` module, with `std`) that makes a chosen
-//!   syscall fail.
+//!
+//! The crate's own test suite also uses a hidden `test-hooks` feature (fault injection, a
+//! page-size override); it is not part of the API and must not be enabled elsewhere.
 //!
 //! # Platforms
 //!
 //! Linux and Android grow the mapping with `mremap`; FreeBSD, macOS and the other Unixes
 //! map the file again and unmap the old mapping (also selectable on Linux with
-//! `PERSISTENCE_PORTABLE_REMAP=1` at build time; see [`REMAP_STRATEGY`]). On macOS,
-//! durability uses `fcntl(F_FULLFSYNC)` after `msync`.
+//! `PERSISTENCE_PORTABLE_REMAP=1` at build time). On macOS, durability uses
+//! `fcntl(F_FULLFSYNC)`. Other targets fail to build, with one error that says why.
 
 #![no_std]
 #![deny(missing_docs)]
@@ -81,7 +84,7 @@
 extern crate std;
 
 mod error;
-pub mod format;
+mod format;
 mod inspect;
 mod options;
 mod path;
@@ -96,17 +99,20 @@ pub use inspect::{inspect, FileInfo, SlotInfo};
 pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
 pub use pod::Pod;
-pub use region::{FAST_GROWTH_LIMIT, MAX_GROWTH_STEP};
+pub use region::MAX_GROWTH_STEP;
 pub use slice::MmapedSlice;
-pub use sys::REMAP_STRATEGY;
 pub use vec::MmapedVec;
 
-/// The test-only fault-injection seam: make the next call of one syscall fail.
-#[cfg(all(feature = "fault-injection", feature = "std"))]
-pub mod fault {
+/// Hooks for this crate's own tests: make a chosen syscall fail, watch each one, pretend
+/// another page size, and say which remap path the build uses. Not API: hidden, behind the
+/// `test-hooks` feature, and free to change in any release.
+#[cfg(all(feature = "test-hooks", feature = "std"))]
+#[doc(hidden)]
+pub mod test_hooks {
     pub use crate::sys::fault::{
         clear, inject, inject_always, inject_times, observe, pending, set_page_size, Op,
     };
+    pub use crate::sys::REMAP_STRATEGY;
 }
 
 /// The README's code blocks, run as doctests so that the README stays true.

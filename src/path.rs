@@ -15,7 +15,36 @@ pub const MAX_PATH: usize = 4095;
 /// [`MAX_PATH`]` + 1` bytes, never onto the heap. A longer path, or one with an interior
 /// NUL byte, is [`ErrorKind::InvalidPath`]; to open a file under a longer path, open a
 /// shorter relative one from its directory.
-pub trait PathArg {
+///
+/// The trait is sealed: only this crate implements it, so that how a path reaches the kernel
+/// stays this crate's to change (a `Path` of another platform, say) without breaking anyone.
+///
+/// ```
+/// # fn main() -> Result<(), persistence::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// use persistence::MmapedVec;
+///
+/// let path = dir.path().join("v.bin"); // a PathBuf; &str and &CStr work too
+/// let v = MmapedVec::<u64>::open(&path)?;
+/// # drop(v);
+/// let from_str = MmapedVec::<u64>::open(path.to_str().unwrap())?;
+/// # drop(from_str);
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail
+/// // Sealed: no other crate can implement it.
+/// struct MyPath;
+/// impl persistence::PathArg for MyPath {
+///     fn with_c_path<R>(
+///         &self,
+///         f: impl FnOnce(&core::ffi::CStr) -> persistence::Result<R>,
+///     ) -> persistence::Result<R> {
+///         f(c"x")
+///     }
+/// }
+/// ```
+pub trait PathArg: sealed::Sealed {
     /// Calls `f` with this path as a NUL-terminated C string.
     ///
     /// # Errors
@@ -23,6 +52,28 @@ pub trait PathArg {
     /// [`ErrorKind::InvalidPath`] for an interior NUL or a path longer than [`MAX_PATH`];
     /// otherwise whatever `f` returns.
     fn with_c_path<R>(&self, f: impl FnOnce(&CStr) -> Result<R>) -> Result<R>;
+}
+
+mod sealed {
+    /// Implemented for exactly the types that implement [`PathArg`](super::PathArg).
+    pub trait Sealed {}
+    impl Sealed for core::ffi::CStr {}
+    impl Sealed for str {}
+    impl Sealed for [u8] {}
+    impl<T: Sealed + ?Sized> Sealed for &T {}
+    impl<T: Sealed + ?Sized> Sealed for &mut T {}
+    #[cfg(all(feature = "std", unix))]
+    impl Sealed for std::path::Path {}
+    #[cfg(all(feature = "std", unix))]
+    impl Sealed for std::path::PathBuf {}
+    #[cfg(all(feature = "std", unix))]
+    impl Sealed for std::ffi::OsStr {}
+    #[cfg(all(feature = "std", unix))]
+    impl Sealed for std::ffi::OsString {}
+    #[cfg(all(feature = "std", unix))]
+    impl Sealed for std::string::String {}
+    #[cfg(all(feature = "std", unix))]
+    impl Sealed for std::ffi::CString {}
 }
 
 /// Copies `bytes` into a stack buffer, NUL-terminates it and calls `f`.
@@ -71,7 +122,7 @@ impl<T: PathArg + ?Sized> PathArg for &mut T {
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", unix))]
 mod std_impls {
     use super::{with_bytes, PathArg};
     use crate::error::Result;

@@ -19,8 +19,11 @@
 /// * every bit pattern of `size_of::<T>()` bytes is a valid `T`;
 /// * `T` has no padding bytes (so writing a `T` writes every byte it covers);
 /// * `T` holds no pointers or references (their targets would not survive a restart);
-/// * `align_of::<T>() <= 4096` (element data starts 4096 bytes into the file);
-/// * `size_of::<T>() > 0` (checked at compile time by `MmapedVec` too).
+/// * `align_of::<T>() <= 4096` (element data starts 4096 bytes into the file).
+///
+/// A zero-sized `Pod` type breaks nothing, but no file can store it: `MmapedVec` and the
+/// other typed views refuse it at compile time (as they refuse an alignment above 4096,
+/// whatever an `impl` claims).
 pub unsafe trait Pod: Copy + 'static {}
 
 macro_rules! impl_pod {

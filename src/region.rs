@@ -2,7 +2,8 @@
 //!
 //! The region deals in untyped bytes and in elements of a size it is told once; it never
 //! looks at element values. It validates the header on open, grows and shrinks the file and
-//! its mapping, and commits (`msync` data, `pwrite` the older slot, `fdatasync`).
+//! its mapping, writes element bytes the cheapest way, and commits (`msync` data, `pwrite`
+//! the other slot, `fdatasync`; `docs/design.md`, "Commit").
 
 #![allow(unsafe_code)]
 
@@ -10,18 +11,25 @@ use core::ffi::CStr;
 use core::ptr::NonNull;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::{self, Layout, Slot, Slots, DATA_OFFSET, HEADER_SIZE, SLOT_OFFSETS};
+use crate::format::{self, Header, Layout, Slot, DATA_OFFSET, HEADER_SIZE, SLOT_OFFSETS};
 use crate::sys;
 
 /// The most bytes of element data that one amortised growth step adds beyond what was asked
-/// for: 1 GiB. Below it capacity doubles (8x while small, see [`FAST_GROWTH_LIMIT`]); above
-/// it, it grows by 1 GiB at a time, so a large vector never reserves (real disk blocks, with
-/// `fallocate` or written zeros) far more than it uses.
+/// for: 1 GiB. Below it capacity doubles (8x while small); above it, it grows by 1 GiB at a
+/// time, so a vector never reserves (real disk blocks, with `fallocate` or written zeros)
+/// more than this beyond what it was asked to hold. Public because it bounds the disk space a
+/// vector may take beyond its data; the rest of the growth policy is a tuning detail
+/// (`docs/design.md`, "Growth").
 pub const MAX_GROWTH_STEP: usize = 1 << 30;
 
 /// Below this many bytes of element data, amortised growth multiplies the capacity by 8
 /// instead of 2 (but never past this size): 64 MiB.
-pub const FAST_GROWTH_LIMIT: usize = 64 << 20;
+pub(crate) const FAST_GROWTH_LIMIT: usize = 64 << 20;
+
+/// From this many bytes on, [`RawRegion::write_elems`] writes with `pwrite` rather than
+/// through the mapping (a page fault per fresh page costs more than a system call per
+/// slice), on systems where a `pwrite` shows in shared mappings at once.
+const PWRITE_MIN: usize = 32 << 10;
 
 /// How to open a region.
 #[derive(Clone, Copy, Debug)]
@@ -84,7 +92,8 @@ pub(crate) struct RawRegion {
     elem_size: usize,
     page_size: usize,
     writable: bool,
-    header_sum: u64,
+    /// The validated header (layout, checksum, slots as found on open).
+    header: Header,
     committed: Slot,
     next_slot: usize,
     /// The sequence number the next slot write uses: above every one written so far, even
@@ -177,6 +186,97 @@ pub(crate) fn growth_target(current: u64, need: u64, page: u64, exact: bool) -> 
         ))
 }
 
+/// The first page of a file, read under its lock, and the file's size then.
+pub(crate) struct HeaderPage {
+    bytes: [u8; HEADER_SIZE],
+    /// How many of `bytes` the file holds (fewer for a file shorter than a page).
+    got: usize,
+    /// The file size, read with `fstat` after the lock was taken.
+    pub(crate) file_size: u64,
+}
+
+impl HeaderPage {
+    /// The bytes the file holds of its first page.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.got]
+    }
+}
+
+/// Opens `path`, refuses anything but a regular file (never blocking on a FIFO), takes the
+/// `flock` lock (exclusive or shared; waiting or not), and reads the size and the header page
+/// under it: every size the library trusts is read after the lock is held, so a file
+/// truncated while no one had it open is `Corrupt`, never a `SIGBUS`.
+fn open_locked(
+    path: &CStr,
+    how: &sys::OpenHow,
+    exclusive: bool,
+    wait: bool,
+) -> Result<(sys::File, HeaderPage)> {
+    let file = sys::open(path, how)?;
+    let not_regular = Error::new(ErrorKind::NotARegularFile, "the path");
+    if wait && !file.stat()?.regular {
+        // Refuse FIFOs, devices and directories before waiting on their lock. (A
+        // non-blocking lock attempt returns at once, so it needs no stat before it.)
+        return Err(not_regular);
+    }
+    file.lock(exclusive, wait)?;
+    let stat = file.stat()?;
+    if !stat.regular {
+        return Err(not_regular);
+    }
+    let mut bytes = [0u8; HEADER_SIZE];
+    let got = file.read_at(&mut bytes, 0)?;
+    Ok((
+        file,
+        HeaderPage {
+            bytes,
+            got,
+            file_size: stat.size,
+        },
+    ))
+}
+
+/// What [`probe`] finds in a file.
+pub(crate) struct Probe {
+    /// The validated header.
+    pub(crate) header: Header,
+    /// The winning slot's index; its length fits in the file.
+    pub(crate) winner: usize,
+    /// The file size in bytes, read under the lock.
+    pub(crate) file_size: u64,
+    /// What the file system says about the file.
+    pub(crate) fs: sys::FsFacts,
+}
+
+/// Reads and validates a file's header without knowing its element type, exactly as
+/// [`RawRegion::open`] validates it before it compares the header with a type: opened
+/// read-only under a shared lock (never waiting), read with `pread`, never written or
+/// mapped, unlocked explicitly before it returns.
+pub(crate) fn probe(path: &CStr) -> Result<Probe> {
+    let how = sys::OpenHow {
+        write: false,
+        create: false,
+        create_new: false,
+        mode: 0,
+    };
+    let (file, page) = open_locked(path, &how, false, false)?;
+    let result = Header::decode(page.bytes(), false).and_then(|header| {
+        let (winner, _) = header.committed(page.file_size)?;
+        Ok(Probe {
+            header,
+            winner,
+            file_size: page.file_size,
+            fs: file.fs_facts(),
+        })
+    });
+    // Unlock explicitly, as the region does: a child forked meanwhile may share the open file
+    // description and would otherwise keep the lock after the descriptor is closed.
+    let unlocked = file.unlock();
+    let probe = result?;
+    unlocked?;
+    Ok(probe)
+}
+
 impl RawRegion {
     /// Opens (or creates) the file at `path`, locks it, validates its header against
     /// `opts.layout`, and maps it.
@@ -189,23 +289,9 @@ impl RawRegion {
             create_new: opts.create_new && opts.write,
             mode: opts.mode,
         };
-        let file = sys::open(path, &how)?;
-        let not_regular = Error::new(ErrorKind::NotARegularFile, "the path");
-        if opts.wait_for_lock && !file.stat()?.regular {
-            // Refuse FIFOs, devices and directories before waiting on their lock. (A
-            // non-blocking lock attempt returns at once, so it needs no stat before it.)
-            return Err(not_regular);
-        }
-        file.lock(opts.write, opts.wait_for_lock)?;
-        // Every size the region trusts is read after the lock is held.
-        let stat = file.stat()?;
-        if !stat.regular {
-            return Err(not_regular);
-        }
-        let size = stat.size;
-        let mut header = [0u8; HEADER_SIZE];
-        let got = file.read_at(&mut header, 0)?;
-        let header = &header[..got];
+        let (file, page) = open_locked(path, &how, opts.write, opts.wait_for_lock)?;
+        let size = page.file_size;
+        let header = page.bytes();
 
         let is_new = size == 0 || format::is_interrupted_creation(header, size, &opts.layout);
         let page_size = sys::page_size();
@@ -220,7 +306,7 @@ impl RawRegion {
             elem_size,
             page_size,
             writable: opts.write,
-            header_sum: 0,
+            header: Header::new(opts.layout),
             committed: Slot { seq: 0, len: 0 },
             next_slot: 1,
             next_seq: 1,
@@ -235,25 +321,11 @@ impl RawRegion {
             }
             region.initialise(path, &opts.layout, opts.copy_on_write)?;
         } else {
-            let fixed = format::decode_fixed(header)?;
-            format::check_layout(&fixed.layout, &opts.layout)?;
-            let (winner, slot) = Slots::read(header)
-                .current()
-                .ok_or(Error::new(ErrorKind::Corrupt, "no valid commit slot"))?;
-            // The bytes the committed length covers (u64::MAX when that overflows).
-            let need = usize::try_from(slot.len)
-                .ok()
-                .and_then(|len| bytes_for(len, elem_size).ok())
-                .unwrap_or(u64::MAX);
-            if need > size {
-                return Err(Error::mismatch(
-                    ErrorKind::Corrupt,
-                    "file size in bytes for the committed length",
-                    size,
-                    need,
-                ));
-            }
-            region.header_sum = format::header_sum(header);
+            // The same validation as `inspect`'s (`probe`), then the comparison with `T`.
+            let decoded = Header::decode(header, false)?;
+            decoded.layout.check(&opts.layout)?;
+            let (winner, slot) = decoded.committed(size)?;
+            region.header = decoded;
             region.committed = slot;
             region.next_slot = 1 - winner;
             region.next_seq = slot.seq.saturating_add(1);
@@ -283,6 +355,7 @@ impl RawRegion {
     /// the file system has one (btrfs): in-place rewrites of its pages then need no new
     /// block, so a full disk cannot turn a store into a `SIGBUS`.
     fn initialise(&mut self, path: &CStr, layout: &Layout, copy_on_write: bool) -> Result<()> {
+        let header = Header::new(*layout);
         if self.file_len > HEADER_SIZE as u64 {
             return Err(Error::new(
                 ErrorKind::Corrupt,
@@ -299,10 +372,9 @@ impl RawRegion {
         if !copy_on_write {
             self.file.set_no_cow();
         }
-        let page = format::new_header_page(layout);
         let written = self
             .file
-            .write_all_at(&page, 0)
+            .write_all_at(&header.encode(), 0)
             .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // A full disk, say. Leave the empty file that opens as new, never a short header
@@ -313,7 +385,7 @@ impl RawRegion {
         sys::sync_parent_dir(path)?;
         self.file_len = HEADER_SIZE as u64;
         self.synced_file_len = self.file_len;
-        self.header_sum = format::header_sum(&page);
+        self.header = header;
         self.committed = Slot { seq: 1, len: 0 };
         self.next_slot = 1;
         self.next_seq = 2;
@@ -341,9 +413,14 @@ impl RawRegion {
         self.data
     }
 
-    /// Writes `bytes` into the file at element `index` with `pwrite`, not through the
-    /// mapping, which sees them all the same (one page cache). For large appends this skips a
-    /// page fault per page: the kernel fills whole page-cache folios directly.
+    /// Writes `bytes` as the elements from `index` on, the cheapest way: with `pwrite` from
+    /// [`PWRITE_MIN`] bytes on where the mapping shows such writes at once (the kernel then
+    /// fills whole page-cache folios, instead of a page fault per fresh page), else by a copy
+    /// into the mapping. Either way the mapping shows the bytes when this returns.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `pwrite`; some of the bytes may then have been written.
     ///
     /// # Panics
     ///
@@ -353,9 +430,22 @@ impl RawRegion {
         assert!(
             self.writable && offset + bytes.len() <= DATA_OFFSET + self.capacity * self.elem_size
         );
-        // Before the write: even a failed one may have changed some bytes.
-        self.wrote_through_fd = true;
-        self.file.write_all_at(bytes, offset as u64)
+        if sys::WRITE_SHOWS_IN_MAPPINGS && bytes.len() >= PWRITE_MIN {
+            // Before the write: even a failed one may have changed some bytes.
+            self.wrote_through_fd = true;
+            return self.file.write_all_at(bytes, offset as u64);
+        }
+        // SAFETY: `offset..offset + bytes.len()` lies in the writable mapping (asserted
+        // above: within the capacity); `bytes` cannot overlap it, since `&mut self` excludes
+        // every borrow of the mapping and `bytes` is a borrow of something else.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.base.as_ptr().add(offset),
+                bytes.len(),
+            )
+        };
+        Ok(())
     }
 
     /// Records a new mapping (or none, with `map_len == 0`) and what derives from it.
@@ -509,7 +599,7 @@ impl RawRegion {
             // marked it clean without writing it. The bytes are the same, so no reader sees
             // a change.
             let off = SLOT_OFFSETS[1 - self.next_slot];
-            let bytes = format::encode_slot(self.header_sum, self.committed);
+            let bytes = self.header.encode_slot(self.committed);
             self.file.write_all_at(&bytes, off as u64)?;
         }
         // 1. Data.
@@ -546,7 +636,7 @@ impl RawRegion {
         core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
         let off = SLOT_OFFSETS[self.next_slot];
         self.file
-            .write_all_at(&format::encode_slot(self.header_sum, slot), off as u64)?;
+            .write_all_at(&self.header.encode_slot(slot), off as u64)?;
         self.committed = slot;
         self.next_slot = 1 - self.next_slot;
         self.synced_file_len = self.file_len;

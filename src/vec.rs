@@ -14,11 +14,6 @@ use crate::path::PathArg;
 use crate::pod::Pod;
 use crate::region::RawRegion;
 
-/// From this many bytes on, `extend_from_slice` writes with `pwrite` rather than through the
-/// mapping (a page fault per fresh page costs more than a system call per slice), on systems
-/// where a `pwrite` shows in shared mappings at once.
-const PWRITE_MIN: usize = 32 << 10;
-
 /// A `Vec`-like, resizable array of `T` whose storage is a memory-mapped file.
 ///
 /// Push, index and mutate it like a `Vec`; call [`sync`](Self::sync) and it is on disk;
@@ -64,10 +59,11 @@ const PWRITE_MIN: usize = 32 << 10;
 ///   `pwrite`, so a full disk is an error from `sync`; and a new file gets the No_COW
 ///   attribute on btrfs, so in-place changes need no new block (see
 ///   [`OpenOptions::copy_on_write`] for what remains on copy-on-write files).
-/// * **Growth** is amortised: capacity grows by at least one page: 8x per step while the
-///   data stays under [`FAST_GROWTH_LIMIT`](crate::FAST_GROWTH_LIMIT), then doubling, at
-///   most [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP) per step beyond what was asked; near
-///   a full disk, the step is halved until it fits, down to exactly what was asked. Growth
+/// * **Growth** is amortised, like `Vec`'s: by at least one page, geometrically (faster while
+///   the file is small), and never by more than [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP)
+///   beyond what was asked, which bounds the disk a vector reserves beyond its data; near a
+///   full disk, a step is halved until it fits, down to exactly what was asked. (The
+///   factors are a tuning detail, given in `docs/design.md`, "Growth".) Growth
 ///   never copies element data, but **may move the mapping**: that is why no slice borrowed
 ///   from the vector can live across a `push`.
 /// * **Locking.** The vector holds an exclusive `flock` on the file for its whole life; a
@@ -82,7 +78,9 @@ pub struct MmapedVec<T: Pod> {
     /// Elements `0..len` are initialised and within `raw.capacity()`.
     len: usize,
     /// The lowest index whose bytes may differ from what is on disk; `<= len` at all times,
-    /// so an append (written at `len`) is always covered by `dirty_from..len`.
+    /// so an append (written at `len`) is always covered by `dirty_from..len`. Kept by the
+    /// write funnel ([`write_from`](Self::write_from), [`spare_ptr`](Self::spare_ptr),
+    /// [`set_len_marked`](Self::set_len_marked)): no other code writes elements or the length.
     dirty_from: usize,
     _marker: PhantomData<T>,
 }
@@ -152,17 +150,43 @@ impl<T: Pod> MmapedVec<T> {
         self.raw.file_len()
     }
 
+    /// A pointer to element 0, for reading.
     #[inline]
-    fn ptr(&self) -> *mut T {
+    fn ptr(&self) -> *const T {
         self.raw.data_ptr().as_ptr().cast::<T>()
     }
 
-    /// Marks elements from `index` on as changed since the last commit.
+    // The write funnel: the only ways to a mutable pointer into the elements or to a new
+    // length. Each marks what it lets change for the next commit, so no mutator can forget
+    // to: a write below the committed length that the next `sync` did not flush would be a
+    // silent durability bug.
+
+    /// A pointer to element `from`, for writing elements `from..len` (and on): marks them
+    /// changed since the last commit.
     #[inline]
-    fn touch(&mut self, index: usize) {
-        if index < self.dirty_from {
-            self.dirty_from = index;
-        }
+    fn write_from(&mut self, from: usize) -> *mut T {
+        self.dirty_from = self.dirty_from.min(from);
+        self.raw.data_ptr().as_ptr().cast::<T>().wrapping_add(from)
+    }
+
+    /// A pointer to element `len`, for appending at `len..capacity`. Marks nothing: an append
+    /// is covered by `dirty_from..len` once the length grows over it (`dirty_from <= len`).
+    #[inline]
+    fn spare_ptr(&mut self) -> *mut T {
+        self.raw
+            .data_ptr()
+            .as_ptr()
+            .cast::<T>()
+            .wrapping_add(self.len)
+    }
+
+    /// Sets the length to `new_len <= capacity`, keeping `dirty_from <= len`: a later append
+    /// at the new length is then synced even when it lands below the committed length.
+    #[inline]
+    fn set_len_marked(&mut self, new_len: usize) {
+        debug_assert!(new_len <= self.capacity());
+        self.len = new_len;
+        self.dirty_from = self.dirty_from.min(new_len);
     }
 
     /// A slice of all elements (as `&v[..]`).
@@ -199,8 +223,9 @@ impl<T: Pod> MmapedVec<T> {
             self.grow_for(1, false)?;
         }
         // SAFETY: `len < capacity`, so the slot is inside the mapping and file-backed; `T` is
-        // `Pod`, and `ptr` is aligned (page-aligned base + 4096, `align_of::<T>() <= 4096`).
-        unsafe { self.ptr().add(self.len).write(value) };
+        // `Pod`, and the pointer is aligned (page-aligned base + 4096, `align_of::<T>() <=
+        // 4096`).
+        unsafe { self.spare_ptr().write(value) };
         self.len += 1;
         Ok(())
     }
@@ -253,28 +278,23 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// Appends all elements of `other`, with a single capacity check and one copy: into the
-    /// mapping for short slices, with `pwrite` from 32 KiB on (the kernel then fills the page
-    /// cache directly instead of taking a page fault per page: 3-4x faster for bulk appends;
-    /// the mapping shows the same bytes either way).
+    /// mapping for short slices, with `pwrite` for large ones where the system's page cache
+    /// shows such writes in the mapping at once (the kernel then fills the page cache
+    /// directly instead of taking a page fault per page; the mapping shows the same bytes
+    /// either way).
     ///
     /// # Errors
     ///
     /// As [`push`](Self::push); on error the vector is unchanged.
     pub fn extend_from_slice(&mut self, other: &[T]) -> Result<()> {
         self.reserve(other.len())?;
-        let size = mem::size_of_val(other);
-        if crate::sys::WRITE_SHOWS_IN_MAPPINGS && size >= PWRITE_MIN {
-            // SAFETY: `T: Pod` has no padding bytes, so all `size` bytes of `other` are
-            // initialised and may be read as `u8`.
-            let bytes = unsafe { core::slice::from_raw_parts(other.as_ptr().cast::<u8>(), size) };
-            self.raw.write_elems(self.len, bytes)?;
-            self.len += other.len();
-            return Ok(());
-        }
-        // SAFETY: capacity >= len + other.len(), so the destination is inside the mapping;
-        // `other` cannot overlap it (it is borrowed while `self` is borrowed mutably, so it
-        // is not a view of this vector's mapping).
-        unsafe { ptr::copy_nonoverlapping(other.as_ptr(), self.ptr().add(self.len), other.len()) };
+        // SAFETY: `T: Pod` has no padding bytes, so all bytes of `other` are initialised and
+        // may be read as `u8`.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(other.as_ptr().cast::<u8>(), mem::size_of_val(other))
+        };
+        // An append at `len`: covered by `dirty_from..len` once the length grows over it.
+        self.raw.write_elems(self.len, bytes)?;
         self.len += other.len();
         Ok(())
     }
@@ -294,11 +314,10 @@ impl<T: Pod> MmapedVec<T> {
             insert_failed(index, len);
         }
         self.reserve(1)?;
-        self.touch(index);
+        let p = self.write_from(index);
         // SAFETY: `index <= len < capacity`: the shift moves `len - index` initialised
         // elements one up, inside the mapping, then writes the new one.
         unsafe {
-            let p = self.ptr().add(index);
             ptr::copy(p, p.add(1), len - index);
             p.write(element);
         }
@@ -316,16 +335,15 @@ impl<T: Pod> MmapedVec<T> {
         if index >= len {
             remove_failed(index, len);
         }
-        self.touch(index);
+        let p = self.write_from(index);
         // SAFETY: `index < len`: read it, then move the `len - index - 1` elements after it
         // one down, all inside the initialised part of the mapping.
         let value = unsafe {
-            let p = self.ptr().add(index);
             let v = p.read();
             ptr::copy(p.add(1), p, len - index - 1);
             v
         };
-        self.len = len - 1;
+        self.set_len_marked(len - 1);
         value
     }
 
@@ -339,35 +357,31 @@ impl<T: Pod> MmapedVec<T> {
         if index >= len {
             swap_remove_failed(index, len);
         }
-        self.touch(index);
-        // SAFETY: `index < len` and `len - 1 < len`: both are initialised elements.
+        let p = self.write_from(index);
+        // SAFETY: `index < len` and `len - 1 < len`: both are initialised elements, `len - 1 -
+        // index` elements past `p`.
         let value = unsafe {
-            let base = self.ptr();
-            let v = base.add(index).read();
-            base.add(index).write(base.add(len - 1).read());
+            let v = p.read();
+            p.write(p.add(len - 1 - index).read());
             v
         };
-        self.len = len - 1;
+        self.set_len_marked(len - 1);
         value
     }
 
     /// Removes the last element and returns it, or `None` if the vector is empty.
     pub fn pop(&mut self) -> Option<T> {
-        if self.len == 0 {
-            return None;
-        }
-        self.len -= 1;
-        self.touch(self.len);
+        let last = self.len.checked_sub(1)?;
+        self.set_len_marked(last);
         // SAFETY: the element at the old `len - 1` is initialised and inside the mapping.
-        Some(unsafe { self.ptr().add(self.len).read() })
+        Some(unsafe { self.ptr().add(last).read() })
     }
 
     /// Shortens the vector to `len` elements; does nothing if it is not longer. The file
     /// keeps its size (see [`shrink_to_fit`](Self::shrink_to_fit)).
     pub fn truncate(&mut self, len: usize) {
         if len < self.len {
-            self.len = len;
-            self.touch(len);
+            self.set_len_marked(len);
         }
     }
 
@@ -386,10 +400,12 @@ impl<T: Pod> MmapedVec<T> {
             self.truncate(new_len);
             return Ok(());
         }
-        self.reserve(new_len - self.len)?;
-        for i in self.len..new_len {
-            // SAFETY: `i < new_len <= capacity`: inside the mapping.
-            unsafe { self.ptr().add(i).write(value) };
+        let extra = new_len - self.len;
+        self.reserve(extra)?;
+        let p = self.spare_ptr();
+        for i in 0..extra {
+            // SAFETY: `len + i < new_len <= capacity`: inside the mapping.
+            unsafe { p.add(i).write(value) };
         }
         self.len = new_len;
         Ok(())
@@ -409,14 +425,12 @@ impl<T: Pod> MmapedVec<T> {
         impl<T: Pod> Drop for Guard<'_, T> {
             fn drop(&mut self) {
                 if self.read != self.write {
+                    let to = self.v.write_from(self.write);
                     // SAFETY: `write < read <= len`: moves the unvisited tail down onto the
                     // gap, inside the initialised part of the mapping.
-                    unsafe {
-                        let p = self.v.ptr();
-                        ptr::copy(p.add(self.read), p.add(self.write), self.len - self.read);
-                    }
+                    unsafe { ptr::copy(to.add(self.read - self.write), to, self.len - self.read) };
                 }
-                self.v.len = self.write + (self.len - self.read);
+                self.v.set_len_marked(self.write + (self.len - self.read));
             }
         }
 
@@ -431,15 +445,13 @@ impl<T: Pod> MmapedVec<T> {
             // SAFETY: `read < len`: an initialised element. It is copied out so that `f`
             // sees a value no later move can change.
             let item = unsafe { g.v.ptr().add(g.read).read() };
-            let keep = f(&item);
-            if keep {
+            if f(&item) {
                 if g.read != g.write {
-                    // SAFETY: `write < read < len`: both inside the initialised part.
-                    unsafe { g.v.ptr().add(g.write).write(item) };
+                    let to = g.v.write_from(g.write);
+                    // SAFETY: `write < read < len`: inside the initialised part.
+                    unsafe { to.write(item) };
                 }
                 g.write += 1;
-            } else if g.read == g.write {
-                g.v.touch(g.write);
             }
             g.read += 1;
         }
@@ -542,10 +554,10 @@ impl<T: Pod> DerefMut for MmapedVec<T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
         // Any element can change through this borrow: the next commit syncs them all.
-        self.dirty_from = 0;
+        let p = self.write_from(0);
         // SAFETY: as in `deref`; the mapping is writable and `&mut self` makes this the only
         // reference into it.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr(), self.len) }
+        unsafe { core::slice::from_raw_parts_mut(p, self.len) }
     }
 }
 

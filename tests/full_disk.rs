@@ -228,7 +228,7 @@ fn extend_and_reserve_out_of_space() {
 /// real ext2 and non-extent ext4 images.)
 #[test]
 fn without_fallocate_growth_writes_its_blocks_and_a_full_disk_is_an_error() {
-    use persistence::fault::{self, Op};
+    use persistence::test_hooks::{self as fault, Op};
     const EOPNOTSUPP: i32 = 95;
     on_small_tmpfs(
         "without_fallocate_growth_writes_its_blocks_and_a_full_disk_is_an_error",

@@ -23,11 +23,10 @@ mod common;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use common::Rec;
-use persistence::format::{
-    encode_slot, header_sum, Slot, Slots, DATA_OFFSET, FORMAT_MAGIC, HEADER_SIZE, SLOT_LEN,
-    SLOT_OFFSETS,
+use common::format::{
+    Order, Slot, Slots, DATA_OFFSET, FORMAT_MAGIC, HEADER_SIZE, SLOT_LEN, SLOT_OFFSETS,
 };
+use common::Rec;
 use persistence::{MmapedSlice, OpenOptions, Pod};
 
 const ROUNDS: usize = 10_000;
@@ -162,12 +161,13 @@ fn corrupt(rng: &mut fastrand::Rng, b: &Base, elem_size: usize) -> (Vec<u8>, Str
                 _ => (u64::MAX / elem_size as u64).wrapping_add(rng.u64(..3)),
             };
             let seq = 1_000 + rng.u64(..1000);
-            let slot = encode_slot(
-                header_sum(&bytes),
+            let slot = common::format::encode_slot(
+                common::format::header_sum(&bytes, Order::Native),
                 Slot {
                     seq,
                     len: forged_len,
                 },
+                Order::Native,
             );
             bytes[SLOT_OFFSETS[w]..][..SLOT_LEN].copy_from_slice(&slot);
             return (

@@ -12,7 +12,7 @@ mod common;
 use std::panic::{self, AssertUnwindSafe};
 
 use common::Rec;
-use persistence::fault::{self, Op};
+use persistence::test_hooks::{self as fault, Op};
 use persistence::{ErrorKind, MmapedSlice, MmapedVec, OpenOptions, Pod};
 
 const EIO: i32 = 5;

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use common::Rec;
 use persistence::{
-    fault, inspect, Error, ErrorKind, MmapedSlice, MmapedVec, OpenOptions, MAX_PATH,
+    inspect, test_hooks as fault, Error, ErrorKind, MmapedSlice, MmapedVec, OpenOptions, MAX_PATH,
 };
 
 struct Counting;

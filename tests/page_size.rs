@@ -5,7 +5,7 @@
 
 mod common;
 
-use persistence::fault;
+use persistence::test_hooks as fault;
 use persistence::{MmapedSlice, MmapedVec, OpenOptions};
 
 fn with_page_size(size: usize) {

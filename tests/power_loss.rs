@@ -84,8 +84,8 @@ use std::fs;
 use std::ops::Range;
 use std::path::Path;
 
-use persistence::fault::{self, Op};
-use persistence::format::{Slots, DATA_OFFSET, HEADER_SIZE, SECTOR, SLOT_LEN, SLOT_OFFSETS};
+use common::format::{Slots, DATA_OFFSET, HEADER_SIZE, SECTOR, SLOT_LEN, SLOT_OFFSETS};
+use persistence::test_hooks::{self as fault, Op};
 use persistence::{MmapedVec, OpenOptions};
 
 const ELEM: usize = core::mem::size_of::<u64>();

@@ -8,7 +8,8 @@
 
 mod common;
 
-use persistence::{MmapedVec, REMAP_STRATEGY};
+use persistence::test_hooks::REMAP_STRATEGY;
+use persistence::MmapedVec;
 
 /// What `build.rs` must have chosen for this target and build environment.
 fn expected_strategy() -> &'static str {

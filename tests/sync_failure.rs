@@ -6,8 +6,8 @@
 //! writing them), and a reopen goes on from the previous commit. When growth fails, the
 //! vector is unchanged and usable.
 //!
-//! Failures are injected with the test-only seam `persistence::fault` (feature
-//! `fault-injection`, on for tests through the self dev-dependency): `fault::inject(op, n,
+//! Failures are injected with the test-only seam `persistence::test_hooks` (hidden feature
+//! `test-hooks`, on for tests through the self dev-dependency): `fault::inject(op, n,
 //! errno)` makes the call of `op` after `n` successful ones fail, before it does anything,
 //! on the calling thread only. A commit calls, in order: `msync` of the data pages (when any
 //! element changed), `fdatasync` (when the file changed size), `pwrite` of the commit slot,
@@ -21,8 +21,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use persistence::fault::{self, Op};
-use persistence::format::{Slots, HEADER_SIZE};
+use common::format::{Slots, HEADER_SIZE};
+use persistence::test_hooks::{self as fault, Op};
 use persistence::{ErrorKind, MmapedSlice, MmapedVec, OpenOptions};
 
 const EIO: i32 = 5;

@@ -24,8 +24,14 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use persistence::format::{self, Layout, Slot, SLOT_OFFSETS};
 use persistence::{pod, MmapedSlice, MmapedVec, Pod};
+
+/// The documented on-disk format, written from `docs/design.md` for the tests (the
+/// library's codec is private): the same file the integration tests use.
+#[path = "../../tests/common/format.rs"]
+mod format;
+
+use format::{Fixed, Order, Slot, SLOT_OFFSETS};
 
 pod! {
     /// A record with mixed fields and no padding (16 bytes, 8-aligned).
@@ -39,10 +45,6 @@ const SLOT_A: u8 = 4;
 const SLOT_B: u8 = 8;
 const XOR: u8 = 16;
 const CONTROL: usize = 13;
-/// Offset and length of the header checksum, and the FNV-1a 64 offset basis it starts from
-/// (the format's unit tests pin `fnv1a` to the standard vectors with this basis).
-const HEADER_SUM_AT: usize = 56;
-const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// Where the target writes its file: `$PERSISTENCE_FUZZ_DIR`, else `/dev/shm` (no disk I/O
 /// for the many `fsync`s), else the temp dir; one file per process.
@@ -74,11 +76,10 @@ fn build_file<T>(control: &[u8; CONTROL], raw: &[u8]) -> Vec<u8> {
     }
     if file.len() >= format::FIXED_LEN {
         if flags & FIXED != 0 {
-            format::encode_fixed(&mut file, &Layout::of::<T>([0; 8], 0));
+            format::encode_fixed(&mut file, &Fixed::of::<T>([0; 8], 0), Order::Native);
         }
         if flags & SUM != 0 {
-            let sum = format::fnv1a(FNV_BASIS, &file[..HEADER_SUM_AT]);
-            file[HEADER_SUM_AT..HEADER_SUM_AT + 8].copy_from_slice(&sum.to_ne_bytes());
+            format::reseal(&mut file, Order::Native);
         }
     }
     for (which, flag, at) in [(0, SLOT_A, 3), (1, SLOT_B, 8)] {
@@ -88,7 +89,8 @@ fn build_file<T>(control: &[u8; CONTROL], raw: &[u8]) -> Vec<u8> {
                 seq: u64::from(control[at]),
                 len: u64::from(u32_at(control, at + 1)),
             };
-            let bytes = format::encode_slot(format::header_sum(&file), slot);
+            let sum = format::header_sum(&file, Order::Native);
+            let bytes = format::encode_slot(sum, slot, Order::Native);
             file[off..off + format::SLOT_LEN].copy_from_slice(&bytes);
         }
     }

@@ -1,14 +1,13 @@
 //! A test-only seam that makes a chosen syscall fail, so that tests can show what each
-//! failure does to the file. Compiled to nothing unless the `fault-injection` feature is on
-//! (with `std`, for its thread-local plans; without `std` the feature does nothing, so that
-//! the unit tests can run on a `no_std` build).
+//! failure does to the file. Every call of `sys` passes [`check`] first, in `sys/mod.rs`
+//! (one wrapper for every backend). Compiled to nothing unless the hidden `test-hooks`
+//! feature is on (with `std`, for its thread-local plans; without `std` the feature does
+//! nothing, so that the unit tests can run on a `no_std` build). Tests reach it through
+//! `persistence::test_hooks`.
 
 /// The syscalls a test can make fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    not(all(feature = "fault-injection", feature = "std")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(all(feature = "test-hooks", feature = "std")), allow(dead_code))]
 pub enum Op {
     /// `open`.
     Open,
@@ -37,10 +36,10 @@ pub enum Op {
     SetFlags,
 }
 
-#[cfg(all(feature = "fault-injection", feature = "std"))]
+#[cfg(all(feature = "test-hooks", feature = "std"))]
 mod imp {
     use super::Op;
-    use crate::error::{Error, Result};
+    use crate::error::Result;
     use std::cell::Cell;
 
     std::thread_local! {
@@ -104,13 +103,13 @@ mod imp {
         }
         if let Some((want, errno)) = ALWAYS.with(Cell::get) {
             if want == op {
-                return Err(Error::os(errno, context));
+                return Err(crate::sys::os_error(errno, context));
             }
         }
         PLAN.with(|p| match p.get() {
             Some((want, 0, errno, times)) if want == op => {
                 p.set((times > 1).then_some((want, 0, errno, times - 1)));
-                Err(Error::os(errno, context))
+                Err(crate::sys::os_error(errno, context))
             }
             Some((want, n, errno, times)) if want == op => {
                 p.set(Some((want, n - 1, errno, times)));
@@ -121,24 +120,24 @@ mod imp {
     }
 }
 
-#[cfg(all(feature = "fault-injection", feature = "std"))]
+#[cfg(all(feature = "test-hooks", feature = "std"))]
 pub use imp::{clear, inject, inject_always, inject_times, observe, pending, set_page_size};
 
-#[cfg(all(feature = "fault-injection", feature = "std"))]
+#[cfg(all(feature = "test-hooks", feature = "std"))]
 pub(crate) use imp::page_size;
 
-#[cfg(all(feature = "fault-injection", feature = "std"))]
+#[cfg(all(feature = "test-hooks", feature = "std"))]
 pub(crate) use imp::check;
 
-/// Without the `fault-injection` feature the real page size is always used.
-#[cfg(not(all(feature = "fault-injection", feature = "std")))]
+/// Without the `test-hooks` feature the real page size is always used.
+#[cfg(not(all(feature = "test-hooks", feature = "std")))]
 #[inline(always)]
 pub(crate) fn page_size() -> Option<usize> {
     None
 }
 
-/// Without the `fault-injection` feature every call succeeds and this compiles away.
-#[cfg(not(all(feature = "fault-injection", feature = "std")))]
+/// Without the `test-hooks` feature every call succeeds and this compiles away.
+#[cfg(not(all(feature = "test-hooks", feature = "std")))]
 #[inline(always)]
 pub(crate) fn check(_op: Op, _context: &'static str) -> crate::error::Result<()> {
     Ok(())

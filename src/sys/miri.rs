@@ -28,7 +28,7 @@
 //! `allocate` is `ftruncate` (no `fallocate` under Miri); the parent directory is opened but
 //! not `fsync`ed (Miri cannot `fsync` a directory); a FIFO blocks `open` (no
 //! `O_NONBLOCK` under Miri); a blocking lock polls. Both remap strategies behave as "always
-//! move"; [`REMAP_STRATEGY`] keeps the name the build chose so tests that check it still pass.
+//! move"; `REMAP_STRATEGY` keeps the name the build chose so tests that check it still pass.
 //!
 //! # Safety
 //!
@@ -59,18 +59,9 @@ use rustix::fd::BorrowedFd;
 use rustix::fs::FlockOperation;
 use rustix::io::Errno;
 
-use super::fault::{self, Op};
-use super::{FsFacts, OpenHow, Stat};
+pub(crate) use super::errno::{fallocate_missing, kind_of_errno, ENOSPC};
+use super::{os_error, FsFacts, OpenHow, Stat};
 use crate::error::{Error, Result};
-
-/// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`. Under Miri both
-/// are emulated the same way: a new heap block, a copy, the old block freed.
-#[cfg(persistence_mremap)]
-pub const REMAP_STRATEGY: &str = "mremap";
-/// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`. Under Miri both
-/// are emulated the same way: a new heap block, a copy, the old block freed.
-#[cfg(not(persistence_mremap))]
-pub const REMAP_STRATEGY: &str = "unmap-and-map";
 
 /// The page size of the emulated mappings (their alignment, and what `msync` requires).
 const PAGE: usize = 4096;
@@ -85,11 +76,11 @@ pub struct File {
 }
 
 fn errno(e: Errno, context: &'static str) -> Error {
-    Error::os(e.raw_os_error(), context)
+    os_error(e.raw_os_error(), context)
 }
 
 fn io_err(e: &std::io::Error, context: &'static str) -> Error {
-    Error::os(
+    os_error(
         e.raw_os_error().unwrap_or(Errno::IO.raw_os_error()),
         context,
     )
@@ -97,7 +88,6 @@ fn io_err(e: &std::io::Error, context: &'static str) -> Error {
 
 /// Opens `path` with `std::fs` (`O_CLOEXEC` is std's default).
 pub fn open(path: &CStr, how: &OpenHow) -> Result<File> {
-    fault::check(Op::Open, "open")?;
     let path = Path::new(OsStr::from_bytes(path.to_bytes()));
     let mut opts = fs::OpenOptions::new();
     opts.read(true).write(how.write).mode(how.mode);
@@ -122,7 +112,6 @@ impl File {
 
     /// `fstat(fd)`: file type and size.
     pub fn stat(&self) -> Result<Stat> {
-        fault::check(Op::Stat, "fstat")?;
         let meta = self.file.metadata().map_err(|e| io_err(&e, "fstat"))?;
         Ok(Stat {
             regular: meta.file_type().is_file(),
@@ -134,7 +123,6 @@ impl File {
     /// it polls, since a blocking `flock` would stop every thread Miri runs, including the
     /// holder.
     pub fn lock(&self, exclusive: bool, wait: bool) -> Result<()> {
-        fault::check(Op::Lock, "flock")?;
         let op = if exclusive {
             FlockOperation::NonBlockingLockExclusive
         } else {
@@ -175,7 +163,6 @@ impl File {
     /// bytes at once, as with one page cache (the region appends this way and then reads the
     /// elements through its mapping).
     pub fn write_all_at(&self, buf: &[u8], offset: u64) -> Result<()> {
-        fault::check(Op::Write, "pwrite")?;
         self.file
             .write_all_at(buf, offset)
             .map_err(|e| io_err(&e, "pwrite"))?;
@@ -205,7 +192,6 @@ impl File {
 
     /// `fdatasync`.
     pub fn sync_data(&self) -> Result<()> {
-        fault::check(Op::SyncFile, "fdatasync")?;
         self.file.sync_data().map_err(|e| io_err(&e, "fdatasync"))
     }
 
@@ -216,7 +202,6 @@ impl File {
     /// If a live mapping of this file would then reach past its end: the region promises
     /// that it never does (a real mapping would raise `SIGBUS` there).
     pub fn set_len(&self, len: u64) -> Result<()> {
-        fault::check(Op::Truncate, "ftruncate")?;
         for m in maps().0.iter() {
             if Arc::ptr_eq(&m.file, &self.file) && m.len as u64 > len {
                 panic!(
@@ -231,25 +216,25 @@ impl File {
         self.file.set_len(len).map_err(|e| io_err(&e, "ftruncate"))
     }
 
-    /// Grows the file from `old` to `new` bytes. Miri has no `fallocate`, so this is the
-    /// `ftruncate` fallback of `unix.rs`. On failure the file is left at `old` bytes.
-    pub fn allocate(&self, old: u64, new: u64) -> Result<()> {
-        debug_assert!(new >= old);
-        let result = fault::check(Op::Allocate, "fallocate").and_then(|()| self.set_len(new));
-        if let Err(e) = result {
-            if self.stat().is_ok_and(|st| st.size != old) {
-                let _ = self.file.set_len(old);
-            }
-            return Err(e);
+    /// Miri has no `fallocate`: this is `ftruncate` to `offset + len` (never shorter), which
+    /// under Miri reserves as much as anything does (the stand-in checks memory, not disks).
+    pub fn fallocate(&self, offset: u64, len: u64) -> Result<()> {
+        let size = self.stat()?.size;
+        let end = offset.saturating_add(len);
+        if end > size {
+            self.set_len(end)?;
         }
         Ok(())
     }
 
+    /// Miri cannot `fstatvfs`: the free space is unknown.
+    pub fn free_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// Miri has no `ioctl`: the No_COW attribute is not set (it changes no behaviour that
     /// Miri checks).
-    pub fn set_no_cow(&self) {
-        let _ = fault::check(Op::SetFlags, "ioctl(FS_IOC_SETFLAGS)");
-    }
+    pub fn set_no_cow(&self) {}
 
     /// Miri cannot `fstatfs`: nothing is known about the file system.
     pub fn fs_facts(&self) -> FsFacts {
@@ -261,7 +246,6 @@ impl File {
 /// which Miri does not support on a directory descriptor: this opens the parent (so a
 /// missing one is still an error) and stops there. Durability is not what Miri checks.
 pub fn sync_parent_dir(path: &CStr) -> Result<()> {
-    fault::check(Op::SyncDir, "fsync(parent directory)")?;
     let path = Path::new(OsStr::from_bytes(path.to_bytes()));
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -273,8 +257,7 @@ pub fn sync_parent_dir(path: &CStr) -> Result<()> {
 
 /// The page size of the emulated mappings: 4096.
 pub fn page_size() -> usize {
-    // A test may ask for a larger page (a multiple of this one), as on the real path.
-    fault::page_size().unwrap_or(PAGE)
+    PAGE
 }
 
 /// One live emulated mapping.
@@ -374,7 +357,6 @@ unsafe fn write_back(file: &fs::File, ptr: NonNull<u8>, len: usize, offset: usiz
 /// * The caller unmaps the result with [`unmap`] (or moves it with [`remap`]) exactly once.
 pub unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
     debug_assert!(len > 0);
-    fault::check(Op::Map, "mmap")?;
     if writable && !file.write {
         return Err(errno(Errno::ACCESS, "mmap"));
     }
@@ -432,7 +414,6 @@ pub unsafe fn remap(
     new_len: usize,
     writable: bool,
 ) -> Result<NonNull<u8>> {
-    fault::check(Op::Remap, "mremap")?;
     let mut guard = maps();
     let table = &mut guard.0;
     let Some(i) = table.iter().position(|m| addr(m.block) == addr(ptr)) else {
@@ -469,7 +450,6 @@ pub unsafe fn remap(
 ///
 /// * `ptr` is page-aligned and `ptr..ptr + len` lies within one live mapping of `file`.
 pub unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
-    fault::check(Op::Msync, "msync")?;
     if len == 0 {
         return Ok(());
     }

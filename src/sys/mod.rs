@@ -1,64 +1,62 @@
-//! The syscall layer: thin wrappers over rustix, the only code in the crate that calls it.
+//! The syscall layer: the only code in the crate that calls rustix (or the platform), and
+//! the only place that knows what an `errno` means.
 //!
-//! One platform module is chosen by `cfg_attr(.., path = ..)` behind identical signatures:
-//! `unix.rs` for real files, and under Miri (which cannot map files) `miri.rs`, an in-memory
-//! stand-in with the same signatures so that the layers above run unchanged.
+//! Two levels:
+//!
+//! * this module: what the region calls. Each call passes the test seam (`fault::check`,
+//!   which compiles to nothing without the hidden `test-hooks` feature) and then goes to the
+//!   backend; policy that is the same on every platform lives here too (how growth reserves
+//!   blocks where `fallocate` is missing, which `errno` is which [`ErrorKind`](crate::ErrorKind));
+//! * one backend, chosen by `cfg_attr(.., path = ..)` behind identical signatures: `unix.rs`
+//!   (rustix, for real files), or under Miri (which cannot map files) `miri.rs`, a stand-in
+//!   with heap "mappings" over real files, so that the layers above run unchanged; both
+//!   share `errno.rs`, what each `errno` means.
+//!
+//! A new platform: a Unix that rustix supports needs at most a `cfg` arm in `unix.rs`
+//! (`full_sync`, `remap`). Anything else fails to build with the one `compile_error!` below;
+//! `unsupported.rs` is the backend it builds against meanwhile, the list of what a port
+//! implements, so that the error stands alone.
 
 #![allow(unsafe_code)]
 
-pub mod fault;
+#[cfg(not(unix))]
+compile_error!(
+    "persistence runs on Unix-like systems (Linux, Android, FreeBSD and the other BSDs, macOS \
+     and Apple's other systems): it needs mmap, flock and a page cache shared by read/write \
+     and mappings. This target is not one of them."
+);
 
-#[cfg_attr(miri, path = "miri.rs")]
-#[cfg_attr(not(miri), path = "unix.rs")]
+pub(crate) mod fault;
+
+#[cfg(unix)]
+mod errno;
+
+#[cfg_attr(all(unix, miri), path = "miri.rs")]
+#[cfg_attr(all(unix, not(miri)), path = "unix.rs")]
+#[cfg_attr(not(unix), path = "unsupported.rs")]
 mod imp;
 
-pub use imp::*;
+use core::ffi::CStr;
+use core::ptr::NonNull;
 
-/// How to open a file.
-#[derive(Clone, Copy, Debug)]
-pub struct OpenHow {
-    /// Read-write (else read-only).
-    pub write: bool,
-    /// `O_CREAT`.
-    pub create: bool,
-    /// `O_CREAT | O_EXCL`.
-    pub create_new: bool,
-    /// Permission bits for a new file (before the umask).
-    pub mode: u32,
-}
+use crate::error::{Error, Result};
+use fault::Op;
 
-/// What `fstat` says that the region needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Stat {
-    /// A regular file (not a directory, FIFO, socket or device).
-    pub regular: bool,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-/// What the file system says about a file, for [`inspect`](crate::inspect).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FsFacts {
-    /// The file system's name, where the library knows it.
-    pub name: Option<&'static str>,
-    /// Whether rewriting a block of the file allocates a new one (copy on write); `None`
-    /// when the library cannot tell.
-    pub copy_on_write: Option<bool>,
-}
-
-impl FsFacts {
-    /// Nothing known.
-    pub const UNKNOWN: FsFacts = FsFacts {
-        name: None,
-        copy_on_write: None,
-    };
-}
+/// Which remap strategy this build uses: `"mremap"` (Linux, Android: the mapping grows in
+/// place or moves, without copying) or `"unmap-and-map"` (elsewhere, and on Linux built with
+/// `PERSISTENCE_PORTABLE_REMAP=1`). `build.rs` decides. Only the test hooks show it.
+#[cfg_attr(not(all(feature = "test-hooks", feature = "std")), allow(dead_code))]
+pub const REMAP_STRATEGY: &str = if cfg!(persistence_mremap) {
+    "mremap"
+} else {
+    "unmap-and-map"
+};
 
 /// Whether bytes written with `pwrite` show in the file's shared mappings at once (a unified
-/// buffer cache), so that the region may append through the descriptor. True on Linux,
+/// buffer cache), so that the region may write through the descriptor. True on Linux,
 /// Android, the BSDs with a unified cache and Apple's systems; elsewhere (OpenBSD, say) the
 /// region writes through the mapping only.
-pub const WRITE_SHOWS_IN_MAPPINGS: bool = cfg!(any(
+pub(crate) const WRITE_SHOWS_IN_MAPPINGS: bool = cfg!(any(
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
@@ -69,3 +67,322 @@ pub const WRITE_SHOWS_IN_MAPPINGS: bool = cfg!(any(
     target_os = "tvos",
     target_os = "watchos",
 ));
+
+/// The error for `errno` while doing `context`, with the [`ErrorKind`](crate::ErrorKind) a caller can act on.
+pub(crate) fn os_error(errno: i32, context: &'static str) -> Error {
+    Error::os(imp::kind_of_errno(errno), errno, context)
+}
+
+/// How to open a file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OpenHow {
+    /// Read-write (else read-only).
+    pub(crate) write: bool,
+    /// `O_CREAT`.
+    pub(crate) create: bool,
+    /// `O_CREAT | O_EXCL`.
+    pub(crate) create_new: bool,
+    /// Permission bits for a new file (before the umask).
+    pub(crate) mode: u32,
+}
+
+/// What `fstat` says that the region needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stat {
+    /// A regular file (not a directory, FIFO, socket or device).
+    pub(crate) regular: bool,
+    /// Size in bytes.
+    pub(crate) size: u64,
+}
+
+/// What the file system says about a file, for [`inspect`](crate::inspect).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FsFacts {
+    /// The file system's name, where the library knows it.
+    pub(crate) name: Option<&'static str>,
+    /// Whether rewriting a block of the file allocates a new one (copy on write); `None`
+    /// when the library cannot tell.
+    pub(crate) copy_on_write: Option<bool>,
+}
+
+impl FsFacts {
+    /// Nothing known.
+    pub(crate) const UNKNOWN: FsFacts = FsFacts {
+        name: None,
+        copy_on_write: None,
+    };
+}
+
+/// An open file descriptor, closed on drop.
+#[derive(Debug)]
+pub(crate) struct File(imp::File);
+
+/// `open(path, flags, mode)` with `O_CLOEXEC | O_NOCTTY | O_NONBLOCK` always (`O_NONBLOCK`
+/// makes opening a FIFO return at once instead of waiting for a peer; on a regular file it
+/// changes nothing this crate does).
+///
+/// # References
+///
+/// * [POSIX `open`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/open.html)
+/// * [Linux `open(2)`](https://man7.org/linux/man-pages/man2/open.2.html)
+pub(crate) fn open(path: &CStr, how: &OpenHow) -> Result<File> {
+    fault::check(Op::Open, "open")?;
+    imp::open(path, how).map(File)
+}
+
+impl File {
+    /// `fstat(fd)`: file type and size.
+    ///
+    /// # References
+    ///
+    /// * [POSIX `fstat`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/fstat.html)
+    pub(crate) fn stat(&self) -> Result<Stat> {
+        fault::check(Op::Stat, "fstat")?;
+        self.0.stat()
+    }
+
+    /// `flock(fd, LOCK_EX or LOCK_SH [| LOCK_NB])`. A conflicting lock is `Locked`.
+    ///
+    /// # References
+    ///
+    /// * [Linux `flock(2)`](https://man7.org/linux/man-pages/man2/flock.2.html)
+    /// * [FreeBSD `flock(2)`](https://man.freebsd.org/cgi/man.cgi?query=flock&sektion=2)
+    pub(crate) fn lock(&self, exclusive: bool, wait: bool) -> Result<()> {
+        fault::check(Op::Lock, "flock")?;
+        self.0.lock(exclusive, wait)
+    }
+
+    /// `flock(fd, LOCK_UN)`: releases the lock even where a forked child still shares the
+    /// open file description.
+    pub(crate) fn unlock(&self) -> Result<()> {
+        self.0.unlock()
+    }
+
+    /// `pread` until `buf` is full or the file ends; returns the bytes read.
+    ///
+    /// # References
+    ///
+    /// * [POSIX `pread`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/pread.html)
+    pub(crate) fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        self.0.read_at(buf, offset)
+    }
+
+    /// `pwrite` all of `buf` at `offset`.
+    ///
+    /// # References
+    ///
+    /// * [POSIX `pwrite`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/pwrite.html)
+    pub(crate) fn write_all_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        fault::check(Op::Write, "pwrite")?;
+        self.0.write_all_at(buf, offset)
+    }
+
+    /// Makes the file's data and size durable: `fdatasync` (on Apple platforms
+    /// `fcntl(F_FULLFSYNC)`, since their `fsync` does not flush the drive's cache).
+    ///
+    /// # References
+    ///
+    /// * [POSIX `fdatasync`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/fdatasync.html)
+    /// * [Apple `fcntl(2)`, `F_FULLFSYNC`](https://developer.apple.com/library/archive/documentation/System/Conceptual/ManPages_iPhoneOS/man2/fcntl.2.html)
+    pub(crate) fn sync_data(&self) -> Result<()> {
+        fault::check(Op::SyncFile, "fdatasync")?;
+        self.0.sync_data()
+    }
+
+    /// `ftruncate(fd, len)`.
+    ///
+    /// # References
+    ///
+    /// * [POSIX `ftruncate`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/ftruncate.html)
+    pub(crate) fn set_len(&self, len: u64) -> Result<()> {
+        fault::check(Op::Truncate, "ftruncate")?;
+        self.0.set_len(len)
+    }
+
+    /// Grows the file from `old` to `new` bytes and reserves disk blocks for the new range,
+    /// so that a full disk is an error here and never a `SIGBUS` on a later store into the
+    /// mapping: `fallocate` where the file system has it; where it has not (ext2/ext3, ext4
+    /// without extents, some FUSE and network file systems: `EOPNOTSUPP`; ZFS on FreeBSD:
+    /// `EINVAL`), the new range is written with zeros, as `posix_fallocate`'s emulation does
+    /// ([`write_zeros`](Self::write_zeros)). On failure the file is left at `old` bytes.
+    ///
+    /// # References
+    ///
+    /// * [Linux `fallocate(2)`](https://man7.org/linux/man-pages/man2/fallocate.2.html)
+    /// * [POSIX `posix_fallocate`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/posix_fallocate.html)
+    pub(crate) fn allocate(&self, old: u64, new: u64) -> Result<()> {
+        debug_assert!(new >= old);
+        if new <= old {
+            return Ok(());
+        }
+        let reserved = match fault::check(Op::Allocate, "fallocate")
+            .and_then(|()| self.0.fallocate(old, new - old))
+        {
+            Err(e) if e.raw_os_error().is_some_and(imp::fallocate_missing) => {
+                self.write_zeros(old, new)
+            }
+            other => other,
+        };
+        if reserved.is_err() && self.0.stat().is_ok_and(|st| st.size != old) {
+            // A partial reservation may have moved the end of the file: put it back.
+            let _ = self.0.set_len(old);
+        }
+        reserved
+    }
+
+    /// Reserves `old..new` where `fallocate` is missing: sets the size first (so a file too
+    /// large for its file system fails at once with `EFBIG`, before any byte is written),
+    /// then writes zeros over the whole range, which makes the file system allocate (or, with
+    /// delayed allocation, reserve) every block of it now. `ENOSPC` therefore comes from here
+    /// and not from a page fault later. The zeros are dirty page cache until the next commit
+    /// writes them back (its `fdatasync` after growth): the price of the guarantee on these
+    /// file systems, which the benchmark prints per GiB.
+    fn write_zeros(&self, old: u64, new: u64) -> Result<()> {
+        /// Read-only zeros to write from: 64 KiB of `.rodata`, no heap and little stack.
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        // A range larger than the free space would be written up to the full disk before it
+        // failed (and growth then retries smaller steps): ask the file system first. The
+        // count includes blocks reserved for root, so this never refuses what a write would
+        // get; a write can still fail later (metadata blocks, other writers).
+        if self.0.free_bytes().is_some_and(|free| free < new - old) {
+            return Err(os_error(imp::ENOSPC, "write (reserve blocks)"));
+        }
+        self.set_len(new)?;
+        let mut at = old;
+        while at < new {
+            let n = (new - at).min(ZEROS.len() as u64) as usize;
+            self.write_all_at(&ZEROS[..n], at)?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Gives a new, still empty file the No_COW attribute where the file system has one
+    /// (btrfs), as systemd-journald does for its mapped journals: a copy-on-write file needs
+    /// a new block for every page rewritten through the mapping, and on a full disk that page
+    /// fault raises `SIGBUS`. Where there is no such attribute (or it is refused), nothing
+    /// changes and nothing fails.
+    ///
+    /// # References
+    ///
+    /// * [`ioctl_iflags(2)`](https://man7.org/linux/man-pages/man2/ioctl_iflags.2.html),
+    ///   `FS_NOCOW_FL`; [`chattr(1)`](https://man7.org/linux/man-pages/man1/chattr.1.html),
+    ///   attribute `C`
+    pub(crate) fn set_no_cow(&self) {
+        if fault::check(Op::SetFlags, "ioctl(FS_IOC_SETFLAGS)").is_ok() {
+            self.0.set_no_cow();
+        }
+    }
+
+    /// What the file system says about this file (its name, whether it is copy-on-write).
+    ///
+    /// # References
+    ///
+    /// * [Linux `statfs(2)`](https://man7.org/linux/man-pages/man2/statfs.2.html)
+    pub(crate) fn fs_facts(&self) -> FsFacts {
+        self.0.fs_facts()
+    }
+}
+
+/// Makes the directory entry of `path` durable: `fsync` of its parent directory, so that a
+/// newly created file survives power loss under its name.
+///
+/// # References
+///
+/// * [POSIX `fsync`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/fsync.html)
+pub(crate) fn sync_parent_dir(path: &CStr) -> Result<()> {
+    fault::check(Op::SyncDir, "fsync(parent directory)")?;
+    imp::sync_parent_dir(path)
+}
+
+/// The OS page size, read at run time (4 KiB, 16 KiB and 64 KiB all occur).
+pub(crate) fn page_size() -> usize {
+    fault::page_size().unwrap_or_else(imp::page_size)
+}
+
+/// `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, 0)`.
+///
+/// # Safety
+///
+/// * `len > 0`, and the caller never touches bytes of the mapping at or past the file's
+///   current size (they would raise `SIGBUS`).
+/// * The caller unmaps the result with [`unmap`] (or moves it with [`remap`]) exactly once.
+///
+/// # References
+///
+/// * [POSIX `mmap`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/mmap.html)
+/// * [Linux `mmap(2)`](https://man7.org/linux/man-pages/man2/mmap.2.html)
+pub(crate) unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
+    fault::check(Op::Map, "mmap")?;
+    // SAFETY: the caller's bullets are this function's, forwarded unchanged.
+    unsafe { imp::map(&file.0, len, writable) }
+}
+
+/// `munmap(ptr, len)`.
+///
+/// # Safety
+///
+/// * `ptr` and `len` describe exactly one live mapping returned by [`map`] or [`remap`].
+/// * No reference into the mapping outlives this call.
+///
+/// # References
+///
+/// * [POSIX `munmap`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/munmap.html)
+pub(crate) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: forwarded unchanged from the caller.
+    unsafe { imp::unmap(ptr, len) }
+}
+
+/// Moves or resizes the mapping at `ptr` (`old_len` bytes) to cover `new_len` bytes of
+/// `file`, without copying page contents: `mremap(MREMAP_MAYMOVE)` where
+/// [`REMAP_STRATEGY`] is `"mremap"`, else a new `mmap` of the file and then `munmap` of the
+/// old mapping. On error the old mapping is untouched and still valid.
+///
+/// # Safety
+///
+/// * `ptr`/`old_len` is a live mapping of `file` returned by [`map`] or [`remap`], and no
+///   reference into it is alive (it may move).
+/// * The file is at least `new_len` bytes long before any byte past `old_len` is touched.
+///
+/// # References
+///
+/// * [Linux `mremap(2)`](https://man7.org/linux/man-pages/man2/mremap.2.html)
+pub(crate) unsafe fn remap(
+    file: &File,
+    ptr: NonNull<u8>,
+    old_len: usize,
+    new_len: usize,
+    writable: bool,
+) -> Result<NonNull<u8>> {
+    fault::check(
+        Op::Remap,
+        if cfg!(persistence_mremap) {
+            "mremap"
+        } else {
+            "mmap (remap)"
+        },
+    )?;
+    // SAFETY: forwarded unchanged from the caller.
+    unsafe { imp::remap(&file.0, ptr, old_len, new_len, writable) }
+}
+
+/// `msync(ptr, len, MS_SYNC)`: writes the dirty pages of the range to the file and waits.
+/// On Apple platforms it is followed by `fcntl(F_FULLFSYNC)`, since `msync` there stops at
+/// the drive's volatile cache.
+///
+/// # Safety
+///
+/// * `ptr` is page-aligned and `ptr..ptr + len` lies within one live mapping of `file`.
+///
+/// # References
+///
+/// * [POSIX `msync`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/msync.html)
+/// * [Linux `msync(2)`](https://man7.org/linux/man-pages/man2/msync.2.html)
+pub(crate) unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
+    fault::check(Op::Msync, "msync")?;
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: forwarded unchanged from the caller.
+    unsafe { imp::msync(&file.0, ptr, len) }
+}

@@ -14,16 +14,9 @@ use rustix::fs::{self, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mm::{self, MapFlags, MsyncFlags, ProtFlags};
 
-use super::fault::{self, Op};
-use super::{FsFacts, OpenHow, Stat};
+pub(crate) use super::errno::{fallocate_missing, kind_of_errno, ENOSPC};
+use super::{os_error, FsFacts, OpenHow, Stat};
 use crate::error::{Error, ErrorKind, Result};
-
-/// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
-#[cfg(persistence_mremap)]
-pub const REMAP_STRATEGY: &str = "mremap";
-/// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
-#[cfg(not(persistence_mremap))]
-pub const REMAP_STRATEGY: &str = "unmap-and-map";
 
 /// An open file descriptor, closed on drop.
 #[derive(Debug)]
@@ -32,7 +25,7 @@ pub struct File {
 }
 
 fn err(e: Errno, context: &'static str) -> Error {
-    Error::os(e.raw_os_error(), context)
+    os_error(e.raw_os_error(), context)
 }
 
 /// Retries a call interrupted by a signal.
@@ -50,7 +43,6 @@ fn retry<T>(mut f: impl FnMut() -> rustix::io::Result<T>) -> rustix::io::Result<
 /// `O_NONBLOCK` makes opening a FIFO return at once instead of waiting for a peer; on a regular
 /// file it has no effect on the reads, writes and mappings this crate does.
 pub fn open(path: &CStr, how: &OpenHow) -> Result<File> {
-    fault::check(Op::Open, "open")?;
     let mut flags = OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     flags |= if how.write {
         OFlags::RDWR
@@ -70,7 +62,6 @@ pub fn open(path: &CStr, how: &OpenHow) -> Result<File> {
 impl File {
     /// `fstat(fd)`: file type and size.
     pub fn stat(&self) -> Result<Stat> {
-        fault::check(Op::Stat, "fstat")?;
         let st = fs::fstat(&self.fd).map_err(|e| err(e, "fstat"))?;
         let regular = fs::FileType::from_raw_mode(st.st_mode as _).is_file();
         let size = u64::try_from(st.st_size)
@@ -80,7 +71,6 @@ impl File {
 
     /// `flock(fd, LOCK_EX or LOCK_SH [| LOCK_NB])`. A conflicting lock is `Locked`.
     pub fn lock(&self, exclusive: bool, wait: bool) -> Result<()> {
-        fault::check(Op::Lock, "flock")?;
         let op = match (exclusive, wait) {
             (true, true) => FlockOperation::LockExclusive,
             (true, false) => FlockOperation::NonBlockingLockExclusive,
@@ -112,7 +102,6 @@ impl File {
 
     /// `pwrite` all of `buf` at `offset`.
     pub fn write_all_at(&self, buf: &[u8], offset: u64) -> Result<()> {
-        fault::check(Op::Write, "pwrite")?;
         let mut done = 0;
         while done < buf.len() {
             let at = offset + done as u64;
@@ -128,89 +117,26 @@ impl File {
     /// Makes the file's data and size durable: `fdatasync` (on Apple platforms
     /// `fcntl(F_FULLFSYNC)`, since their `fsync` does not flush the drive's cache).
     pub fn sync_data(&self) -> Result<()> {
-        fault::check(Op::SyncFile, "fdatasync")?;
         full_sync(&self.fd)
     }
 
     /// `ftruncate(fd, len)`.
     pub fn set_len(&self, len: u64) -> Result<()> {
-        fault::check(Op::Truncate, "ftruncate")?;
         retry(|| fs::ftruncate(&self.fd, len)).map_err(|e| err(e, "ftruncate"))
     }
 
-    /// Grows the file from `old` to `new` bytes and reserves disk blocks for the new range,
-    /// so that a full disk is an error here and never a `SIGBUS` on a later store into the
-    /// mapping: `fallocate` where the file system has it; where it has not (ext2/ext3, ext4
-    /// without extents, some FUSE and network file systems: `EOPNOTSUPP`; ZFS on FreeBSD:
-    /// `EINVAL`), the new range is written with zeros, as `posix_fallocate`'s emulation does,
-    /// which allocates every block now (see [`write_zeros`](Self::write_zeros)). On failure
-    /// the file is left at `old` bytes.
-    ///
-    /// # References
-    ///
-    /// * [Linux `fallocate(2)`](https://man7.org/linux/man-pages/man2/fallocate.2.html)
-    /// * [POSIX `posix_fallocate`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/posix_fallocate.html)
-    pub fn allocate(&self, old: u64, new: u64) -> Result<()> {
-        debug_assert!(new >= old);
-        if new <= old {
-            return Ok(());
-        }
-        let result = match self.fallocate(old, new - old) {
-            Ok(()) => Ok(()),
-            Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => self.write_zeros(old, new),
-            Err(e) => Err(err(e, "fallocate")),
-        };
-        if let Err(e) = result {
-            // A partial reservation may have moved the end of the file: put it back.
-            if self.stat().is_ok_and(|st| st.size != old) {
-                let _ = retry(|| fs::ftruncate(&self.fd, old));
-            }
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// `fallocate(fd, 0, offset, len)`, through the fault seam as errno.
-    fn fallocate(&self, offset: u64, len: u64) -> rustix::io::Result<()> {
-        if let Err(e) = fault::check(Op::Allocate, "fallocate") {
-            return Err(Errno::from_raw_os_error(
-                e.raw_os_error().unwrap_or(Errno::IO.raw_os_error()),
-            ));
-        }
+    /// `fallocate(fd, 0, offset, len)` (on Apple systems rustix emulates it with
+    /// `F_PREALLOCATE`); the caller falls back to writing zeros on `EOPNOTSUPP`.
+    pub fn fallocate(&self, offset: u64, len: u64) -> Result<()> {
         retry(|| fs::fallocate(&self.fd, fs::FallocateFlags::empty(), offset, len))
+            .map_err(|e| err(e, "fallocate"))
     }
 
-    /// Reserves `old..new` where `fallocate` is missing: sets the size first (so a file too
-    /// large for its file system fails at once with `EFBIG`, before any byte is written),
-    /// then writes zeros over the whole range, which makes the file system allocate (or, with
-    /// delayed allocation, reserve) every block of it now. `ENOSPC` therefore comes from here
-    /// and not from a page fault later. The zeros are dirty page cache until the next commit
-    /// writes them back (its `fdatasync` after growth): that is the price of the guarantee
-    /// on these file systems, measured by the benchmark per GiB.
-    fn write_zeros(&self, old: u64, new: u64) -> Result<()> {
-        /// Read-only zeros to write from: 64 KiB of `.rodata`, no heap and little stack.
-        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
-        // A range larger than the free space would be written up to the full disk before it
-        // failed (and growth then retries smaller steps): ask the file system first. The
-        // count includes blocks reserved for root, so this never refuses what a write would
-        // get; a write can still fail later (metadata blocks, other writers).
-        if let Ok(st) = fs::fstatvfs(&self.fd) {
-            let free = st.f_bfree.saturating_mul(st.f_frsize);
-            if free < new - old {
-                return Err(Error::os(
-                    Errno::NOSPC.raw_os_error(),
-                    "write (reserve blocks)",
-                ));
-            }
-        }
-        self.set_len(new)?;
-        let mut at = old;
-        while at < new {
-            let n = (new - at).min(ZEROS.len() as u64) as usize;
-            self.write_all_at(&ZEROS[..n], at)?;
-            at += n as u64;
-        }
-        Ok(())
+    /// The bytes free on the file system (`fstatvfs`: free blocks, those reserved for root
+    /// included, times the fragment size), or `None` when it does not say.
+    pub fn free_bytes(&self) -> Option<u64> {
+        let st = fs::fstatvfs(&self.fd).ok()?;
+        Some(st.f_bfree.saturating_mul(st.f_frsize))
     }
 
     /// Gives a new, still empty file the No_COW attribute (`FS_IOC_SETFLAGS` with
@@ -227,9 +153,6 @@ impl File {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn set_no_cow(&self) {
         use rustix::fs::{ioctl_getflags, ioctl_setflags, IFlags};
-        if fault::check(Op::SetFlags, "ioctl(FS_IOC_SETFLAGS)").is_err() {
-            return;
-        }
         if let Ok(flags) = ioctl_getflags(&self.fd) {
             if !flags.contains(IFlags::NOCOW) {
                 let _ = ioctl_setflags(&self.fd, flags | IFlags::NOCOW);
@@ -319,7 +242,6 @@ fn full_sync(fd: &OwnedFd) -> Result<()> {
 /// Makes the directory entry of `path` durable: `fsync` of its parent directory, so that a
 /// newly created file survives power loss under its name.
 pub fn sync_parent_dir(path: &CStr) -> Result<()> {
-    fault::check(Op::SyncDir, "fsync(parent directory)")?;
     let bytes = path.to_bytes();
     let mut buf = [0u8; crate::path::MAX_PATH + 1];
     let parent: &[u8] = match bytes.iter().rposition(|&b| b == b'/') {
@@ -342,7 +264,7 @@ pub fn sync_parent_dir(path: &CStr) -> Result<()> {
 
 /// The OS page size, read at run time (4 KiB, 16 KiB and 64 KiB all occur).
 pub fn page_size() -> usize {
-    fault::page_size().unwrap_or_else(rustix::param::page_size)
+    rustix::param::page_size()
 }
 
 fn prot(writable: bool) -> ProtFlags {
@@ -362,7 +284,6 @@ fn prot(writable: bool) -> ProtFlags {
 /// * The caller unmaps the result with [`unmap`] (or moves it with [`remap`]) exactly once.
 pub unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
     debug_assert!(len > 0);
-    fault::check(Op::Map, "mmap")?;
     // SAFETY: a new mapping at an address the kernel picks (NULL hint) cannot overlap any
     // existing Rust object; the caller's bullets cover its use and its unmapping.
     let p = unsafe {
@@ -410,7 +331,6 @@ pub unsafe fn remap(
     writable: bool,
 ) -> Result<NonNull<u8>> {
     let _ = (file, writable);
-    fault::check(Op::Remap, "mremap")?;
     // SAFETY: the caller guarantees a live mapping with no outstanding borrows; MAYMOVE lets
     // the kernel pick a new address, which cannot overlap another Rust object.
     let p = unsafe { os_mremap(ptr.as_ptr().cast::<c_void>(), old_len, new_len) }
@@ -478,7 +398,6 @@ pub unsafe fn remap(
     new_len: usize,
     writable: bool,
 ) -> Result<NonNull<u8>> {
-    fault::check(Op::Remap, "mmap (remap)")?;
     // SAFETY: `new_len > 0` because a region always covers its header; the caller owns the
     // new mapping from here on, and never touches bytes past the file's size.
     let new = unsafe { map(file, new_len, writable) }?;
@@ -495,7 +414,6 @@ pub unsafe fn remap(
 ///
 /// * `ptr` is page-aligned and `ptr..ptr + len` lies within one live mapping of `file`.
 pub unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
-    fault::check(Op::Msync, "msync")?;
     if len == 0 {
         return Ok(());
     }

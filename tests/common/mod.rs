@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod format;
 pub mod fs;
 
 use std::path::{Path, PathBuf};
