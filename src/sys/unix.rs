@@ -184,7 +184,9 @@ impl File {
         let Ok(st) = fstatfs(&self.fd) else {
             return FsFacts::UNKNOWN;
         };
-        // `f_type` is signed on some architectures; the magic numbers are 32-bit.
+        // `f_type` is signed on some targets and unsigned on others (so the cast is needless
+        // on some); the magic numbers are 32-bit.
+        #[allow(clippy::unnecessary_cast)]
         let magic = st.f_type as u64 & 0xFFFF_FFFF;
         let nocow = || {
             ioctl_getflags(&self.fd)
