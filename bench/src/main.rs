@@ -19,6 +19,7 @@ mod common;
 mod growth;
 mod handrolled;
 mod os;
+mod peer;
 mod random;
 mod reopen;
 mod stats;
@@ -162,7 +163,7 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         append::run(ctx, &mut report, append::Mode::Extend)?;
     }
     if ctx.wants(3) || ctx.wants(4) || ctx.wants(6) {
-        let need: usize = ctx.file_sizes.iter().map(|n| 2 * 8 * n).sum();
+        let need: usize = ctx.file_sizes.iter().map(|n| 4 * 8 * n).sum();
         ctx.check_space(need as u64, "scenarios 3, 4, 6")?;
         let t = Instant::now();
         let mut fixtures = Vec::new();
@@ -171,8 +172,9 @@ fn run(ctx: &Ctx) -> io::Result<()> {
             Ok::<(), io::Error>(())
         });
         println!(
-            "\n(fixtures for S3, S4, S6 written and synced in {:.1} s: {} files)",
+            "\n(fixtures for S3, S4, S6 written and synced in {:.1} s: {} files, {} vecdb databases)",
             t.elapsed().as_secs_f64(),
+            2 * fixtures.len(),
             2 * fixtures.len()
         );
         let r = made.and_then(|()| {

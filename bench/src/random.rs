@@ -1,7 +1,8 @@
 //! Scenario 6: random reads of (1 M) indices in the largest vector. Every contender opens
 //! the file per sample and reads all of it once first (untimed) so that every page is
 //! mapped; the sample is the gather loop alone, written the way a user writes it: `v[i]` on
-//! the container itself (through its `Deref` to `[u64]`).
+//! the container itself (through its `Deref` to `[u64]`); vecdb's through a `reader()`
+//! (`get_at`), its documented O(1) point reads.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -13,9 +14,18 @@ use memmap2::Mmap;
 use persistence::MmapedSlice;
 
 use crate::common::{self, as_u64s, names::*, Ctx, Fixture, Report, Rng};
+use crate::peer::{Kind, Peer};
 use crate::stats::{round_robin, Row, Table};
 
-const CONTENDERS: [&str; 5] = [MAP_SLICE, VEC_RAM, MEMVEC_IDX, SLICE_IDX, LIB_IDX];
+const CONTENDERS: [&str; 7] = [
+    MAP_SLICE,
+    VEC_RAM,
+    MEMVEC_IDX,
+    VDB_IDX_BYTES,
+    VDB_IDX_ZERO,
+    SLICE_IDX,
+    LIB_IDX,
+];
 const DATA: usize = 4096;
 
 /// Sums `v[i]` over `idx`.
@@ -67,6 +77,22 @@ pub fn run(ctx: &Ctx, report: &mut Report, fx: &Fixture) -> io::Result<()> {
                 MEMVEC_IDX => timed(&common::memvec_open(&fx.memvec)?, &idx, expect),
                 SLICE_IDX => timed(&MmapedSlice::<u64>::open(&fx.lib)?, &idx, expect),
                 LIB_IDX => timed(&fx.open_lib()?, &idx, expect),
+                VDB_IDX_BYTES | VDB_IDX_ZERO => {
+                    let kind = if CONTENDERS[c] == VDB_IDX_BYTES {
+                        Kind::Bytes
+                    } else {
+                        Kind::ZeroCopy
+                    };
+                    let p = Peer::open(fx.vdb(kind), kind)?;
+                    black_box(p.sum());
+                    let t0 = Instant::now();
+                    let s = p.gather(&idx);
+                    let t = t0.elapsed().as_secs_f64();
+                    if black_box(s) != expect {
+                        return Err(io::Error::other(format!("gathered {s}, expected {expect}")));
+                    }
+                    Ok(t)
+                }
                 _ => unreachable!("every contender is listed"),
             }
         })();
@@ -90,7 +116,7 @@ pub fn run(ctx: &Ctx, report: &mut Report, fx: &Fixture) -> io::Result<()> {
             ),
             rows,
             baseline: 0,
-            floor: None,
+            refs: vec![(6, VS_LIB)],
             per: Some((ctx.random_reads as f64, "read")),
         },
     );

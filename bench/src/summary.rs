@@ -321,7 +321,7 @@ mod tests {
                 title: String::new(),
                 rows: vec![row(VEC, 2.0), row(LIB, 1.0), row(FLOOR, 0.5)],
                 baseline: 0,
-                floor: Some((2, "floor")),
+                refs: vec![(2, "floor")],
                 per: None,
             },
         ));
