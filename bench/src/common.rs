@@ -88,7 +88,13 @@ pub struct Ctx {
     pub growth_bytes: usize,
     /// Random reads per sample in scenario 6.
     pub random_reads: usize,
-    /// Which scenarios to run (1-6).
+    /// Elements of the vectors scanned in scenario 7.
+    pub scan_elems: usize,
+    /// Rounds of scenario 7.
+    pub scan_rounds: usize,
+    /// Bytes reserved in scenario 8.
+    pub reserve_bytes: usize,
+    /// Which scenarios to run (1-8).
     pub only: Vec<u32>,
     /// The OS page size.
     pub page: usize,

@@ -22,6 +22,8 @@ mod os;
 mod peer;
 mod random;
 mod reopen;
+mod reserve;
+mod scan;
 mod stats;
 mod summary;
 mod sync_one;
@@ -32,8 +34,11 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,3,4,5,6] \
-                     [--sizes N,N (elements for scenarios 1 and 2)]";
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,8] \
+                     [--sizes N,N (elements for scenarios 1 and 2)] [--svg PATH]";
+
+/// The number of the last scenario.
+const LAST: u32 = 8;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -76,7 +81,7 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
                         .trim()
                         .parse()
                         .map_err(|_| format!("bad scenario {s:?}"))?;
-                    if !(1..=6).contains(&n) {
+                    if !(1..=LAST).contains(&n) {
                         return Err(format!("no scenario {n}"));
                     }
                     only.push(n);
@@ -110,6 +115,9 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
             sync_ops: 2,
             growth_bytes: 32 << 20,
             random_reads: 100_000,
+            scan_elems: 1_000_000,
+            scan_rounds: 5,
+            reserve_bytes: 64 << 20,
             only,
             page: os::page_size(),
         }
@@ -124,6 +132,9 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
             sync_ops: 6,
             growth_bytes: 1 << 30,
             random_reads: 1_000_000,
+            scan_elems: 100_000_000,
+            scan_rounds: 7,
+            reserve_bytes: 1 << 30,
             only,
             page: os::page_size(),
         }
@@ -196,8 +207,14 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         }
         r?;
     }
+    if ctx.wants(7) {
+        scan::run(ctx, &mut report)?;
+    }
     if ctx.wants(5) {
         growth::run(ctx, &mut report)?;
+    }
+    if ctx.wants(8) {
+        reserve::run_scenario(ctx, &mut report)?;
     }
     println!("\n{}", summary::render(ctx, &report));
     println!(
@@ -230,7 +247,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "7"])).is_err());
+        assert!(parse(&args(&["--only", "9"])).is_err());
+        assert!(parse(&args(&["--only", "7,8"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());
         assert!(parse(&args(&["--sizes", "0"])).is_err());

@@ -32,6 +32,70 @@ pub fn fallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Reads the whole file once (8 MiB `read`s into one buffer), so that every page of it is in
+/// the page cache. Pages already cached stay as they are (their folio sizes too).
+pub fn read_through(path: &Path) -> io::Result<u64> {
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 8 << 20];
+    let mut total = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(total);
+        }
+        total += k as u64;
+    }
+}
+
+/// The fraction of the file's pages that are in the page cache (`mincore` over a read-only
+/// map of the whole file; mapping and `mincore` fault nothing in).
+pub fn resident_fraction(path: &Path) -> io::Result<f64> {
+    let f = File::open(path)?;
+    let len = f.metadata()?.len() as usize;
+    if len == 0 {
+        return Ok(1.0);
+    }
+    // SAFETY: a new read-only shared mapping of a file we opened, at an address the kernel
+    // picks; no reference into it is formed.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let pages = len.div_ceil(page_size());
+    let mut vec = vec![0u8; pages];
+    // SAFETY: `p`/`len` is our mapping and `vec` has one byte per page of it.
+    let r = unsafe { libc::mincore(p, len, vec.as_mut_ptr().cast()) };
+    let e = io::Error::last_os_error();
+    // SAFETY: `p`/`len` is our mapping; nothing refers into it.
+    unsafe { libc::munmap(p, len) };
+    if r != 0 {
+        return Err(e);
+    }
+    Ok(vec.iter().filter(|&&b| b & 1 != 0).count() as f64 / pages as f64)
+}
+
+/// Bytes of blocks allocated to the file (`st_blocks * 512`).
+pub fn allocated_bytes(path: &Path) -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(path)?.blocks() * 512)
+}
+
+/// Whether this process runs as root (loop mounts need it).
+pub fn is_root() -> bool {
+    // SAFETY: `geteuid` has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// Minor page faults of this process so far (`getrusage(RUSAGE_SELF).ru_minflt`).
 pub fn minor_faults() -> u64 {
     // SAFETY: `rusage` is plain old data; all-zero bytes are a valid value.
@@ -193,6 +257,18 @@ mod tests {
         fallocate(&f, 0, 1 << 20).unwrap();
         assert_eq!(f.metadata().unwrap().len(), 1 << 20);
         drop(f);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn read_through_makes_a_file_resident() {
+        let dir = std::env::temp_dir().join(format!("pb-os-res-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        std::fs::write(&path, vec![7u8; 3 << 20]).unwrap();
+        assert_eq!(read_through(&path).unwrap(), 3 << 20);
+        assert_eq!(resident_fraction(&path).unwrap(), 1.0);
+        assert!(allocated_bytes(&path).unwrap() >= 3 << 20);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
