@@ -259,11 +259,11 @@ fn sample(row: &str, files: &Files, n: usize, expect: u64) -> io::Result<(f64, u
         LIB_PUSH | LIB_EXTEND => {
             let v = OpenOptions::new()
                 .create(false)
-                .open::<u64>(&files.of(row))?;
+                .open::<u64>(files.of(row))?;
             (common::sum(&v), Box::new(v))
         }
         SLICE_PUSH | SLICE_EXTEND => {
-            let s = MmapedSlice::<u64>::open(&files.of(row))?;
+            let s = MmapedSlice::<u64>::open(files.of(row))?;
             (common::sum(&s), Box::new(s))
         }
         _ => {
