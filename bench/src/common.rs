@@ -96,6 +96,8 @@ pub struct Ctx {
     pub reserve_bytes: usize,
     /// Which scenarios to run (1-8).
     pub only: Vec<u32>,
+    /// Where to write the chart (default: see `main::chart_path`).
+    pub svg: Option<PathBuf>,
     /// The OS page size.
     pub page: usize,
 }

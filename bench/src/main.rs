@@ -15,6 +15,7 @@
 //! of the issue with its measured ratio, as Markdown for the README.
 
 mod append;
+mod chart;
 mod common;
 mod growth;
 mod handrolled;
@@ -70,11 +71,13 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
     let mut base: Option<PathBuf> = None;
     let mut only = Vec::new();
     let mut sizes: Option<Vec<usize>> = None;
+    let mut svg: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--dir" => base = Some(it.next().ok_or("--dir needs a path")?.into()),
+            "--svg" => svg = Some(it.next().ok_or("--svg needs a path")?.into()),
             "--only" => {
                 for s in it.next().ok_or("--only needs a list")?.split(',') {
                     let n: u32 = s
@@ -118,7 +121,8 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
             scan_elems: 1_000_000,
             scan_rounds: 5,
             reserve_bytes: 64 << 20,
-            only,
+            only: only.clone(),
+            svg: svg.clone(),
             page: os::page_size(),
         }
     } else {
@@ -135,7 +139,8 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
             scan_elems: 100_000_000,
             scan_rounds: 7,
             reserve_bytes: 1 << 30,
-            only,
+            only: only.clone(),
+            svg: svg.clone(),
             page: os::page_size(),
         }
     };
@@ -216,13 +221,54 @@ fn run(ctx: &Ctx) -> io::Result<()> {
     if ctx.wants(8) {
         reserve::run_scenario(ctx, &mut report)?;
     }
+    let side = summary::vecdb_table(ctx, &report);
+    if !side.is_empty() {
+        println!("\n{side}");
+    }
     println!("\n{}", summary::render(ctx, &report));
+    let panels = chart::panels(ctx, &report);
+    if !panels.is_empty() {
+        let path = chart_path(ctx);
+        let heading = format!(
+            "persistence-bench{}: {} | {} | {}",
+            if ctx.quick { " --quick" } else { "" },
+            os::utc_now(),
+            os::cpu_model(),
+            fs
+        );
+        match std::fs::write(&path, chart::svg(&heading, &panels)) {
+            Ok(()) => println!("chart: {}", path.display()),
+            Err(e) => println!("chart: cannot write {}: {e}", path.display()),
+        }
+    }
     println!(
         "(finished in {:.0} s; temp dir {} removed)",
         start.elapsed().as_secs_f64(),
         ctx.dir.display()
     );
     Ok(())
+}
+
+/// Where the chart goes: `--svg PATH`; after a full run of every scenario,
+/// `bench/results-<date>.svg` beside the results file; otherwise next to the executable (the
+/// target dir), never into bench/.
+fn chart_path(ctx: &Ctx) -> PathBuf {
+    if let Some(p) = &ctx.svg {
+        return p.clone();
+    }
+    if !ctx.quick && ctx.only.is_empty() {
+        let date: String = os::utc_now().chars().take(10).collect();
+        return PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("results-{date}.svg"));
+    }
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(std::env::temp_dir);
+    dir.join(if ctx.quick {
+        "persistence-bench-quick.svg"
+    } else {
+        "persistence-bench-partial.svg"
+    })
 }
 
 #[cfg(test)]
@@ -243,6 +289,31 @@ mod tests {
         assert!(!full.quick && full.rounds >= 5 && full.wants(3));
         assert_eq!(full.append_sizes, [10_000_000, 100_000_000]);
         assert_eq!(full.growth_bytes, 1 << 30);
+        assert_eq!(full.scan_elems, 100_000_000, "800 MB");
+        assert_eq!(full.reserve_bytes, 1 << 30);
+    }
+
+    #[test]
+    fn the_chart_goes_into_bench_only_after_a_full_run() {
+        let full = parse(&[]).unwrap();
+        let p = chart_path(&full);
+        assert!(p.starts_with(env!("CARGO_MANIFEST_DIR")), "{}", p.display());
+        assert!(p
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("results-20"));
+        for a in [&["--quick"][..], &["--only", "1"][..]] {
+            let p = chart_path(&parse(&args(a)).unwrap());
+            assert!(
+                !p.starts_with(env!("CARGO_MANIFEST_DIR")),
+                "{a:?}: {}",
+                p.display()
+            );
+        }
+        let p = chart_path(&parse(&args(&["--svg", "/x/c.svg"])).unwrap());
+        assert_eq!(p, PathBuf::from("/x/c.svg"));
     }
 
     #[test]

@@ -76,8 +76,13 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
         let mut rows: Vec<Row> = CONTENDERS.iter().map(|c| Row::new(*c)).collect();
         let mut err = None;
         round_robin(ctx.rounds, CONTENDERS.len(), |c, _| {
+            let f0 = crate::os::minor_faults();
             match open_one(c, fx, true) {
-                Ok(t) => rows[c].time.push(t),
+                Ok(t) => {
+                    rows[c].time.push(t);
+                    // Includes the (untimed) drop, which faults nothing.
+                    rows[c].push_faults(crate::os::minor_faults() - f0);
+                }
                 Err(e) => {
                     err.get_or_insert(io::Error::other(format!("{}: {e}", CONTENDERS[c])));
                 }
