@@ -172,11 +172,14 @@ fn run(ctx: &Ctx) -> io::Result<()> {
          before and deleted after each timed run; ratios within this run are what count."
     );
     let mut report = Report::default();
+    let mut took = Took(Instant::now());
     if ctx.wants(1) {
         append::run(ctx, &mut report, append::Mode::Push)?;
+        took.say("S1");
     }
     if ctx.wants(2) {
         append::run(ctx, &mut report, append::Mode::Extend)?;
+        took.say("S2");
     }
     if ctx.wants(3) || ctx.wants(4) || ctx.wants(6) {
         let need: usize = ctx.file_sizes.iter().map(|n| 4 * 8 * n).sum();
@@ -211,15 +214,19 @@ fn run(ctx: &Ctx) -> io::Result<()> {
             fx.remove();
         }
         r?;
+        took.say("S3, S4, S6");
     }
     if ctx.wants(7) {
         scan::run(ctx, &mut report)?;
+        took.say("S7");
     }
     if ctx.wants(5) {
         growth::run(ctx, &mut report)?;
+        took.say("S5");
     }
     if ctx.wants(8) {
         reserve::run_scenario(ctx, &mut report)?;
+        took.say("S8");
     }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
@@ -247,6 +254,16 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         ctx.dir.display()
     );
     Ok(())
+}
+
+/// Prints how long each part of the run took (the budget: about 5 minutes on 2 idle cores).
+struct Took(Instant);
+
+impl Took {
+    fn say(&mut self, what: &str) {
+        println!("({what} took {:.0} s)", self.0.elapsed().as_secs_f64());
+        self.0 = Instant::now();
+    }
 }
 
 /// Where the chart goes: `--svg PATH`; after a full run of every scenario,

@@ -90,6 +90,39 @@ pub fn allocated_bytes(path: &Path) -> io::Result<u64> {
     Ok(std::fs::metadata(path)?.blocks() * 512)
 }
 
+/// How much of this process's mappings of `path` is resident, and how much of that is mapped
+/// by PMD entries (2 MiB pages of the page cache: one TLB entry each), in KiB, summed over the
+/// mappings `/proc/self/smaps` lists with that path. `None` where there is no smaps (or no
+/// mapping of the file).
+pub fn mapped_kib(path: &Path) -> Option<(u64, u64)> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let path = path.to_str()?;
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let (mut rss, mut pmd, mut found, mut ours) = (0u64, 0u64, false, false);
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if !first.ends_with(':') && first.contains('-') {
+            // A mapping's header: range, perms, offset, dev, inode, path.
+            ours = f.nth(4) == Some(path);
+            found |= ours;
+        } else if ours {
+            let kib = || {
+                f.clone()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            match first {
+                "Rss:" => rss += kib(),
+                "FilePmdMapped:" => pmd += kib(),
+                _ => {}
+            }
+        }
+    }
+    found.then_some((rss, pmd))
+}
+
 /// Whether this process runs as root (loop mounts need it).
 pub fn is_root() -> bool {
     // SAFETY: `geteuid` has no preconditions.
@@ -269,6 +302,24 @@ mod tests {
         assert_eq!(read_through(&path).unwrap(), 3 << 20);
         assert_eq!(resident_fraction(&path).unwrap(), 1.0);
         assert!(allocated_bytes(&path).unwrap() >= 3 << 20);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mapped_kib_finds_a_mapping_of_the_file() {
+        let dir = std::env::temp_dir().join(format!("pb-os-smaps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        assert_eq!(mapped_kib(&path), None, "not mapped yet");
+        let f = File::open(&path).unwrap();
+        // SAFETY: nobody changes the test's own file.
+        let m = unsafe { memmap2::Mmap::map(&f) }.unwrap();
+        std::hint::black_box(m.iter().step_by(4096).map(|&b| b as u64).sum::<u64>());
+        let (rss, pmd) = mapped_kib(&path).expect("listed in smaps");
+        assert_eq!(rss, 1024, "every page touched is resident");
+        assert!(pmd <= rss);
+        drop(m);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -152,7 +152,8 @@ pub fn run_scenario(ctx: &Ctx, report: &mut Report) -> io::Result<()> {
     let mut sync: Vec<Row> = rows_here.iter().map(|r| Row::new(*r)).collect();
     let mut allocated: Vec<Samples> = rows_here.iter().map(|_| Samples::default()).collect();
     let mut err = None;
-    round_robin(ctx.rounds, rows_here.len(), |c, round| {
+    // Each run writes up to G bytes and syncs them: seconds per run on ext2, so 3 rounds.
+    round_robin(ctx.rounds.min(3), rows_here.len(), |c, round| {
         if err.is_some() {
             return;
         }

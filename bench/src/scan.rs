@@ -23,7 +23,7 @@ use crate::append::CHUNK;
 use crate::common::{self, as_bytes, as_u64s, fmt_bytes, Ctx, Report};
 use crate::os::{minor_faults, read_through, resident_fraction};
 use crate::peer::{self, Kind, Peer};
-use crate::stats::{markdown, round_robin, Row, Table};
+use crate::stats::{markdown, round_robin, Row, Samples, Table};
 
 /// Row names.
 pub mod names {
@@ -181,12 +181,13 @@ fn measure(ctx: &Ctx, report: &mut Report, files: &Files, n: usize) -> io::Resul
     let expect = common::sum_to(n);
     let mut rows: Vec<Row> = ROWS.iter().map(|r| Row::new(*r)).collect();
     let mut rewarmed = vec![0usize; ROWS.len()];
+    let mut mapped: Vec<(Samples, Samples)> = ROWS.iter().map(|_| Default::default()).collect();
     let mut err = None;
     round_robin(ctx.scan_rounds, ROWS.len(), |c, _| {
         if err.is_some() {
             return;
         }
-        let r = (|| -> io::Result<(f64, u64)> {
+        let r = (|| -> io::Result<Sample> {
             let path = files.of(ROWS[c]);
             if resident_fraction(&path)? < 1.0 {
                 rewarmed[c] += 1;
@@ -195,9 +196,13 @@ fn measure(ctx: &Ctx, report: &mut Report, files: &Files, n: usize) -> io::Resul
             sample(ROWS[c], files, n, expect)
         })();
         match r {
-            Ok((t, f)) => {
+            Ok((t, f, m)) => {
                 rows[c].time.push(t);
                 rows[c].push_faults(f);
+                if let Some((rss, pmd)) = m {
+                    mapped[c].0.push(rss as f64);
+                    mapped[c].1.push(pmd as f64);
+                }
             }
             Err(e) => err = Some(io::Error::other(format!("{}: {e}", ROWS[c]))),
         }
@@ -236,11 +241,16 @@ fn measure(ctx: &Ctx, report: &mut Report, files: &Files, n: usize) -> io::Resul
             )
         }
     );
+    crate::random::print_mapped(&ROWS, &mapped);
     Ok(())
 }
 
-/// One open + sum of `row`; returns (seconds, minor faults).
-fn sample(row: &str, files: &Files, n: usize, expect: u64) -> io::Result<(f64, u64)> {
+/// What one sample measured: seconds, minor faults, and the mapping's resident and
+/// PMD-mapped KiB (after the clock stopped).
+type Sample = (f64, u64, Option<(u64, u64)>);
+
+/// One open + sum of `row`.
+fn sample(row: &str, files: &Files, n: usize, expect: u64) -> io::Result<Sample> {
     let f0 = minor_faults();
     let t0 = Instant::now();
     let (got, keep): (u64, Box<dyn std::any::Any>) = match row {
@@ -278,11 +288,12 @@ fn sample(row: &str, files: &Files, n: usize, expect: u64) -> io::Result<(f64, u
     };
     let t = t0.elapsed().as_secs_f64();
     let faults = minor_faults() - f0;
+    let mapped = crate::os::mapped_kib(&files.of(row));
     drop(keep);
     if black_box(got) != expect {
         return Err(io::Error::other(format!("summed {got}, expected {expect}")));
     }
-    Ok((t, faults))
+    Ok((t, faults, mapped))
 }
 
 /// The file rows read, for tests.
