@@ -3,6 +3,10 @@
 //!
 //! Two phases are timed per run: the append phase, and append + the one sync (the total).
 //! Opening or creating the file before, and dropping/deleting after, are not timed.
+//!
+//! vecdb (issue 13) has no bulk append: both scenarios `push` one element at a time into its
+//! RAM buffer (the append phase), then `flush` (copies it into its mapped file, no device
+//! sync: timed as its own, non-durable row) and `fsync` its two files (the durable total).
 
 use std::fs::File;
 use std::hint::black_box;
@@ -15,6 +19,7 @@ use persistence::OpenOptions;
 use crate::common::{self, as_bytes, as_u64s_mut, chunks, names::*, Ctx, Report};
 use crate::handrolled::{MmapVec, Policy};
 use crate::os::minor_faults;
+use crate::peer::{Kind, Peer};
 use crate::stats::{round_robin, Row, Table};
 
 /// Elements per `extend_from_slice` call in scenario 2.
@@ -37,20 +42,42 @@ struct Run {
     total: Option<f64>,
     /// Minor faults during the append phase.
     faults: u64,
+    /// Seconds of append + a flush that is not durable (vecdb's own `flush`).
+    flush_only: Option<f64>,
 }
 
-const CONTENDERS: [&str; 10] = [
+const CONTENDERS: [&str; 12] = [
     VEC,
     VEC_WRITE,
     BUFW,
     HAND,
     MEMVEC,
+    VDB_BYTES,
+    VDB_ZERO,
     LIB,
     FLOOR,
     FLOOR_FAULTS,
     LIB_PRESIZED,
     FIX_SKETCH,
 ];
+
+/// The name of contender `c`'s row in the "+ one sync" table.
+fn total_name(c: &str) -> &str {
+    match c {
+        VDB_BYTES => VDB_BYTES_SYNC,
+        VDB_ZERO => VDB_ZERO_SYNC,
+        other => other,
+    }
+}
+
+/// The name of contender `c`'s non-durable flush row, if it has one.
+fn flush_name(c: &str) -> Option<&'static str> {
+    match c {
+        VDB_BYTES => Some(VDB_BYTES_FLUSH),
+        VDB_ZERO => Some(VDB_ZERO_FLUSH),
+        _ => None,
+    }
+}
 
 /// Runs scenario 1 (`Mode::Push`) or 2 (`Mode::Extend`) at every size.
 pub fn run(ctx: &Ctx, report: &mut Report, mode: Mode) -> io::Result<()> {
@@ -63,7 +90,11 @@ pub fn run(ctx: &Ctx, report: &mut Report, mode: Mode) -> io::Result<()> {
         ctx.check_space(2 * 8 * n as u64, &format!("scenario {num}"))?;
         let mut rows: Vec<Row> = CONTENDERS.iter().map(|c| Row::new(*c)).collect();
         rows.push(Row::new(FLOOR_STORES));
-        let mut totals: Vec<Row> = CONTENDERS.iter().map(|c| Row::new(*c)).collect();
+        let mut totals: Vec<Row> = CONTENDERS.iter().map(|c| Row::new(total_name(c))).collect();
+        let mut flushes: Vec<Row> = CONTENDERS
+            .iter()
+            .filter_map(|c| flush_name(c).map(Row::new))
+            .collect();
         let mut err = None;
         round_robin(ctx.rounds, CONTENDERS.len(), |c, round| {
             if err.is_some() {
@@ -71,13 +102,18 @@ pub fn run(ctx: &Ctx, report: &mut Report, mode: Mode) -> io::Result<()> {
             }
             let path = ctx.path(&format!("append-{c}-{round}"));
             let r = run_one(c, &path, n, mode, &chunk, &mut rows);
-            let _ = std::fs::remove_file(&path);
+            common::remove_path(&path);
             match r {
                 Ok(r) => {
                     rows[c].time.push(r.append);
                     rows[c].push_faults(r.faults);
                     if let Some(t) = r.total {
                         totals[c].time.push(t);
+                    }
+                    if let (Some(t), Some(name)) = (r.flush_only, flush_name(CONTENDERS[c])) {
+                        if let Some(row) = flushes.iter_mut().find(|r| r.name == name) {
+                            row.time.push(t);
+                        }
                     }
                 }
                 Err(e) => err = Some(io::Error::other(format!("{}: {e}", CONTENDERS[c]))),
@@ -91,27 +127,38 @@ pub fn run(ctx: &Ctx, report: &mut Report, mode: Mode) -> io::Result<()> {
             Mode::Push => format!("S1 push phase: {size} × push(u64)"),
             Mode::Extend => format!("S2 extend phase: {size} u64 by extend_from_slice(64 Ki)"),
         };
+        let at = |rows: &[Row], name: &str| rows.iter().position(|r| r.name == name);
+        let refs = [(FLOOR, "floor"), (LIB, VS_LIB)]
+            .iter()
+            .filter_map(|&(name, label)| at(&rows, name).map(|i| (i, label)))
+            .collect();
         report.table(
             format!("{what} {n}"),
             Table {
-                title,
+                title: format!("{title} (vecdb: push into its RAM buffer)"),
                 rows,
                 baseline: 0,
-                floor: Some((6, "floor")),
+                refs,
                 per: Some((n as f64, "element")),
             },
         );
-        let totals: Vec<Row> = totals.into_iter().filter(|r| r.time.len() > 0).collect();
-        let baseline = totals.iter().position(|r| r.name == BUFW).unwrap_or(0);
+        let mut totals: Vec<Row> = totals.into_iter().filter(|r| r.time.len() > 0).collect();
+        totals.extend(flushes);
+        let baseline = at(&totals, BUFW).unwrap_or(0);
+        let refs = at(&totals, LIB).map(|i| (i, VS_LIB)).into_iter().collect();
         report.table(
             format!("{what}+sync {n}"),
             Table {
                 title: format!("S{num} {what} + one sync: {size} u64"),
                 rows: totals,
                 baseline,
-                floor: None,
+                refs,
                 per: Some((n as f64, "element")),
             },
+        );
+        println!(
+            "(vecdb's `flush` does not sync to the device: its durable rows add an fsync of its \
+             `data` and `regions` files; the \"(not durable)\" rows stop after `flush`.)"
         );
     }
     Ok(())
@@ -155,6 +202,7 @@ fn run_one(
                 append,
                 total: None,
                 faults,
+                flush_only: None,
             })
         }
         VEC_WRITE => {
@@ -184,6 +232,7 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                flush_only: None,
             })
         }
         BUFW => {
@@ -212,6 +261,7 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                flush_only: None,
             })
         }
         HAND | FIX_SKETCH => {
@@ -247,6 +297,7 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                flush_only: None,
             })
         }
         MEMVEC => {
@@ -276,6 +327,41 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                flush_only: None,
+            })
+        }
+        VDB_BYTES | VDB_ZERO => {
+            let kind = if CONTENDERS[c] == VDB_BYTES {
+                Kind::Bytes
+            } else {
+                Kind::ZeroCopy
+            };
+            let mut v = Peer::create(path, kind)?;
+            let f0 = minor_faults();
+            let t0 = Instant::now();
+            match mode {
+                Mode::Push => v.push_range(0, n as u64),
+                Mode::Extend => {
+                    for (_, len) in chunks(n, CHUNK) {
+                        v.push_slice(&chunk[..len]);
+                    }
+                }
+            }
+            let append = t0.elapsed().as_secs_f64();
+            let faults = minor_faults() - f0;
+            v.flush()?;
+            let flush_only = t0.elapsed().as_secs_f64();
+            v.fsync()?;
+            let total = t0.elapsed().as_secs_f64();
+            check(
+                v.len() == n && v.get(n - 1) == Some(expect_last),
+                "wrong contents",
+            )?;
+            Ok(Run {
+                append,
+                total: Some(total),
+                faults,
+                flush_only: Some(flush_only),
             })
         }
         LIB | LIB_PRESIZED => {
@@ -312,6 +398,7 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                flush_only: None,
             })
         }
         FLOOR => {
@@ -339,6 +426,7 @@ fn run_one(
                 append,
                 total: None,
                 faults,
+                flush_only: None,
             })
         }
         FLOOR_FAULTS => {
@@ -360,6 +448,7 @@ fn run_one(
                 append,
                 total: None,
                 faults,
+                flush_only: None,
             })
         }
         _ => unreachable!("every contender is listed"),

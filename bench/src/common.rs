@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use memvec::{MemVec, VecFile};
 use persistence::{MmapedVec, OpenOptions};
 
+use crate::peer::Kind;
 use crate::stats::Table;
 
 /// Row names, shared by the scenarios and the summary.
@@ -45,6 +46,26 @@ pub mod names {
     pub const SLICE_IDX: &str = "MmapedSlice<u64>";
     pub const LIB_IDX: &str = "MmapedVec<u64>";
     pub const MEMVEC_IDX: &str = "memvec MemVec";
+    // vecdb (issue 13): the append phase is its RAM push; "+ one sync" rows are
+    // push + flush + fsync of its files, and its flush alone is a separate, non-durable row.
+    pub const VDB_BYTES: &str = "vecdb BytesVec<usize, u64>";
+    pub const VDB_ZERO: &str = "vecdb ZeroCopyVec<usize, u64>";
+    pub const VDB_BYTES_SYNC: &str = "vecdb BytesVec + flush + fsync";
+    pub const VDB_ZERO_SYNC: &str = "vecdb ZeroCopyVec + flush + fsync";
+    pub const VDB_BYTES_FLUSH: &str = "(not durable) vecdb BytesVec + flush";
+    pub const VDB_ZERO_FLUSH: &str = "(not durable) vecdb ZeroCopyVec + flush";
+    pub const VDB_OPEN_BYTES: &str = "vecdb BytesVec: Database::open + import";
+    pub const VDB_OPEN_ZERO: &str = "vecdb ZeroCopyVec: Database::open + import";
+    pub const VDB_SET_BYTES: &str = "vecdb MutableVec<BytesVec>: update + flush + fsync";
+    pub const VDB_SET_ZERO: &str = "vecdb MutableVec<ZeroCopyVec>: update + flush + fsync";
+    pub const VDB_SET_BYTES_FLUSH: &str =
+        "(not durable) vecdb MutableVec<BytesVec>: update + flush";
+    pub const VDB_SET_ZERO_FLUSH: &str =
+        "(not durable) vecdb MutableVec<ZeroCopyVec>: update + flush";
+    pub const VDB_IDX_BYTES: &str = "vecdb BytesVec reader().get_at";
+    pub const VDB_IDX_ZERO: &str = "vecdb ZeroCopyVec reader().get_at";
+    /// The label of "vs MmapedVec" columns.
+    pub const VS_LIB: &str = "MmapedVec";
 }
 
 /// The run: where files go, how big, how often.
@@ -67,8 +88,16 @@ pub struct Ctx {
     pub growth_bytes: usize,
     /// Random reads per sample in scenario 6.
     pub random_reads: usize,
-    /// Which scenarios to run (1-6).
+    /// Elements of the vectors scanned in scenario 7.
+    pub scan_elems: usize,
+    /// Rounds of scenario 7.
+    pub scan_rounds: usize,
+    /// Bytes reserved in scenario 8.
+    pub reserve_bytes: usize,
+    /// Which scenarios to run (1-8).
     pub only: Vec<u32>,
+    /// Where to write the chart (default: see `main::chart_path`).
+    pub svg: Option<PathBuf>,
     /// The OS page size.
     pub page: usize,
 }
@@ -216,6 +245,15 @@ pub fn sum(s: &[u64]) -> u64 {
     s.iter().fold(0u64, |a, &x| a.wrapping_add(x))
 }
 
+/// Deletes a file or a directory tree (vecdb keeps a database directory), ignoring errors.
+pub fn remove_path(path: &Path) {
+    if path.is_dir() {
+        let _ = std::fs::remove_dir_all(path);
+    } else {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Creates a fresh file of `bytes` bytes with blocks reserved (`fallocate`), for the floors.
 pub fn fallocated(path: &Path, bytes: u64) -> io::Result<File> {
     let f = File::options()
@@ -248,7 +286,8 @@ pub fn memvec_extend(v: &mut MemVec<'static, u64, VecFile<'static>>, xs: &[u64])
     }
 }
 
-/// Input files with elements `0..n`: one of this library, one of memvec, both durable.
+/// Input files with elements `0..n`: one of this library, one of memvec, and one vecdb
+/// database of each kind, all durable.
 pub struct Fixture {
     /// Elements.
     pub n: usize,
@@ -256,6 +295,8 @@ pub struct Fixture {
     pub lib: PathBuf,
     /// The memvec file.
     pub memvec: PathBuf,
+    /// The vecdb database directories, one per [`Kind`] (in `Kind::ALL` order).
+    pub vdb: [PathBuf; 2],
 }
 
 impl Fixture {
@@ -280,13 +321,30 @@ impl Fixture {
         v.close()?;
         m.as_mem().file().sync_data()?;
         drop(m);
-        Ok(Fixture { n, lib, memvec })
+        let vdb = Kind::ALL.map(|k| ctx.path(&format!("fixture-vecdb-{}-{n}", k.tag())));
+        for (k, dir) in Kind::ALL.iter().zip(&vdb) {
+            crate::peer::write_fixture(dir, *k, n)?;
+        }
+        Ok(Fixture {
+            n,
+            lib,
+            memvec,
+            vdb,
+        })
     }
 
-    /// Deletes both files.
+    /// Deletes every file of the fixture.
     pub fn remove(&self) {
         let _ = std::fs::remove_file(&self.lib);
         let _ = std::fs::remove_file(&self.memvec);
+        for d in &self.vdb {
+            remove_path(d);
+        }
+    }
+
+    /// The vecdb database directory of `kind`.
+    pub fn vdb(&self, kind: Kind) -> &Path {
+        &self.vdb[if kind == Kind::Bytes { 0 } else { 1 }]
     }
 
     /// Opens the library file as a vector, without creating anything.

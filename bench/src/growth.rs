@@ -112,7 +112,7 @@ fn run_rounds(
             ),
             rows,
             baseline,
-            floor: None,
+            refs: vec![],
             per: None,
         },
     );

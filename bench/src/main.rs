@@ -15,12 +15,16 @@
 //! of the issue with its measured ratio, as Markdown for the README.
 
 mod append;
+mod chart;
 mod common;
 mod growth;
 mod handrolled;
 mod os;
+mod peer;
 mod random;
 mod reopen;
+mod reserve;
+mod scan;
 mod stats;
 mod summary;
 mod sync_one;
@@ -31,8 +35,11 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,3,4,5,6] \
-                     [--sizes N,N (elements for scenarios 1 and 2)]";
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,8] \
+                     [--sizes N,N (elements for scenarios 1 and 2)] [--svg PATH]";
+
+/// The number of the last scenario.
+const LAST: u32 = 8;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,18 +71,20 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
     let mut base: Option<PathBuf> = None;
     let mut only = Vec::new();
     let mut sizes: Option<Vec<usize>> = None;
+    let mut svg: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--dir" => base = Some(it.next().ok_or("--dir needs a path")?.into()),
+            "--svg" => svg = Some(it.next().ok_or("--svg needs a path")?.into()),
             "--only" => {
                 for s in it.next().ok_or("--only needs a list")?.split(',') {
                     let n: u32 = s
                         .trim()
                         .parse()
                         .map_err(|_| format!("bad scenario {s:?}"))?;
-                    if !(1..=6).contains(&n) {
+                    if !(1..=LAST).contains(&n) {
                         return Err(format!("no scenario {n}"));
                     }
                     only.push(n);
@@ -109,7 +118,11 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
             sync_ops: 2,
             growth_bytes: 32 << 20,
             random_reads: 100_000,
-            only,
+            scan_elems: 1_000_000,
+            scan_rounds: 5,
+            reserve_bytes: 64 << 20,
+            only: only.clone(),
+            svg: svg.clone(),
             page: os::page_size(),
         }
     } else {
@@ -123,7 +136,11 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
             sync_ops: 6,
             growth_bytes: 1 << 30,
             random_reads: 1_000_000,
-            only,
+            scan_elems: 100_000_000,
+            scan_rounds: 7,
+            reserve_bytes: 1 << 30,
+            only: only.clone(),
+            svg: svg.clone(),
             page: os::page_size(),
         }
     };
@@ -155,14 +172,17 @@ fn run(ctx: &Ctx) -> io::Result<()> {
          before and deleted after each timed run; ratios within this run are what count."
     );
     let mut report = Report::default();
+    let mut took = Took(Instant::now());
     if ctx.wants(1) {
         append::run(ctx, &mut report, append::Mode::Push)?;
+        took.say("S1");
     }
     if ctx.wants(2) {
         append::run(ctx, &mut report, append::Mode::Extend)?;
+        took.say("S2");
     }
     if ctx.wants(3) || ctx.wants(4) || ctx.wants(6) {
-        let need: usize = ctx.file_sizes.iter().map(|n| 2 * 8 * n).sum();
+        let need: usize = ctx.file_sizes.iter().map(|n| 4 * 8 * n).sum();
         ctx.check_space(need as u64, "scenarios 3, 4, 6")?;
         let t = Instant::now();
         let mut fixtures = Vec::new();
@@ -171,8 +191,9 @@ fn run(ctx: &Ctx) -> io::Result<()> {
             Ok::<(), io::Error>(())
         });
         println!(
-            "\n(fixtures for S3, S4, S6 written and synced in {:.1} s: {} files)",
+            "\n(fixtures for S3, S4, S6 written and synced in {:.1} s: {} files, {} vecdb databases)",
             t.elapsed().as_secs_f64(),
+            2 * fixtures.len(),
             2 * fixtures.len()
         );
         let r = made.and_then(|()| {
@@ -193,17 +214,78 @@ fn run(ctx: &Ctx) -> io::Result<()> {
             fx.remove();
         }
         r?;
+        took.say("S3, S4, S6");
+    }
+    if ctx.wants(7) {
+        scan::run(ctx, &mut report)?;
+        took.say("S7");
     }
     if ctx.wants(5) {
         growth::run(ctx, &mut report)?;
+        took.say("S5");
+    }
+    if ctx.wants(8) {
+        reserve::run_scenario(ctx, &mut report)?;
+        took.say("S8");
+    }
+    let side = summary::vecdb_table(ctx, &report);
+    if !side.is_empty() {
+        println!("\n{side}");
     }
     println!("\n{}", summary::render(ctx, &report));
+    let panels = chart::panels(ctx, &report);
+    if !panels.is_empty() {
+        let path = chart_path(ctx);
+        let heading = format!(
+            "persistence-bench{}: {} | {} | {}",
+            if ctx.quick { " --quick" } else { "" },
+            os::utc_now(),
+            os::cpu_model(),
+            fs
+        );
+        match std::fs::write(&path, chart::svg(&heading, &panels)) {
+            Ok(()) => println!("chart: {}", path.display()),
+            Err(e) => println!("chart: cannot write {}: {e}", path.display()),
+        }
+    }
     println!(
         "(finished in {:.0} s; temp dir {} removed)",
         start.elapsed().as_secs_f64(),
         ctx.dir.display()
     );
     Ok(())
+}
+
+/// Prints how long each part of the run took (the budget: about 5 minutes on 2 idle cores).
+struct Took(Instant);
+
+impl Took {
+    fn say(&mut self, what: &str) {
+        println!("({what} took {:.0} s)", self.0.elapsed().as_secs_f64());
+        self.0 = Instant::now();
+    }
+}
+
+/// Where the chart goes: `--svg PATH`; after a full run of every scenario,
+/// `bench/results-<date>.svg` beside the results file; otherwise next to the executable (the
+/// target dir), never into bench/.
+fn chart_path(ctx: &Ctx) -> PathBuf {
+    if let Some(p) = &ctx.svg {
+        return p.clone();
+    }
+    if !ctx.quick && ctx.only.is_empty() {
+        let date: String = os::utc_now().chars().take(10).collect();
+        return PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("results-{date}.svg"));
+    }
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(std::env::temp_dir);
+    dir.join(if ctx.quick {
+        "persistence-bench-quick.svg"
+    } else {
+        "persistence-bench-partial.svg"
+    })
 }
 
 #[cfg(test)]
@@ -224,11 +306,37 @@ mod tests {
         assert!(!full.quick && full.rounds >= 5 && full.wants(3));
         assert_eq!(full.append_sizes, [10_000_000, 100_000_000]);
         assert_eq!(full.growth_bytes, 1 << 30);
+        assert_eq!(full.scan_elems, 100_000_000, "800 MB");
+        assert_eq!(full.reserve_bytes, 1 << 30);
+    }
+
+    #[test]
+    fn the_chart_goes_into_bench_only_after_a_full_run() {
+        let full = parse(&[]).unwrap();
+        let p = chart_path(&full);
+        assert!(p.starts_with(env!("CARGO_MANIFEST_DIR")), "{}", p.display());
+        assert!(p
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("results-20"));
+        for a in [&["--quick"][..], &["--only", "1"][..]] {
+            let p = chart_path(&parse(&args(a)).unwrap());
+            assert!(
+                !p.starts_with(env!("CARGO_MANIFEST_DIR")),
+                "{a:?}: {}",
+                p.display()
+            );
+        }
+        let p = chart_path(&parse(&args(&["--svg", "/x/c.svg"])).unwrap());
+        assert_eq!(p, PathBuf::from("/x/c.svg"));
     }
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "7"])).is_err());
+        assert!(parse(&args(&["--only", "9"])).is_err());
+        assert!(parse(&args(&["--only", "7,8"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());
         assert!(parse(&args(&["--sizes", "0"])).is_err());

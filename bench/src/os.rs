@@ -32,6 +32,103 @@ pub fn fallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Reads the whole file once (8 MiB `read`s into one buffer), so that every page of it is in
+/// the page cache. Pages already cached stay as they are (their folio sizes too).
+pub fn read_through(path: &Path) -> io::Result<u64> {
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 8 << 20];
+    let mut total = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(total);
+        }
+        total += k as u64;
+    }
+}
+
+/// The fraction of the file's pages that are in the page cache (`mincore` over a read-only
+/// map of the whole file; mapping and `mincore` fault nothing in).
+pub fn resident_fraction(path: &Path) -> io::Result<f64> {
+    let f = File::open(path)?;
+    let len = f.metadata()?.len() as usize;
+    if len == 0 {
+        return Ok(1.0);
+    }
+    // SAFETY: a new read-only shared mapping of a file we opened, at an address the kernel
+    // picks; no reference into it is formed.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let pages = len.div_ceil(page_size());
+    let mut vec = vec![0u8; pages];
+    // SAFETY: `p`/`len` is our mapping and `vec` has one byte per page of it.
+    let r = unsafe { libc::mincore(p, len, vec.as_mut_ptr().cast()) };
+    let e = io::Error::last_os_error();
+    // SAFETY: `p`/`len` is our mapping; nothing refers into it.
+    unsafe { libc::munmap(p, len) };
+    if r != 0 {
+        return Err(e);
+    }
+    Ok(vec.iter().filter(|&&b| b & 1 != 0).count() as f64 / pages as f64)
+}
+
+/// Bytes of blocks allocated to the file (`st_blocks * 512`).
+pub fn allocated_bytes(path: &Path) -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(path)?.blocks() * 512)
+}
+
+/// How much of this process's mappings of `path` is resident, and how much of that is mapped
+/// by PMD entries (2 MiB pages of the page cache: one TLB entry each), in KiB, summed over the
+/// mappings `/proc/self/smaps` lists with that path. `None` where there is no smaps (or no
+/// mapping of the file).
+pub fn mapped_kib(path: &Path) -> Option<(u64, u64)> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let path = path.to_str()?;
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let (mut rss, mut pmd, mut found, mut ours) = (0u64, 0u64, false, false);
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if !first.ends_with(':') && first.contains('-') {
+            // A mapping's header: range, perms, offset, dev, inode, path.
+            ours = f.nth(4) == Some(path);
+            found |= ours;
+        } else if ours {
+            let kib = || {
+                f.clone()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            match first {
+                "Rss:" => rss += kib(),
+                "FilePmdMapped:" => pmd += kib(),
+                _ => {}
+            }
+        }
+    }
+    found.then_some((rss, pmd))
+}
+
+/// Whether this process runs as root (loop mounts need it).
+pub fn is_root() -> bool {
+    // SAFETY: `geteuid` has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// Minor page faults of this process so far (`getrusage(RUSAGE_SELF).ru_minflt`).
 pub fn minor_faults() -> u64 {
     // SAFETY: `rusage` is plain old data; all-zero bytes are a valid value.
@@ -193,6 +290,36 @@ mod tests {
         fallocate(&f, 0, 1 << 20).unwrap();
         assert_eq!(f.metadata().unwrap().len(), 1 << 20);
         drop(f);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn read_through_makes_a_file_resident() {
+        let dir = std::env::temp_dir().join(format!("pb-os-res-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        std::fs::write(&path, vec![7u8; 3 << 20]).unwrap();
+        assert_eq!(read_through(&path).unwrap(), 3 << 20);
+        assert_eq!(resident_fraction(&path).unwrap(), 1.0);
+        assert!(allocated_bytes(&path).unwrap() >= 3 << 20);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mapped_kib_finds_a_mapping_of_the_file() {
+        let dir = std::env::temp_dir().join(format!("pb-os-smaps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        assert_eq!(mapped_kib(&path), None, "not mapped yet");
+        let f = File::open(&path).unwrap();
+        // SAFETY: nobody changes the test's own file.
+        let m = unsafe { memmap2::Mmap::map(&f) }.unwrap();
+        std::hint::black_box(m.iter().step_by(4096).map(|&b| b as u64).sum::<u64>());
+        let (rss, pmd) = mapped_kib(&path).expect("listed in smaps");
+        assert_eq!(rss, 1024, "every page touched is resident");
+        assert!(pmd <= rss);
+        drop(m);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

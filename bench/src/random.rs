@@ -1,7 +1,8 @@
 //! Scenario 6: random reads of (1 M) indices in the largest vector. Every contender opens
 //! the file per sample and reads all of it once first (untimed) so that every page is
 //! mapped; the sample is the gather loop alone, written the way a user writes it: `v[i]` on
-//! the container itself (through its `Deref` to `[u64]`).
+//! the container itself (through its `Deref` to `[u64]`); vecdb's through a `reader()`
+//! (`get_at`), its documented O(1) point reads.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -13,9 +14,51 @@ use memmap2::Mmap;
 use persistence::MmapedSlice;
 
 use crate::common::{self, as_u64s, names::*, Ctx, Fixture, Report, Rng};
-use crate::stats::{round_robin, Row, Table};
+use crate::os;
+use crate::peer::{Kind, Peer};
+use crate::stats::{markdown, round_robin, Row, Samples, Table};
 
-const CONTENDERS: [&str; 5] = [MAP_SLICE, VEC_RAM, MEMVEC_IDX, SLICE_IDX, LIB_IDX];
+/// Prints how each contender's mapping sat in memory after its reads: resident KiB and the
+/// part of it mapped with 2 MiB PMD entries (one TLB entry per 2 MiB instead of 512), which
+/// is what random reads over a large file feel most.
+pub fn print_mapped(names: &[&str], mapped: &[(Samples, Samples)]) {
+    let mut lines = vec![vec![
+        "contender".to_string(),
+        "resident in its mapping".into(),
+        "of which PMD-mapped (2 MiB entries)".into(),
+    ]];
+    for (name, (rss, pmd)) in names.iter().zip(mapped) {
+        if rss.len() == 0 {
+            continue;
+        }
+        let (r, p) = (rss.median(), pmd.median());
+        lines.push(vec![
+            name.to_string(),
+            common::fmt_bytes(r * 1024.0),
+            format!(
+                "{} ({:.0} %)",
+                common::fmt_bytes(p * 1024.0),
+                if r > 0.0 { 100.0 * p / r } else { 0.0 }
+            ),
+        ]);
+    }
+    if lines.len() > 1 {
+        println!(
+            "\nMappings after the reads (/proc/self/smaps, medians):\n\n{}",
+            markdown(&lines)
+        );
+    }
+}
+
+const CONTENDERS: [&str; 7] = [
+    MAP_SLICE,
+    VEC_RAM,
+    MEMVEC_IDX,
+    VDB_IDX_BYTES,
+    VDB_IDX_ZERO,
+    SLICE_IDX,
+    LIB_IDX,
+];
 const DATA: usize = 4096;
 
 /// Sums `v[i]` over `idx`.
@@ -52,26 +95,62 @@ pub fn run(ctx: &Ctx, report: &mut Report, fx: &Fixture) -> io::Result<()> {
         v.to_vec()
     };
     let mut rows: Vec<Row> = CONTENDERS.iter().map(|c| Row::new(*c)).collect();
+    let mut mapped: Vec<(Samples, Samples)> =
+        CONTENDERS.iter().map(|_| Default::default()).collect();
     let mut err = None;
     round_robin(ctx.rounds, CONTENDERS.len(), |c, _| {
-        let r = (|| -> io::Result<f64> {
+        let r = (|| -> io::Result<(f64, Option<(u64, u64)>)> {
+            // Each arm measures, then looks at its mapping in smaps while it still exists.
+            let lib = |t| Ok((t, os::mapped_kib(&fx.lib)));
             match CONTENDERS[c] {
                 MAP_SLICE => {
                     let f = File::open(&fx.lib)?;
                     // SAFETY: nobody changes the fixture while the benchmark runs.
                     let m = unsafe { Mmap::map(&f) }?;
                     let s: &[u64] = &as_u64s(&m[DATA..])[..n];
-                    timed(&s, &idx, expect)
+                    lib(timed(&s, &idx, expect)?)
                 }
-                VEC_RAM => timed(&ram, &idx, expect),
-                MEMVEC_IDX => timed(&common::memvec_open(&fx.memvec)?, &idx, expect),
-                SLICE_IDX => timed(&MmapedSlice::<u64>::open(&fx.lib)?, &idx, expect),
-                LIB_IDX => timed(&fx.open_lib()?, &idx, expect),
+                VEC_RAM => Ok((timed(&ram, &idx, expect)?, None)),
+                MEMVEC_IDX => {
+                    let v = common::memvec_open(&fx.memvec)?;
+                    let t = timed(&v, &idx, expect)?;
+                    Ok((t, os::mapped_kib(&fx.memvec)))
+                }
+                SLICE_IDX => {
+                    let s = MmapedSlice::<u64>::open(&fx.lib)?;
+                    lib(timed(&s, &idx, expect)?)
+                }
+                LIB_IDX => {
+                    let v = fx.open_lib()?;
+                    lib(timed(&v, &idx, expect)?)
+                }
+                VDB_IDX_BYTES | VDB_IDX_ZERO => {
+                    let kind = if CONTENDERS[c] == VDB_IDX_BYTES {
+                        Kind::Bytes
+                    } else {
+                        Kind::ZeroCopy
+                    };
+                    let p = Peer::open(fx.vdb(kind), kind)?;
+                    black_box(p.sum());
+                    let t0 = Instant::now();
+                    let s = p.gather(&idx);
+                    let t = t0.elapsed().as_secs_f64();
+                    if black_box(s) != expect {
+                        return Err(io::Error::other(format!("gathered {s}, expected {expect}")));
+                    }
+                    Ok((t, os::mapped_kib(&fx.vdb(kind).join("data"))))
+                }
                 _ => unreachable!("every contender is listed"),
             }
         })();
         match r {
-            Ok(t) => rows[c].time.push(t),
+            Ok((t, m)) => {
+                rows[c].time.push(t);
+                if let Some((rss, pmd)) = m {
+                    mapped[c].0.push(rss as f64);
+                    mapped[c].1.push(pmd as f64);
+                }
+            }
             Err(e) => {
                 err.get_or_insert(io::Error::other(format!("{}: {e}", CONTENDERS[c])));
             }
@@ -90,9 +169,10 @@ pub fn run(ctx: &Ctx, report: &mut Report, fx: &Fixture) -> io::Result<()> {
             ),
             rows,
             baseline: 0,
-            floor: None,
+            refs: vec![(6, VS_LIB)],
             per: Some((ctx.random_reads as f64, "read")),
         },
     );
+    print_mapped(&CONTENDERS, &mapped);
     Ok(())
 }

@@ -2,6 +2,10 @@
 //! that opening does nothing that grows with the file), and reopen and sum all elements
 //! (at the largest size). The files are in the page cache (written just before), so this is
 //! the warm-open cost. Each sample is one open + read; closing (drop) is not timed.
+//!
+//! vecdb opens its database directory (`Database::open`: two files, a 1 TiB address range
+//! mapped) and imports the vector; it reads one element with `collect_one` and sums with
+//! `for_each_chunk_at`, which lends slices of its mapping when the pages are resident.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -12,9 +16,24 @@ use memmap2::{Mmap, MmapMut};
 use persistence::MmapedSlice;
 
 use crate::common::{self, as_bytes_mut, as_u64s, names::*, Ctx, Fixture, Report};
+use crate::peer::{Kind, Peer};
 use crate::stats::{round_robin, Row, Table};
 
-const CONTENDERS: [&str; 6] = [MAP_RO, MAP_RW, SLICE, LIB_OPEN, MEMVEC_OPEN, VEC_READ];
+const CONTENDERS: [&str; 8] = [
+    MAP_RO,
+    MAP_RW,
+    SLICE,
+    LIB_OPEN,
+    MEMVEC_OPEN,
+    VDB_OPEN_BYTES,
+    VDB_OPEN_ZERO,
+    VEC_READ,
+];
+
+/// The "vs MmapedVec" column.
+fn refs() -> Vec<(usize, &'static str)> {
+    vec![(3, VS_LIB)]
+}
 const DATA: usize = 4096;
 
 /// Runs scenario 3 on the fixtures (smallest to largest).
@@ -48,7 +67,7 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
                 title: format!("S3 reopen a {bytes} file + read one element"),
                 rows,
                 baseline: 0,
-                floor: None,
+                refs: refs(),
                 per: None,
             },
         );
@@ -57,8 +76,13 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
         let mut rows: Vec<Row> = CONTENDERS.iter().map(|c| Row::new(*c)).collect();
         let mut err = None;
         round_robin(ctx.rounds, CONTENDERS.len(), |c, _| {
+            let f0 = crate::os::minor_faults();
             match open_one(c, fx, true) {
-                Ok(t) => rows[c].time.push(t),
+                Ok(t) => {
+                    rows[c].time.push(t);
+                    // Includes the (untimed) drop, which faults nothing.
+                    rows[c].push_faults(crate::os::minor_faults() - f0);
+                }
                 Err(e) => {
                     err.get_or_insert(io::Error::other(format!("{}: {e}", CONTENDERS[c])));
                 }
@@ -74,7 +98,7 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
                 title: format!("S3 reopen a {bytes} file + sum all elements"),
                 rows,
                 baseline: 0,
-                floor: None,
+                refs: refs(),
                 per: Some((fx.n as f64, "element")),
             },
         );
@@ -120,6 +144,20 @@ fn open_one(c: usize, fx: &Fixture, all: bool) -> io::Result<f64> {
             let v = common::memvec_open(&fx.memvec)?;
             let got = read(&v);
             (got, t0.elapsed().as_secs_f64(), Box::new(v))
+        }
+        VDB_OPEN_BYTES | VDB_OPEN_ZERO => {
+            let kind = if CONTENDERS[c] == VDB_OPEN_BYTES {
+                Kind::Bytes
+            } else {
+                Kind::ZeroCopy
+            };
+            let p = Peer::open(fx.vdb(kind), kind)?;
+            let got = if all {
+                p.sum()
+            } else {
+                p.get(mid).unwrap_or(u64::MAX)
+            };
+            (got, t0.elapsed().as_secs_f64(), Box::new(p))
         }
         VEC_READ => {
             let mut f = File::open(&fx.lib)?;

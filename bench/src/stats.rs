@@ -116,8 +116,9 @@ impl Row {
     }
 }
 
-/// A scenario table: rows, the row every ratio is taken against, and optionally a second
-/// reference (a floor) and a per-item divisor (elements per sample).
+/// A scenario table: rows, the row every ratio is taken against, further reference rows (a
+/// floor, MmapedVec where a peer is compared with it), and optionally a per-item divisor
+/// (elements per sample).
 #[derive(Clone, Debug)]
 pub struct Table {
     /// The heading.
@@ -126,8 +127,8 @@ pub struct Table {
     pub rows: Vec<Row>,
     /// Index of the baseline row.
     pub baseline: usize,
-    /// A second reference row and its column label.
-    pub floor: Option<(usize, &'static str)>,
+    /// Further reference rows, each with its column label ("vs <label>").
+    pub refs: Vec<(usize, &'static str)>,
     /// Items per sample and their name, for a "per item" column.
     pub per: Option<(f64, &'static str)>,
 }
@@ -144,9 +145,11 @@ impl Table {
     /// The table as Markdown, one line per row.
     pub fn render(&self) -> String {
         let base = self.rows[self.baseline].time.median();
-        let floor = self
-            .floor
-            .map(|(i, label)| (self.rows[i].time.median(), label));
+        let refs: Vec<(f64, &str)> = self
+            .refs
+            .iter()
+            .map(|&(i, label)| (self.rows[i].time.median(), label))
+            .collect();
         let any_faults = self.rows.iter().any(|r| r.faults.is_some());
         let mut head = vec!["contender".to_string(), "median".into(), "min – max".into()];
         if let Some((_, what)) = self.per {
@@ -156,7 +159,7 @@ impl Table {
             head.push("minor faults".into());
         }
         head.push(format!("vs {}", self.rows[self.baseline].name));
-        if let Some((_, label)) = floor {
+        for (_, label) in &refs {
             head.push(format!("vs {label}"));
         }
         let mut lines = vec![head];
@@ -178,7 +181,7 @@ impl Table {
                 );
             }
             cells.push(fmt_ratio(m / base));
-            if let Some((f, _)) = floor {
+            for (f, _) in &refs {
                 cells.push(fmt_ratio(m / f));
             }
             lines.push(cells);
@@ -277,7 +280,7 @@ mod tests {
             title: "t".into(),
             rows: vec![a, b, f],
             baseline: 0,
-            floor: Some((2, "floor")),
+            refs: vec![(2, "floor")],
             per: Some((100.0, "element")),
         };
         assert_eq!(t.median_of("lib") / t.median_of("base"), 0.5);

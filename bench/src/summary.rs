@@ -1,5 +1,6 @@
-//! The closing summary: every target of issue 4 with its measured ratio, met or missed, as
-//! a Markdown table for the README.
+//! The closing summary: every target of issues 4, 8 and 13 with its measured ratio, met or
+//! missed, as a Markdown table for bench/README.md, and the side-by-side table of vecdb and
+//! MmapedVec in every scenario both ran.
 
 use crate::common::{fmt_bytes, fmt_count, names::*, Ctx, Report};
 use crate::stats::{fmt_ratio, fmt_time, markdown};
@@ -15,6 +16,142 @@ pub struct Target {
     pub measured: String,
     /// Met, missed, or not measured (scenario skipped).
     pub met: Option<bool>,
+}
+
+/// The goal of a line that only reports a figure.
+const INFO: &str = "(figure only)";
+
+/// A line that reports a figure and has no goal.
+fn info(what: String, measured: String, finite: bool) -> Target {
+    Target {
+        what,
+        goal: INFO.into(),
+        measured: if finite { measured } else { "-".into() },
+        met: None,
+    }
+}
+
+/// The smaller of two medians (NaN only if both are).
+fn best(a: f64, b: f64) -> f64 {
+    a.min(b)
+}
+
+/// One scenario both vecdb and MmapedVec run: what, the key of its table, MmapedVec's row,
+/// vecdb's durable rows (BytesVec, ZeroCopyVec), vecdb's non-durable flush rows, if any.
+type Pair = (
+    String,
+    String,
+    &'static str,
+    [&'static str; 2],
+    Option<[&'static str; 2]>,
+);
+
+/// Every scenario both vecdb and MmapedVec run.
+fn vecdb_pairs(ctx: &Ctx) -> Vec<Pair> {
+    use crate::scan::names as scan;
+    let mut v = Vec::new();
+    for (label, num) in [("push", 1), ("extend", 2)] {
+        for &n in &ctx.append_sizes {
+            v.push((
+                format!(
+                    "S{num} {label} {} u64 + durable sync{}",
+                    fmt_count(n),
+                    if num == 2 {
+                        " (vecdb: push per element)"
+                    } else {
+                        ""
+                    }
+                ),
+                format!("{label}+sync {n}"),
+                LIB,
+                [VDB_BYTES_SYNC, VDB_ZERO_SYNC],
+                Some([VDB_BYTES_FLUSH, VDB_ZERO_FLUSH]),
+            ));
+        }
+    }
+    let big = ctx.file_sizes.last().copied().unwrap_or(0);
+    let big_b = fmt_bytes(8.0 * big as f64);
+    v.push((
+        format!("S3 reopen {big_b} + read one"),
+        format!("reopen {big}"),
+        LIB_OPEN,
+        [VDB_OPEN_BYTES, VDB_OPEN_ZERO],
+        None,
+    ));
+    v.push((
+        format!("S3 reopen {big_b} + sum all"),
+        format!("read all {big}"),
+        LIB_OPEN,
+        [VDB_OPEN_BYTES, VDB_OPEN_ZERO],
+        None,
+    ));
+    for &n in &ctx.file_sizes {
+        v.push((
+            format!(
+                "S4 change one element of {} + durable sync",
+                fmt_bytes(8.0 * n as f64)
+            ),
+            format!("sync one {n}"),
+            LIB_SYNC,
+            [VDB_SET_BYTES, VDB_SET_ZERO],
+            Some([VDB_SET_BYTES_FLUSH, VDB_SET_ZERO_FLUSH]),
+        ));
+    }
+    v.push((
+        format!("S6 {} random reads in {big_b}", fmt_count(ctx.random_reads)),
+        "random".into(),
+        LIB_IDX,
+        [VDB_IDX_BYTES, VDB_IDX_ZERO],
+        None,
+    ));
+    v.push((
+        format!(
+            "S7 reopen {} + sum all (MmapedVec: push-written file)",
+            fmt_bytes(8.0 * ctx.scan_elems as f64)
+        ),
+        format!("scan {}", ctx.scan_elems),
+        scan::LIB_PUSH,
+        [scan::VDB_BYTES, scan::VDB_ZERO],
+        None,
+    ));
+    v
+}
+
+/// MmapedVec and vecdb side by side, as Markdown: every scenario both ran.
+pub fn vecdb_table(ctx: &Ctx, r: &Report) -> String {
+    let mut lines = vec![vec![
+        "scenario".to_string(),
+        "MmapedVec".into(),
+        "vecdb BytesVec".into(),
+        "vecdb ZeroCopyVec".into(),
+        "MmapedVec / best vecdb".into(),
+        "vecdb flush only (not durable), best".into(),
+    ]];
+    for (what, key, lib, [b, z], flush) in vecdb_pairs(ctx) {
+        let (l, vb, vz) = (median(r, &key, lib), median(r, &key, b), median(r, &key, z));
+        if !l.is_finite() {
+            continue;
+        }
+        let f = flush.map_or(f64::NAN, |[fb, fz]| {
+            best(median(r, &key, fb), median(r, &key, fz))
+        });
+        lines.push(vec![
+            what,
+            fmt_time(l),
+            fmt_time(vb),
+            fmt_time(vz),
+            fmt_ratio(l / best(vb, vz)),
+            fmt_time(f),
+        ]);
+    }
+    if lines.len() == 1 {
+        return String::new();
+    }
+    format!(
+        "## MmapedVec and vecdb 0.13, side by side (medians; durable rows: vecdb's flush + an \
+         fsync of its files)\n\n{}",
+        markdown(&lines)
+    )
 }
 
 /// A target "ratio ≤ limit".
@@ -243,7 +380,73 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
             ),
         ));
     }
+
+    // Issue 13: the scan after reopen, against memmap2 over a plainly written file.
+    {
+        use crate::scan::names as scan;
+        let key = format!("scan {}", ctx.scan_elems);
+        let b = fmt_bytes(8.0 * ctx.scan_elems as f64);
+        for (who, label) in [
+            (scan::LIB_PUSH, "MmapedVec, push-written"),
+            (scan::LIB_EXTEND, "MmapedVec, extend-written"),
+            (scan::SLICE_PUSH, "MmapedSlice, push-written"),
+            (scan::SLICE_EXTEND, "MmapedSlice, extend-written"),
+        ] {
+            out.push(at_most(
+                format!("S7 reopen {b} + sum all: {label} vs memmap2 over a plainly written file"),
+                ratio(r, &key, who, scan::PLAIN),
+                1.2,
+                format!(
+                    "{} vs {}; faults {} vs {}",
+                    fmt_time(median(r, &key, who)),
+                    fmt_time(median(r, &key, scan::PLAIN)),
+                    faults(r, &key, who),
+                    faults(r, &key, scan::PLAIN)
+                ),
+            ));
+        }
+    }
+    // Issue 13: ahead of vecdb in every scenario both run.
+    for (what, key, lib, [b, z], _) in vecdb_pairs(ctx) {
+        let l = median(r, &key, lib);
+        let v = best(median(r, &key, b), median(r, &key, z));
+        out.push(at_most(
+            format!("{what}: MmapedVec vs the faster vecdb vector"),
+            l / v,
+            1.0,
+            format!("{} vs {}", fmt_time(l), fmt_time(v)),
+        ));
+    }
+    // Issue 8, item 2: the price of reserving blocks where fallocate is missing.
+    {
+        use crate::reserve::names as rs;
+        for (who, label) in [
+            (rs::LIB_EXT2, "ext2 (no fallocate)"),
+            (rs::LIB_HOST, "temp dir fs (fallocate)"),
+        ] {
+            let res = r.figure(&format!("reserve ms/GiB {who}"));
+            let syn = r.figure(&format!("reserve sync ms/GiB {who}"));
+            let alloc = r.figure(&format!("reserve allocated {who}"));
+            out.push(info(
+                format!("S8 reserve_exact + sync, {label}, per GiB"),
+                format!(
+                    "{res:.1} ms + {syn:.1} ms = {:.1} ms per GiB; blocks after reserve: {:.0} %",
+                    res + syn,
+                    100.0 * alloc
+                ),
+                res.is_finite(),
+            ));
+        }
+    }
     out
+}
+
+/// The median minor faults of row `a` in table `key`, as text.
+fn faults(r: &Report, key: &str, a: &str) -> String {
+    r.get(key)
+        .and_then(|t| t.rows.iter().find(|row| row.name == a))
+        .and_then(|row| row.faults.as_ref())
+        .map_or("-".into(), |f| format!("{:.0}", f.median()))
 }
 
 /// The summary as Markdown.
@@ -260,20 +463,21 @@ pub fn render(ctx: &Ctx, r: &Report) -> String {
             t.what.clone(),
             t.goal.clone(),
             t.measured.clone(),
-            verdict(t.met).into(),
+            if t.goal == INFO { "-" } else { verdict(t.met) }.into(),
         ]);
     }
     let met = ts.iter().filter(|t| t.met == Some(true)).count();
     let missed = ts.iter().filter(|t| t.met == Some(false)).count();
+    let figures = ts.iter().filter(|t| t.goal == INFO).count();
     format!(
-        "## Summary: issue 4 targets ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured\n",
+        "## Summary: targets of issues 4, 8 and 13 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
         crate::os::utc_now(),
         crate::os::cpu_model(),
         crate::os::fs_type(&ctx.dir),
         persistence::REMAP_STRATEGY,
         if ctx.quick { "; --quick sizes" } else { "" },
         markdown(&lines),
-        ts.len() - met - missed
+        ts.len() - met - missed - figures
     )
 }
 
@@ -321,7 +525,7 @@ mod tests {
                 title: String::new(),
                 rows: vec![row(VEC, 2.0), row(LIB, 1.0), row(FLOOR, 0.5)],
                 baseline: 0,
-                floor: Some((2, "floor")),
+                refs: vec![(2, "floor")],
                 per: None,
             },
         ));

@@ -2,6 +2,9 @@
 //! every file size. All contenders keep their file open for the whole scenario; each sample
 //! is one change + its sync. The baseline is what a `File` user does: `pwrite` the 8 bytes,
 //! `File::sync_data`.
+//!
+//! vecdb changes a value in place through `MutableVec::update_many` + `flush` (no device
+//! sync: timed as its own, non-durable row), then an `fsync` of its two files (the durable row).
 
 use std::fs::File;
 use std::io;
@@ -11,14 +14,17 @@ use std::time::Instant;
 use memmap2::MmapMut;
 
 use crate::common::{self, as_u64s_mut, names::*, Ctx, Fixture, Report};
+use crate::peer::{Kind, MutPeer};
 use crate::stats::{round_robin, Row, Table};
 
-const CONTENDERS: [&str; 6] = [
+const CONTENDERS: [&str; 8] = [
     PWRITE_SYNC,
     MSYNC_PAGE,
     MSYNC_ALL,
     TWO_FLUSH,
     MEMVEC_SYNC,
+    VDB_SET_BYTES,
+    VDB_SET_ZERO,
     LIB_SYNC,
 ];
 const DATA: usize = 4096;
@@ -37,7 +43,12 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
         let mut map = unsafe { MmapMut::map_mut(&file) }?;
         let mut mv = common::memvec_open(&fx.memvec)?;
         let mut lib = fx.open_lib()?;
+        let mut vdb = [
+            MutPeer::open(fx.vdb(Kind::Bytes), Kind::Bytes)?,
+            MutPeer::open(fx.vdb(Kind::ZeroCopy), Kind::ZeroCopy)?,
+        ];
         let mut rows: Vec<Row> = CONTENDERS.iter().map(|c| Row::new(*c)).collect();
+        let mut flushes = [Row::new(VDB_SET_BYTES_FLUSH), Row::new(VDB_SET_ZERO_FLUSH)];
         let mut value = 1_000_000_000u64;
         let mut err: Option<io::Error> = None;
         round_robin(ctx.rounds, CONTENDERS.len(), |c, _| {
@@ -45,6 +56,7 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
                 value += 1;
                 let x = value;
                 let t0 = Instant::now();
+                let mut flushed = None;
                 let r: io::Result<()> = match CONTENDERS[c] {
                     PWRITE_SYNC => file
                         .write_all_at(&x.to_ne_bytes(), off as u64)
@@ -71,6 +83,13 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
                         mv[i] = x;
                         mv.as_mem().file().sync_data()
                     }
+                    VDB_SET_BYTES | VDB_SET_ZERO => {
+                        let k = usize::from(CONTENDERS[c] == VDB_SET_ZERO);
+                        vdb[k].set_and_flush(i, x).and_then(|()| {
+                            flushed = Some((k, t0.elapsed().as_secs_f64()));
+                            vdb[k].fsync()
+                        })
+                    }
                     LIB_SYNC => {
                         lib[i] = x;
                         lib.sync().map_err(io::Error::from)
@@ -78,6 +97,9 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
                     _ => unreachable!("every contender is listed"),
                 };
                 let t = t0.elapsed().as_secs_f64();
+                if let Some((k, f)) = flushed {
+                    flushes[k].time.push(f);
+                }
                 match r {
                     Ok(()) => rows[c].time.push(t),
                     Err(e) => {
@@ -99,6 +121,15 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
         map.flush_range(0, page)?;
         lib[i] = i as u64;
         lib.sync()?;
+        for v in &mut vdb {
+            v.set_and_flush(i, i as u64)?;
+            v.fsync()?;
+            if v.get(i) != Some(i as u64) || v.len() != n {
+                return Err(io::Error::other("vecdb: the change did not read back"));
+            }
+        }
+        drop(vdb);
+        rows.extend(flushes);
         mv[i] = i as u64;
         mv.as_mem().file().sync_data()?;
         let bytes = common::fmt_bytes(8.0 * n as f64);
@@ -108,7 +139,7 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
                 title: format!("S4 change one element of a {bytes} vector, then sync"),
                 rows,
                 baseline: 0,
-                floor: None,
+                refs: vec![(7, VS_LIB)],
                 per: None,
             },
         );
