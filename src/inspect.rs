@@ -5,11 +5,11 @@
 //! it found into the public [`FileInfo`]. No heap.
 
 use crate::error::Result;
-#[cfg(doc)]
-use crate::ErrorKind;
 use crate::format;
 use crate::path::PathArg;
 use crate::region;
+#[cfg(doc)]
+use crate::ErrorKind;
 
 /// One commit slot as it lies in the header.
 ///

@@ -95,7 +95,7 @@ fn run_rounds(
     }
     let from = common::fmt_bytes((l1 - DATA) as f64);
     let to = common::fmt_bytes((l2 - DATA) as f64);
-    let baseline = if persistence::REMAP_STRATEGY == "mremap" {
+    let baseline = if crate::REMAP_STRATEGY == "mremap" {
         CONTENDERS.iter().position(|c| *c == MREMAP).unwrap_or(0)
     } else {
         CONTENDERS

@@ -41,6 +41,9 @@ const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2
 /// The number of the last scenario.
 const LAST: u32 = 8;
 
+/// The remap path of the library under test (`build.rs`).
+pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let ctx = match parse(&args) {
@@ -161,7 +164,7 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         os::kernel(),
         ctx.dir.display(),
         os::free_bytes(&ctx.dir).map_or("?".into(), |b| fmt_bytes(b as f64)),
-        persistence::REMAP_STRATEGY,
+        crate::REMAP_STRATEGY,
         ctx.rounds,
     );
     if fs == "tmpfs" {

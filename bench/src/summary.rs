@@ -320,7 +320,7 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
 
     let g = fmt_bytes(ctx.growth_bytes as f64);
     let g2 = fmt_bytes(2.0 * ctx.growth_bytes as f64);
-    let mremap_path = persistence::REMAP_STRATEGY == "mremap";
+    let mremap_path = crate::REMAP_STRATEGY == "mremap";
     let base = if mremap_path { MREMAP } else { MMAP_MUNMAP };
     out.push(at_most(
         format!("S5 growth {g} -> {g2}: reserve_exact vs {base}"),
@@ -474,7 +474,7 @@ pub fn render(ctx: &Ctx, r: &Report) -> String {
         crate::os::utc_now(),
         crate::os::cpu_model(),
         crate::os::fs_type(&ctx.dir),
-        persistence::REMAP_STRATEGY,
+        crate::REMAP_STRATEGY,
         if ctx.quick { "; --quick sizes" } else { "" },
         markdown(&lines),
         ts.len() - met - missed - figures
