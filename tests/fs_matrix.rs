@@ -124,7 +124,7 @@ impl Outcome {
                 if let Some(sig) = s.signal() {
                     format!(
                         "{phase}: KILLED BY {} (signal {sig}) at step: {last_step}",
-                        signal_name(sig)
+                        common::child::signal_name(sig)
                     )
                 } else {
                     // The panic message: the lines after "panicked at".
@@ -146,19 +146,6 @@ impl Outcome {
                 }
             }
         }
-    }
-}
-
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        15 => "SIGTERM",
-        _ => "a signal",
     }
 }
 

@@ -321,9 +321,7 @@ pub unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
 ///
 /// # Safety
 ///
-/// * `ptr`/`old_len` is a live mapping of `file` returned by [`map`] or [`remap`], and no
-///   reference into it is alive (it may move).
-/// * The file is at least `new_len` bytes long before any byte past `old_len` is touched.
+/// As [`sys::remap`](super::remap), whose contract this implements.
 #[cfg(persistence_mremap)]
 pub unsafe fn remap(
     file: &File,
