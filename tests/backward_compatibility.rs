@@ -193,7 +193,7 @@ fn write_golden_files() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The documented format v1, decoded by hand (docs/design.md, "On-disk format, version 1").
+// The documented format v1, decoded by hand (docs/design.md, "On-disk format").
 
 /// FNV-1a 64 as the format defines it: offset basis 0xcbf29ce484222325, prime
 /// 0x100000001b3; for each byte, XOR it into the hash, then multiply (wrapping).
