@@ -19,7 +19,7 @@ grep -q '^### S7 reopen a ' "$out"
 grep -q '^## MmapedVec and vecdb 0.13, side by side' "$out"
 grep -q '^chart: ' "$out"
 
-PERSISTENCE_PORTABLE_REMAP=1 CARGO_TARGET_DIR=target/portable-remap \
+PERSISTENCE_PORTABLE_REMAP=1 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/portable-remap \
   cargo run --release -p persistence-bench -- --quick --only 5 | tee "$out"
 grep -q 'remap: unmap-and-map' "$out"
 

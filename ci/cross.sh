@@ -2,18 +2,13 @@
 # The other platforms: `cargo check` and `clippy -D warnings` of the library for FreeBSD,
 # macOS (x86_64 and Apple silicon), 64-bit ARM Linux, 32-bit x86 Linux and 64-bit ARM Android
 # (which grows with libc's mremap), each with and without std. Nothing is linked or run:
-# this proves that every platform's cfg branches compile and are lint-clean.
+# this proves that every platform's cfg branches compile and are lint-clean. The targets are
+# ci/targets.sh's list, the one place that names them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source ci/targets.sh
 
-targets=(
-  x86_64-unknown-freebsd
-  x86_64-apple-darwin
-  aarch64-apple-darwin
-  aarch64-unknown-linux-gnu
-  i686-unknown-linux-gnu
-  aarch64-linux-android
-)
+targets=("${cross_targets[@]}")
 rustup target add "${targets[@]}"
 
 for t in "${targets[@]}"; do

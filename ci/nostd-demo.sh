@@ -6,10 +6,11 @@
 # reports a failure with a message and exit 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source ci/targets.sh
 
-# Every platform the crate supports (see ci/cross.sh), so target-specific dependencies count.
-targets=(x86_64-unknown-linux-gnu i686-unknown-linux-gnu aarch64-unknown-linux-gnu
-  aarch64-linux-android x86_64-unknown-freebsd x86_64-apple-darwin aarch64-apple-darwin)
+# Every platform the crate supports (this machine's and ci/targets.sh's list), so that
+# target-specific dependencies (libc on Android) count.
+targets=("$host_target" "${cross_targets[@]}")
 target_args=()
 for t in "${targets[@]}"; do target_args+=(--target "$t"); done
 

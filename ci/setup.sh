@@ -2,6 +2,7 @@
 # Installs what the later stages need: rustup components and targets (they install here),
 # and the mkfs tools of the file-system matrix (ci/fs-matrix.sh) from Debian's packages.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 rustup component add rustfmt clippy
 echo "setup: rustfmt and clippy present"
 

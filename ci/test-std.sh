@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite with the default remap path (mremap on Linux).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 # CI never skips a file system of tests/fs_matrix.rs: not being able to mount one fails.
 export PERSISTENCE_REQUIRE_FS=1
 cargo test --all-targets

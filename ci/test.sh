@@ -18,6 +18,7 @@ stages=(
   ci/unsupported-target.sh
   ci/msrv.sh
   ci/doc.sh
+  ci/public-api.sh
   ci/miri.sh
   ci/fuzz.sh
 )
