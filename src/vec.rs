@@ -462,13 +462,14 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// In order: `msync(MS_SYNC)` of the data pages changed since the last commit (appends,
     /// and every page of elements reachable through a mutable borrow since then), and
-    /// `fdatasync` when the file grew; then the new length with sequence + 1 written with
-    /// `pwrite` into the older of the two commit slots (never stored through the mapping,
-    /// which on a full copy-on-write file system would raise `SIGBUS`); then `fdatasync`.
-    /// On macOS `fcntl(F_FULLFSYNC)` takes the place of `fdatasync` and follows the `msync`,
-    /// since neither flushes the drive's cache there. When the length is unchanged (only
-    /// in-place changes), the data `msync` is the whole commit; a sync with nothing changed
-    /// does no I/O.
+    /// `fdatasync` when the file grew; then the new length with a new sequence number,
+    /// written with `pwrite` into the commit slot that does not hold the current commit
+    /// (never stored through the mapping, which on a full copy-on-write file system would
+    /// raise `SIGBUS`); then `fdatasync`. On macOS `fcntl(F_FULLFSYNC)` takes the place of
+    /// `fdatasync`, and outside Linux a flush follows the `msync`, since it does not promise
+    /// to flush the drive's cache there. When the length is unchanged (only in-place
+    /// changes), the data `msync` is the whole commit; a sync with nothing changed does no
+    /// I/O. `docs/design.md`, "Commit", argues why a crash at any instant is safe.
     ///
     /// # Errors
     ///

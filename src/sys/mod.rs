@@ -366,9 +366,11 @@ pub(crate) unsafe fn remap(
     unsafe { imp::remap(&file.0, ptr, old_len, new_len, writable) }
 }
 
-/// `msync(ptr, len, MS_SYNC)`: writes the dirty pages of the range to the file and waits.
-/// On Apple platforms it is followed by `fcntl(F_FULLFSYNC)`, since `msync` there stops at
-/// the drive's volatile cache.
+/// `msync(ptr, len, MS_SYNC)`: writes the dirty pages of the range to the file and waits,
+/// so that they are on stable storage when it returns. On Linux that is what `msync` does;
+/// elsewhere it is followed by a flush of the file (`F_FULLFSYNC` on Apple systems,
+/// `fdatasync` on the BSDs), since `msync` there does not promise to flush the drive's
+/// cache.
 ///
 /// # Safety
 ///

@@ -421,12 +421,12 @@ pub unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
     // not change the memory, so no Rust reference is invalidated.
     retry(|| unsafe { mm::msync(ptr.as_ptr().cast::<c_void>(), len, MsyncFlags::SYNC) })
         .map_err(|e| err(e, "msync"))?;
-    #[cfg(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos"
-    ))]
+    // On Linux `msync(MS_SYNC)` is a ranged `fdatasync` of the file: it writes the pages and
+    // flushes the drive's cache. Elsewhere it only promises the pages were written: on Apple
+    // systems they may sit in the drive's volatile cache, and on the BSDs nothing says the
+    // cache is flushed. The commit writes its slot after this returns and must not let the
+    // drive put the slot on stable storage before the data, so flush the file here too.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     full_sync(&file.fd)?;
     let _ = file;
     Ok(())
