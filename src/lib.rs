@@ -83,6 +83,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod convert;
 mod error;
 mod format;
 mod inspect;

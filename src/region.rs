@@ -14,6 +14,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, Header, Layout, Slot, DATA_OFFSET, HEADER_SIZE, SLOT_OFFSETS};
 use crate::sys;
 
+pub(crate) mod rewrite;
+
 /// The most bytes of element data that one amortised growth step adds beyond what was asked
 /// for: 1 GiB. Below it capacity doubles (8x while small); above it, it grows by 1 GiB at a
 /// time, so a vector never reserves (real disk blocks, with `fallocate` or written zeros)
@@ -272,7 +274,8 @@ pub(crate) struct Probe {
 }
 
 /// Reads and validates a file's header without knowing its element type, exactly as
-/// [`RawRegion::open`] validates it before it compares the header with a type: opened
+/// [`RawRegion::open`] validates it before it compares the header with a type, except that
+/// a file of the other byte order is decoded too (its header says so): opened
 /// read-only under a shared lock (never waiting), read with `pread`, never written or
 /// mapped, unlocked explicitly before it returns.
 pub(crate) fn probe(path: &CStr) -> Result<Probe> {
@@ -283,7 +286,8 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
         mode: 0,
     };
     let (file, page) = open_locked(path, &how, false, false)?;
-    let result = Header::decode(page.bytes(), false).and_then(|header| {
+    // Foreign files too: `inspect` shows what they hold, so that they can be converted.
+    let result = Header::decode(page.bytes(), true).and_then(|header| {
         let (winner, _) = header.committed(page.file_size)?;
         Ok(Probe {
             header,
