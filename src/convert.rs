@@ -11,7 +11,7 @@
 
 use core::mem::{align_of, size_of, size_of_val};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::format::Layout;
 use crate::options::OpenOptions;
 use crate::path::PathArg;
@@ -19,7 +19,7 @@ use crate::pod::{Pod, SwapBytes};
 use crate::region::rewrite::{self, Plan, Sink, Source};
 use crate::vec::MmapedVec;
 #[cfg(doc)]
-use crate::{inspect, FileInfo};
+use crate::{inspect, ErrorKind, FileInfo};
 
 /// Bytes of stack the element buffer takes.
 const CHUNK: usize = 64 << 10;
@@ -153,13 +153,8 @@ fn run(
     fill: &mut dyn FnMut(&Source, &mut Sink<'_>) -> Result<()>,
 ) -> Result<usize> {
     let n = from.with_c_path(|from| to.with_c_path(|to| rewrite::rewrite(from, to, plan, fill)))?;
-    usize::try_from(n).map_err(|_| {
-        Error::value(
-            ErrorKind::CapacityOverflow,
-            "element count exceeds usize:",
-            n,
-        )
-    })
+    // `rewrite` refuses a count beyond `usize` before it writes anything.
+    Ok(n as usize)
 }
 
 impl OpenOptions {

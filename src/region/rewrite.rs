@@ -395,6 +395,13 @@ pub(crate) fn rewrite(
     let tmp = temp_path(to, &mut buf)?;
     let source = Source::open(from, plan)?;
     let len = source.len;
+    if usize::try_from(len).is_err() {
+        return Err(Error::value(
+            ErrorKind::CapacityOverflow,
+            "element count exceeds usize:",
+            len,
+        ));
+    }
     let end = len
         .checked_mul(plan.target.elem_size)
         .and_then(|b| b.checked_add(DATA_OFFSET as u64))
