@@ -50,6 +50,20 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     }
 }
 
+/// This machine's byte order.
+pub const ENDIAN: &str = if cfg!(target_endian = "little") {
+    "little-endian"
+} else {
+    "big-endian"
+};
+
+/// The other byte order.
+const OTHER_ENDIAN: &str = if cfg!(target_endian = "little") {
+    "big-endian"
+} else {
+    "little-endian"
+};
+
 /// Writes the report for one file.
 pub fn report(path: &Path, info: &FileInfo, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "file              {}", path.display())?;
@@ -58,6 +72,15 @@ pub fn report(path: &Path, info: &FileInfo, out: &mut dyn Write) -> std::io::Res
         "format            PERSISTV version {}",
         info.format_version
     )?;
+    if info.native_byte_order {
+        writeln!(out, "byte order        this machine's ({ENDIAN})")?;
+    } else {
+        writeln!(
+            out,
+            "byte order        FOREIGN: {OTHER_ENDIAN}, this machine is {ENDIAN} (numbers below \
+             read as {OTHER_ENDIAN}; OpenOptions::convert_foreign converts it)"
+        )?;
+    }
     writeln!(
         out,
         "application       magic {} version {}",

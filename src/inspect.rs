@@ -36,6 +36,12 @@ pub struct SlotInfo {
 pub struct FileInfo {
     /// The on-disk format version (1).
     pub format_version: u32,
+    /// Whether the file is in this machine's byte order. `false` for a file written on a
+    /// machine of the other byte order (big-endian against little-endian): every number
+    /// here was read in that order, `open` refuses the file with
+    /// [`ErrorKind::WrongEndianness`], and
+    /// [`OpenOptions::convert_foreign`](crate::OpenOptions::convert_foreign) converts it.
+    pub native_byte_order: bool,
     /// The application magic (`OpenOptions::magic`).
     pub app_magic: [u8; 8],
     /// The application data version (`OpenOptions::version`).
@@ -90,7 +96,10 @@ impl FileInfo {
 /// The file is opened read-only under a shared `flock` lock (so it waits for no one: a
 /// writer holding the file is [`ErrorKind::Locked`]), read with `pread` and never written or
 /// mapped. It validates exactly what [`open`](crate::OpenOptions::open) validates before
-/// it compares the header with a type, and fails with the same kinds.
+/// it compares the header with a type, and fails with the same kinds, except that a file
+/// written on a machine of the other byte order is read in that order and reported
+/// ([`FileInfo::native_byte_order`] is `false`) where `open` refuses it with
+/// [`ErrorKind::WrongEndianness`].
 ///
 /// ```
 /// # fn main() -> Result<(), persistence::Error> {
@@ -116,7 +125,7 @@ impl FileInfo {
 /// * [`ErrorKind::NotARegularFile`]: a directory, FIFO, socket or device.
 /// * [`ErrorKind::Locked`]: a writer holds the file.
 /// * In the order that `open` checks them: [`ErrorKind::BadMagic`] (not a persistence
-///   file), [`ErrorKind::WrongEndianness`], [`ErrorKind::UnsupportedFormatVersion`], and
+///   file), [`ErrorKind::UnsupportedFormatVersion`], and
 ///   [`ErrorKind::Corrupt`] for a bad header checksum or data offset, an element size of 0
 ///   or an alignment that is not a power of two up to 4096, no valid commit slot, or a
 ///   committed length that does not fit in the file. A file shorter than its header is
@@ -134,6 +143,7 @@ pub fn inspect(path: impl PathArg) -> Result<FileInfo> {
     });
     Ok(FileInfo {
         format_version: header.format_version,
+        native_byte_order: header.order == format::ByteOrder::Native,
         app_magic: layout.app_magic,
         app_version: layout.app_version,
         elem_size: layout.elem_size,

@@ -83,6 +83,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod convert;
 mod error;
 mod format;
 mod inspect;
@@ -98,7 +99,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use inspect::{inspect, FileInfo, SlotInfo};
 pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
-pub use pod::Pod;
+pub use pod::{Pod, SwapBytes};
 pub use region::MAX_GROWTH_STEP;
 pub use slice::MmapedSlice;
 pub use vec::MmapedVec;

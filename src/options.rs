@@ -153,7 +153,7 @@ impl OpenOptions {
         self
     }
 
-    fn region_options<T: Pod>(&self, write: bool) -> RegionOptions {
+    pub(crate) fn region_options<T: Pod>(&self, write: bool) -> RegionOptions {
         RegionOptions {
             write,
             create: self.create,

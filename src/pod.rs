@@ -42,8 +42,92 @@ impl_pod!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f
 // every bit pattern of it is an array of valid `T`, and its alignment is `T`'s.
 unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
 
+/// Reverses the byte order of every integer and float in a value: what turns an element
+/// written on a machine of the other byte order (big-endian against little-endian) into this
+/// machine's, and back. [`OpenOptions::convert_foreign`](crate::OpenOptions::convert_foreign)
+/// uses it.
+///
+/// Implemented for every integer and float primitive (a float's bits are swapped as its
+/// integer's would be; `u8` and `i8` stay as they are) and for `[T; N]`, element by element,
+/// so a byte array stays as it is. [`pod!`](crate::pod!) implements it for each struct it
+/// declares, field by field. For a type with a hand-written `Pod` impl, implement it yourself
+/// the same way: every field swapped by its own `SwapBytes`.
+///
+/// ```
+/// use persistence::{pod, SwapBytes};
+///
+/// assert_eq!(0x0102_0304u32.swap_bytes(), 0x0403_0201);
+/// assert_eq!(SwapBytes::swap_bytes(1.5f64).swap_bytes(), 1.5);
+/// assert_eq!(SwapBytes::swap_bytes([0x0102u16, 0x0304]), [0x0201, 0x0403]);
+///
+/// pod! {
+///     #[derive(Debug, PartialEq)]
+///     pub struct Reading { pub time: u64, pub value: f32, pub sensor: u16, pub tag: [u8; 2] }
+/// }
+/// let r = Reading { time: 1, value: 2.0, sensor: 0x0102, tag: *b"ok" };
+/// let swapped = r.swap_bytes();
+/// assert_eq!(swapped.time, 1u64.swap_bytes());
+/// assert_eq!(swapped.sensor, 0x0201);
+/// assert_eq!(swapped.tag, *b"ok"); // bytes have no byte order
+/// assert_eq!(swapped.swap_bytes(), r);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `persistence::SwapBytes`",
+    label = "no `SwapBytes` for this type",
+    note = "`pod!` implements `SwapBytes` field by field, so every field needs it: integers, \
+            floats, arrays of them and `pod!` structs have it (`bool`, `char` and references \
+            are not `Pod` at all); a type with a hand-written `Pod` impl needs a hand-written \
+            `SwapBytes` impl too (swapping each of its fields)"
+)]
+pub trait SwapBytes: Pod {
+    /// The same value with the bytes of every integer and float in it reversed.
+    #[must_use]
+    fn swap_bytes(self) -> Self;
+}
+
+macro_rules! impl_swap_bytes {
+    ($($t:ty),* $(,)?) => {
+        $(
+            impl SwapBytes for $t {
+                #[inline]
+                fn swap_bytes(self) -> Self {
+                    <$t>::swap_bytes(self) // the inherent method
+                }
+            }
+        )*
+    };
+}
+
+impl_swap_bytes!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+impl SwapBytes for f32 {
+    #[inline]
+    fn swap_bytes(self) -> Self {
+        f32::from_bits(self.to_bits().swap_bytes())
+    }
+}
+
+impl SwapBytes for f64 {
+    #[inline]
+    fn swap_bytes(self) -> Self {
+        f64::from_bits(self.to_bits().swap_bytes())
+    }
+}
+
+impl<T: SwapBytes, const N: usize> SwapBytes for [T; N] {
+    #[inline]
+    fn swap_bytes(mut self) -> Self {
+        for x in &mut self {
+            *x = x.swap_bytes();
+        }
+        self
+    }
+}
+
 /// Declares `#[repr(C)]` structs and implements [`Pod`](crate::Pod) for them, after proving at
-/// compile time that every field is `Pod` and that the struct has no padding.
+/// compile time that every field is `Pod` and that the struct has no padding; and implements
+/// [`SwapBytes`](crate::SwapBytes) for them, field by field (so that a file written on a
+/// machine of the other byte order can be converted).
 ///
 /// ```
 /// persistence::pod! {
@@ -84,6 +168,43 @@ unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
 ///     pub struct Pointing { pub a: &'static u64 }
 /// }
 /// ```
+///
+/// Every field must also implement [`SwapBytes`](crate::SwapBytes). Primitives, arrays and
+/// `pod!` structs do; a type with a hand-written `Pod` impl does not until you write its
+/// `SwapBytes` impl too. Without it the error says so: "`Meters` does not implement
+/// `persistence::SwapBytes`", with a note on what to do:
+///
+/// ```compile_fail
+/// #[derive(Clone, Copy)]
+/// #[repr(transparent)]
+/// pub struct Meters(f64);
+/// // SAFETY: a `repr(transparent)` f64.
+/// unsafe impl persistence::Pod for Meters {}
+///
+/// persistence::pod! {
+///     pub struct Leg { pub id: u64, pub length: Meters }
+/// }
+/// ```
+///
+/// With the impl, it compiles:
+///
+/// ```
+/// #[derive(Clone, Copy)]
+/// #[repr(transparent)]
+/// pub struct Meters(f64);
+/// // SAFETY: a `repr(transparent)` f64.
+/// unsafe impl persistence::Pod for Meters {}
+/// impl persistence::SwapBytes for Meters {
+///     fn swap_bytes(self) -> Self {
+///         Meters(persistence::SwapBytes::swap_bytes(self.0))
+///     }
+/// }
+///
+/// persistence::pod! {
+///     pub struct Leg { pub id: u64, pub length: Meters }
+/// }
+/// # let _ = Leg { id: 1, length: Meters(2.0) };
+/// ```
 #[macro_export]
 macro_rules! pod {
     ($(
@@ -116,6 +237,13 @@ macro_rules! pod {
         // pattern is valid; alignment is that of a `Pod` field, asserted at most 4096.
         #[allow(unsafe_code)]
         unsafe impl $crate::Pod for $name {}
+
+        impl $crate::SwapBytes for $name {
+            #[inline]
+            fn swap_bytes(self) -> Self {
+                $name { $( $field: <$fty as $crate::SwapBytes>::swap_bytes(self.$field) ),* }
+            }
+        }
     )*};
 }
 
@@ -133,6 +261,37 @@ mod tests {
             b: [u16; 4],
         }
         struct Two { x: f64 }
+    }
+
+    #[test]
+    fn swap_bytes_reverses_every_field_and_twice_is_the_identity() {
+        use super::SwapBytes;
+        assert_eq!(SwapBytes::swap_bytes(0x0102u16), 0x0201);
+        assert_eq!(SwapBytes::swap_bytes(-2i32), (-2i32).swap_bytes());
+        assert_eq!(SwapBytes::swap_bytes(7u8), 7);
+        assert_eq!(
+            SwapBytes::swap_bytes(1.0f32).to_bits(),
+            1.0f32.to_bits().swap_bytes()
+        );
+        assert_eq!(
+            SwapBytes::swap_bytes([[1u32, 2], [3, 4]]),
+            [
+                [1u32.swap_bytes(), 2u32.swap_bytes()],
+                [3u32.swap_bytes(), 4u32.swap_bytes()]
+            ]
+        );
+        let r = Rec {
+            a: 0x0102_0304_0506_0708,
+            b: [1, 2, 3, 0x0102],
+        };
+        let s = r.swap_bytes();
+        assert_eq!(s.a, 0x0807_0605_0403_0201);
+        assert_eq!(s.b, [0x0100, 0x0200, 0x0300, 0x0201]);
+        assert_eq!(s.swap_bytes(), r);
+        assert_eq!(
+            SwapBytes::swap_bytes(Two { x: -0.0 }).x.to_bits(),
+            (-0.0f64).to_bits().swap_bytes()
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, Header, Layout, Slot, DATA_OFFSET, HEADER_SIZE, SLOT_OFFSETS};
 use crate::sys;
 
+pub(crate) mod rewrite;
+
 /// The most bytes of element data that one amortised growth step adds beyond what was asked
 /// for: 1 GiB. Below it capacity doubles (8x while small); above it, it grows by 1 GiB at a
 /// time, so a vector never reserves (real disk blocks, with `fallocate` or written zeros)
@@ -202,38 +204,61 @@ impl HeaderPage {
     }
 }
 
+/// How many times [`open_locked`] opens a path again after finding that the file it locked
+/// had been removed or renamed over meanwhile.
+const REOPEN_TRIES: u32 = 16;
+
 /// Opens `path`, refuses anything but a regular file (never blocking on a FIFO), takes the
 /// `flock` lock (exclusive or shared; waiting or not), and reads the size and the header page
 /// under it: every size the library trusts is read after the lock is held, so a file
 /// truncated while no one had it open is `Corrupt`, never a `SIGBUS`.
-fn open_locked(
+///
+/// A file that no longer has a name once its lock is held (`nlink == 0`: it was renamed over
+/// or removed while this waited for the lock, as a conversion replaces its destination with
+/// `rename` while holding that lock) is not the file at `path` any more: writing into it
+/// would lose every change. The path is then opened again (up to [`REOPEN_TRIES`] times).
+pub(crate) fn open_locked(
     path: &CStr,
     how: &sys::OpenHow,
     exclusive: bool,
     wait: bool,
 ) -> Result<(sys::File, HeaderPage)> {
-    let file = sys::open(path, how)?;
-    let not_regular = Error::new(ErrorKind::NotARegularFile, "the path");
-    if wait && !file.stat()?.regular {
-        // Refuse FIFOs, devices and directories before waiting on their lock. (A
-        // non-blocking lock attempt returns at once, so it needs no stat before it.)
-        return Err(not_regular);
+    let mut tries = 0;
+    loop {
+        let file = sys::open(path, how)?;
+        let not_regular = Error::new(ErrorKind::NotARegularFile, "the path");
+        if wait && !file.stat()?.regular {
+            // Refuse FIFOs, devices and directories before waiting on their lock. (A
+            // non-blocking lock attempt returns at once, so it needs no stat before it.)
+            return Err(not_regular);
+        }
+        file.lock(exclusive, wait)?;
+        let stat = file.stat()?;
+        if !stat.regular {
+            return Err(not_regular);
+        }
+        if stat.nlink == 0 {
+            let _ = file.unlock();
+            tries += 1;
+            if tries > REOPEN_TRIES {
+                return Err(Error::new(
+                    ErrorKind::Locked,
+                    "the file was replaced again and again while waiting for its lock",
+                ));
+            }
+            continue;
+        }
+        let mut bytes = [0u8; HEADER_SIZE];
+        let got = file.read_at(&mut bytes, 0)?;
+        return Ok((
+            file,
+            HeaderPage {
+                bytes,
+                got,
+                file_size: stat.size,
+            },
+        ));
     }
-    file.lock(exclusive, wait)?;
-    let stat = file.stat()?;
-    if !stat.regular {
-        return Err(not_regular);
-    }
-    let mut bytes = [0u8; HEADER_SIZE];
-    let got = file.read_at(&mut bytes, 0)?;
-    Ok((
-        file,
-        HeaderPage {
-            bytes,
-            got,
-            file_size: stat.size,
-        },
-    ))
 }
 
 /// What [`probe`] finds in a file.
@@ -249,7 +274,8 @@ pub(crate) struct Probe {
 }
 
 /// Reads and validates a file's header without knowing its element type, exactly as
-/// [`RawRegion::open`] validates it before it compares the header with a type: opened
+/// [`RawRegion::open`] validates it before it compares the header with a type, except that
+/// a file of the other byte order is decoded too (its header says so): opened
 /// read-only under a shared lock (never waiting), read with `pread`, never written or
 /// mapped, unlocked explicitly before it returns.
 pub(crate) fn probe(path: &CStr) -> Result<Probe> {
@@ -260,7 +286,8 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
         mode: 0,
     };
     let (file, page) = open_locked(path, &how, false, false)?;
-    let result = Header::decode(page.bytes(), false).and_then(|header| {
+    // Foreign files too: `inspect` shows what they hold, so that they can be converted.
+    let result = Header::decode(page.bytes(), true).and_then(|header| {
         let (winner, _) = header.committed(page.file_size)?;
         Ok(Probe {
             header,

@@ -477,6 +477,125 @@ fn paths_up_to_the_stack_buffer_allocate_nothing_and_longer_ones_are_invalid() {
     assert_eq!(&MmapedSlice::<u32>::open(&short).unwrap()[..], &[42]);
 }
 
+persistence::pod! {
+    /// A record of the migration below: version 2 of `Rec`, 32 bytes.
+    #[derive(Debug, PartialEq)]
+    struct Rec2 { id: u64, value: f64, count: u64, tag: [u8; 8] }
+}
+
+/// `convert_foreign` and `migrate`: to another path and in place, a foreign and a native
+/// source, elements across many stack buffers, the destination replaced, a stale temporary
+/// file removed; and their error paths, including a failure in the middle of writing that
+/// removes the temporary file.
+#[test]
+fn convert_and_migrate_allocate_nothing() {
+    use common::format::{vector_file, Fixed, Order};
+    let dir = common::tmpdir();
+    let foreign = common::path_in(&dir, "foreign.bin");
+    let native = common::path_in(&dir, "native.bin");
+    let in_place = common::path_in(&dir, "in-place.bin");
+    let migrated = common::path_in(&dir, "migrated.bin");
+    let missing = common::path_in(&dir, "missing.bin");
+    let stale = common::path_in(&dir, "native.bin.persistence-tmp");
+    let n = 100_000u64; // 2.4 MB of `Rec`: 37 buffers
+    let mut data = Vec::new();
+    for i in 0..n {
+        let r = Rec::new(i);
+        data.extend_from_slice(&r.id.swap_bytes().to_ne_bytes());
+        data.extend_from_slice(&r.value.to_bits().swap_bytes().to_ne_bytes());
+        data.extend_from_slice(&r.tag);
+        data.extend_from_slice(&r.count.swap_bytes().to_ne_bytes());
+    }
+    let fixed = Fixed::of::<Rec>(*b"NOALLOC!", 1);
+    std::fs::write(&foreign, vector_file(&fixed, Order::Swapped, n, &data)).unwrap();
+    std::fs::copy(&foreign, &in_place).unwrap();
+    std::fs::write(&stale, b"left by a crash").unwrap();
+    let opts = *OpenOptions::new().magic(*b"NOALLOC!").version(1);
+    let v2 = *OpenOptions::new().magic(*b"NOALLOC!").version(2);
+
+    no_alloc(
+        "convert_foreign: foreign to another path, then in place",
+        || {
+            assert_eq!(
+                opts.convert_foreign::<Rec>(&foreign, &native).unwrap(),
+                n as usize
+            );
+            assert_eq!(
+                opts.convert_foreign::<Rec>(&in_place, &in_place).unwrap(),
+                n as usize
+            );
+            // A native source, over an existing destination.
+            assert_eq!(
+                opts.convert_foreign::<Rec>(&in_place, &native).unwrap(),
+                n as usize
+            );
+        },
+    );
+    assert!(!stale.exists());
+    assert_eq!(
+        opts.open_read_only::<Rec>(&native).unwrap()[777],
+        Rec::new(777)
+    );
+
+    no_alloc("migrate: to another path, then in place", || {
+        let up = |r: &Rec| Rec2 {
+            id: r.id,
+            value: r.value,
+            count: u64::from(r.count),
+            tag: [r.tag[0], r.tag[1], r.tag[2], r.tag[3], 0, 0, 0, 0],
+        };
+        assert_eq!(v2.migrate(1, &native, &migrated, up).unwrap(), n as usize);
+        assert_eq!(v2.migrate(1, &in_place, &in_place, up).unwrap(), n as usize);
+    });
+    assert_eq!(v2.open_read_only::<Rec2>(&migrated).unwrap()[5].count, 35);
+
+    fails_without_alloc(
+        "convert_foreign: element size",
+        ErrorKind::LayoutMismatch,
+        || opts.convert_foreign::<u64>(&foreign, &native),
+    );
+    fails_without_alloc(
+        "convert_foreign: missing source",
+        ErrorKind::NotFound,
+        || opts.convert_foreign::<Rec>(&missing, &native),
+    );
+    fails_without_alloc(
+        "migrate: a foreign source",
+        ErrorKind::WrongEndianness,
+        || v2.migrate(1, &foreign, &migrated, |r: &Rec| r.id),
+    );
+    fails_without_alloc("migrate: from version", ErrorKind::VersionMismatch, || {
+        v2.migrate(7, &native, &migrated, |r: &Rec| r.id)
+    });
+    let writer = opts.open::<Rec>(&native).unwrap();
+    fails_without_alloc(
+        "convert_foreign: the source locked",
+        ErrorKind::Locked,
+        || opts.convert_foreign::<Rec>(&native, &migrated),
+    );
+    fails_without_alloc(
+        "convert_foreign: the destination locked",
+        ErrorKind::Locked,
+        || opts.convert_foreign::<Rec>(&foreign, &native),
+    );
+    drop(writer);
+    fault::inject(
+        fault::Op::Write,
+        10,
+        rustix::io::Errno::NOSPC.raw_os_error(),
+    );
+    fails_without_alloc(
+        "convert_foreign: disk full while writing",
+        ErrorKind::OutOfSpace,
+        || opts.convert_foreign::<Rec>(&foreign, &native),
+    );
+    fault::clear();
+    assert_eq!(
+        opts.open_read_only::<Rec>(&native).unwrap()[777],
+        Rec::new(777)
+    );
+}
+
 /// An error's `Display` and `Debug` write into a fixed stack buffer without the heap.
 #[test]
 fn formatting_an_error_allocates_nothing() {

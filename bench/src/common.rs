@@ -94,7 +94,9 @@ pub struct Ctx {
     pub scan_rounds: usize,
     /// Bytes reserved in scenario 8.
     pub reserve_bytes: usize,
-    /// Which scenarios to run (1-8).
+    /// Elements (`u64`) of the file converted in scenario 9.
+    pub convert_elems: usize,
+    /// Which scenarios to run (1-9).
     pub only: Vec<u32>,
     /// Where to write the chart (default: see `main::chart_path`).
     pub svg: Option<PathBuf>,

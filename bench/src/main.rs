@@ -10,13 +10,16 @@
 //!
 //! Scenarios (u64 elements): 1 push then one sync, 2 extend_from_slice in 64 Ki chunks then
 //! one sync, 3 reopen (read one / sum all), 4 sync after changing one element, 5 growth of
-//! the capacity from 1 GiB to 2 GiB in one step, 6 random reads. Every table prints median,
+//! the capacity from 1 GiB to 2 GiB in one step, 6 random reads, 7 scan after reopen, 8 block
+//! reservation without fallocate, 9 converting a file of the other byte order (issue 10) against
+//! `cp`. Every table prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
 mod append;
 mod chart;
 mod common;
+mod convert;
 mod growth;
 mod handrolled;
 mod os;
@@ -35,11 +38,11 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,8] \
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,9] \
                      [--sizes N,N (elements for scenarios 1 and 2)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 8;
+const LAST: u32 = 9;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
@@ -124,6 +127,7 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
             scan_elems: 1_000_000,
             scan_rounds: 5,
             reserve_bytes: 64 << 20,
+            convert_elems: 1_000_000,
             only: only.clone(),
             svg: svg.clone(),
             page: os::page_size(),
@@ -142,6 +146,7 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
             scan_elems: 100_000_000,
             scan_rounds: 7,
             reserve_bytes: 1 << 30,
+            convert_elems: 100_000_000,
             only: only.clone(),
             svg: svg.clone(),
             page: os::page_size(),
@@ -231,6 +236,10 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         reserve::run_scenario(ctx, &mut report)?;
         took.say("S8");
     }
+    if ctx.wants(9) {
+        convert::run(ctx, &mut report)?;
+        took.say("S9");
+    }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
         println!("\n{side}");
@@ -311,6 +320,12 @@ mod tests {
         assert_eq!(full.growth_bytes, 1 << 30);
         assert_eq!(full.scan_elems, 100_000_000, "800 MB");
         assert_eq!(full.reserve_bytes, 1 << 30);
+        assert_eq!(full.convert_elems, 100_000_000, "800 MB");
+        assert_eq!(
+            parse(&args(&["--quick"])).unwrap().convert_elems,
+            1_000_000,
+            "8 MB"
+        );
     }
 
     #[test]
@@ -338,8 +353,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "9"])).is_err());
-        assert!(parse(&args(&["--only", "7,8"])).is_ok());
+        assert!(parse(&args(&["--only", "10"])).is_err());
+        assert!(parse(&args(&["--only", "7,8,9"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());
         assert!(parse(&args(&["--sizes", "0"])).is_err());

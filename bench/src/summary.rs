@@ -1,4 +1,4 @@
-//! The closing summary: every target of issues 4, 8 and 13 with its measured ratio, met or
+//! The closing summary: every target of issues 4, 8, 10 and 13 with its measured ratio, met or
 //! missed, as a Markdown table for bench/README.md, and the side-by-side table of vecdb and
 //! MmapedVec in every scenario both ran.
 
@@ -438,6 +438,32 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
             ));
         }
     }
+    // Issue 10: converting a file of the other byte order, within 2x of a plain cp.
+    {
+        use crate::convert::names as cv;
+        let size = fmt_bytes(8.0 * ctx.convert_elems as f64);
+        let lib = median(r, "convert", cv::LIB_FOREIGN);
+        for (base, label) in [(cv::CP, "cp"), (cv::STD_COPY, "std::fs::copy")] {
+            let b = median(r, "convert", base);
+            out.push(at_most(
+                format!("S9 convert_foreign {size} of the other byte order vs {label}"),
+                lib / b,
+                2.0,
+                format!("{} vs {}", fmt_time(lib), fmt_time(b)),
+            ));
+        }
+        let durable = median(r, "convert", cv::COPY_SYNC);
+        out.push(info(
+            format!("S9 convert_foreign {size} vs a durable copy (copy + sync_data)"),
+            format!(
+                "{} ({} vs {})",
+                fmt_ratio(lib / durable),
+                fmt_time(lib),
+                fmt_time(durable)
+            ),
+            lib.is_finite(),
+        ));
+    }
     out
 }
 
@@ -470,7 +496,7 @@ pub fn render(ctx: &Ctx, r: &Report) -> String {
     let missed = ts.iter().filter(|t| t.met == Some(false)).count();
     let figures = ts.iter().filter(|t| t.goal == INFO).count();
     format!(
-        "## Summary: targets of issues 4, 8 and 13 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
+        "## Summary: targets of issues 4, 8, 10 and 13 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
         crate::os::utc_now(),
         crate::os::cpu_model(),
         crate::os::fs_type(&ctx.dir),

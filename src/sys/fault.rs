@@ -34,6 +34,10 @@ pub enum Op {
     Msync,
     /// `ioctl(FS_IOC_SETFLAGS)`: the No_COW attribute of a new file (a failure is ignored).
     SetFlags,
+    /// `rename`: a converted file replacing its destination.
+    Rename,
+    /// `unlink`: a conversion's temporary file removed.
+    Unlink,
 }
 
 #[cfg(all(feature = "test-hooks", feature = "std"))]

@@ -112,10 +112,14 @@ impl File {
 
     /// `fstat(fd)`: file type and size.
     pub fn stat(&self) -> Result<Stat> {
+        use std::os::unix::fs::MetadataExt;
         let meta = self.file.metadata().map_err(|e| io_err(&e, "fstat"))?;
         Ok(Stat {
             regular: meta.file_type().is_file(),
             size: meta.len(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            nlink: meta.nlink(),
         })
     }
 
@@ -253,6 +257,19 @@ pub fn sync_parent_dir(path: &CStr) -> Result<()> {
     };
     fs::File::open(parent).map_err(|e| io_err(&e, "open(parent directory)"))?;
     Ok(())
+}
+
+/// `rename(from, to)` through `std::fs` (always replacing: Miri has no `renameat2`).
+pub fn rename(from: &CStr, to: &CStr, _replace: bool) -> Result<()> {
+    let from = Path::new(OsStr::from_bytes(from.to_bytes()));
+    let to = Path::new(OsStr::from_bytes(to.to_bytes()));
+    fs::rename(from, to).map_err(|e| io_err(&e, "rename"))
+}
+
+/// `unlink(path)` through `std::fs`.
+pub fn unlink(path: &CStr) -> Result<()> {
+    let path = Path::new(OsStr::from_bytes(path.to_bytes()));
+    fs::remove_file(path).map_err(|e| io_err(&e, "unlink"))
 }
 
 /// The page size of the emulated mappings: 4096.

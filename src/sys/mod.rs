@@ -93,6 +93,20 @@ pub(crate) struct Stat {
     pub(crate) regular: bool,
     /// Size in bytes.
     pub(crate) size: u64,
+    /// The device and inode numbers: two descriptors are of the same file when both match.
+    pub(crate) dev: u64,
+    /// See `dev`.
+    pub(crate) ino: u64,
+    /// How many directory entries name the file: 0 once it was removed or renamed over (a
+    /// lock taken on it then guards a file that no path leads to any more).
+    pub(crate) nlink: u64,
+}
+
+impl Stat {
+    /// Whether both describe the same file (device and inode).
+    pub(crate) fn same_file(&self, other: &Stat) -> bool {
+        self.dev == other.dev && self.ino == other.ino
+    }
 }
 
 /// What the file system says about a file, for [`inspect`](crate::inspect).
@@ -293,6 +307,30 @@ impl File {
 pub(crate) fn sync_parent_dir(path: &CStr) -> Result<()> {
     fault::check(Op::SyncDir, "fsync(parent directory)")?;
     imp::sync_parent_dir(path)
+}
+
+/// `rename(from, to)`: atomically makes `to` name the file `from` names. With `replace`
+/// false, fails with `AlreadyExists` instead of replacing an existing `to`
+/// (`renameat2(RENAME_NOREPLACE)` on Linux and Android, `renameatx_np(RENAME_EXCL)` on Apple
+/// systems); where the system or the file system lacks that, it is a plain `rename`.
+///
+/// # References
+///
+/// * [POSIX `rename`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/rename.html)
+/// * [Linux `rename(2)`](https://man7.org/linux/man-pages/man2/rename.2.html), `RENAME_NOREPLACE`
+pub(crate) fn rename(from: &CStr, to: &CStr, replace: bool) -> Result<()> {
+    fault::check(Op::Rename, "rename")?;
+    imp::rename(from, to, replace)
+}
+
+/// `unlink(path)`: removes a directory entry.
+///
+/// # References
+///
+/// * [POSIX `unlink`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/unlink.html)
+pub(crate) fn unlink(path: &CStr) -> Result<()> {
+    fault::check(Op::Unlink, "unlink")?;
+    imp::unlink(path)
 }
 
 /// The OS page size, read at run time (4 KiB, 16 KiB and 64 KiB all occur).

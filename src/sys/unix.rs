@@ -66,7 +66,15 @@ impl File {
         let regular = fs::FileType::from_raw_mode(st.st_mode as _).is_file();
         let size = u64::try_from(st.st_size)
             .map_err(|_| Error::new(ErrorKind::Corrupt, "negative file size"))?;
-        Ok(Stat { regular, size })
+        // The widths and signs of these differ between targets (so a cast is needless on some).
+        #[allow(clippy::unnecessary_cast)]
+        Ok(Stat {
+            regular,
+            size,
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            nlink: st.st_nlink as u64,
+        })
     }
 
     /// `flock(fd, LOCK_EX or LOCK_SH [| LOCK_NB])`. A conflicting lock is `Locked`.
@@ -262,6 +270,35 @@ pub fn sync_parent_dir(path: &CStr) -> Result<()> {
         Ok(()) | Err(Errno::INVAL | Errno::OPNOTSUPP | Errno::BADF) => Ok(()),
         Err(e) => Err(err(e, "fsync(parent directory)")),
     }
+}
+
+/// `rename(from, to)`; with `replace` false, `renameat2(RENAME_NOREPLACE)` (Apple:
+/// `renameatx_np(RENAME_EXCL)`), falling back to a plain `rename` where the kernel or the file
+/// system does not support it.
+pub fn rename(from: &CStr, to: &CStr, replace: bool) -> Result<()> {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos"
+    ))]
+    if !replace {
+        let flags = fs::RenameFlags::NOREPLACE;
+        match retry(|| fs::renameat_with(fs::CWD, from, fs::CWD, to, flags)) {
+            // No support in this kernel or file system: a plain rename below.
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            other => return other.map_err(|e| err(e, "rename (no replace)")),
+        }
+    }
+    let _ = replace;
+    retry(|| fs::rename(from, to)).map_err(|e| err(e, "rename"))
+}
+
+/// `unlink(path)`.
+pub fn unlink(path: &CStr) -> Result<()> {
+    retry(|| fs::unlink(path)).map_err(|e| err(e, "unlink"))
 }
 
 /// The OS page size, read at run time (4 KiB, 16 KiB and 64 KiB all occur).

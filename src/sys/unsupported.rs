@@ -77,6 +77,14 @@ pub fn sync_parent_dir(_path: &CStr) -> Result<()> {
     Err(unsupported())
 }
 
+pub fn rename(_from: &CStr, _to: &CStr, _replace: bool) -> Result<()> {
+    Err(unsupported())
+}
+
+pub fn unlink(_path: &CStr) -> Result<()> {
+    Err(unsupported())
+}
+
 pub fn page_size() -> usize {
     4096
 }

@@ -223,6 +223,17 @@ pub fn new_header_page(f: &Fixed, order: Order) -> Vec<u8> {
     page
 }
 
+/// A whole vector file as a machine of byte order `order` writes it: the header of `f`,
+/// created (slot A: sequence 1, length 0) and then committed once with length `len` (slot B:
+/// sequence 2), followed by `data`, the element bytes already in that order (they may go on
+/// past the committed length, as a file's spare capacity does).
+pub fn vector_file(f: &Fixed, order: Order, len: u64, data: &[u8]) -> Vec<u8> {
+    let mut file = new_header_page(f, order);
+    write_slot(&mut file, 1, Slot { seq: 2, len }, order);
+    file.extend_from_slice(data);
+    file
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
