@@ -15,8 +15,9 @@ pub enum Op {
     Stat,
     /// `flock`.
     Lock,
-    /// `pwrite`: the header of a new file, a commit slot, bulk appends, and the zeros that
-    /// reserve blocks where `fallocate` is missing.
+    /// `pwrite` (and `pwritev`): the header of a new file, a commit slot, bulk appends (with
+    /// the zeros that pad their last piece to 2 MiB), and the zeros that reserve blocks where
+    /// `fallocate` is missing.
     Write,
     /// `fdatasync` / `F_FULLFSYNC` of the file.
     SyncFile,
@@ -34,6 +35,9 @@ pub enum Op {
     Msync,
     /// `ioctl(FS_IOC_SETFLAGS)`: the No_COW attribute of a new file (a failure is ignored).
     SetFlags,
+    /// The page-cache hints `madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE)` and
+    /// `posix_fadvise(POSIX_FADV_DONTNEED)` (a failure is ignored).
+    Advise,
 }
 
 #[cfg(all(feature = "test-hooks", feature = "std"))]
