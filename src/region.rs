@@ -454,7 +454,11 @@ impl RawRegion {
     /// Writes `bytes` as the elements from `index` on, the cheapest way: with `pwrite` from
     /// [`PWRITE_MIN`] bytes on where the mapping shows such writes at once (the kernel then
     /// fills whole page-cache folios, instead of a page fault per fresh page), else by a copy
-    /// into the mapping. Either way the mapping shows the bytes when this returns.
+    /// into the mapping. Either way the mapping shows the bytes when this returns. In
+    /// bulk-append mode (Linux), a `pwrite` that ends inside a 2 MiB range it enters at a
+    /// 2 MiB boundary is cut there, and its last piece is written together with zeros up to
+    /// the end of the range (past the length and the committed length, never over an
+    /// element), so that the kernel builds that range as one 2 MiB folio.
     ///
     /// # Errors
     ///
@@ -484,13 +488,15 @@ impl RawRegion {
                 && end >= committed_end
             {
                 // Bulk-append mode, and the write ends inside a 2 MiB range that it enters
-                // at its start: write that last piece together with zeros up to the range's
-                // end (or the file's), in one call, so that the kernel builds the whole range
-                // as one 2 MiB folio, which the next writes then fill. Without this, every
-                // write boundary that is not 2 MiB-aligned (all of them: the data start at
-                // byte 4096) starts a range of small folios. The zeros land past the
-                // length, and past the committed length (checked above): no element
-                // changes. What lies before `cut` the kernel cuts at 2 MiB boundaries itself.
+                // at the range's start: write that last piece together with zeros up to the
+                // range's end (or the file's), in one call, so that the kernel builds the
+                // whole range as one 2 MiB folio, which the next writes then fill. (Linux
+                // sizes a new folio from the length of the write that creates it, cut down to
+                // the alignment of its offset: without this, every write boundary that is not
+                // 2 MiB-aligned, that is all of them since the data start at byte 4096,
+                // starts a range of small folios.) The zeros land past the length, and past
+                // the committed length (checked above): no element changes. Before `cut` the
+                // kernel cuts the write at 2 MiB boundaries itself.
                 let (head, tail) = bytes.split_at(cut - offset);
                 if !head.is_empty() {
                     self.file.write_all_at(head, offset as u64)?;
