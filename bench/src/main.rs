@@ -5,7 +5,8 @@
 //! cargo run --release -p persistence-bench               # full: a few minutes on 2 cores
 //! cargo run --release -p persistence-bench -- --quick    # seconds, small sizes (CI)
 //! options: --dir PATH (temp dir; default: std::env::temp_dir()), --only 1,3,5 (scenarios),
-//!          --sizes N,N (element counts for scenarios 1 and 2, for profiling one size)
+//!          --sizes N,N (element counts for scenarios 1 and 2, for profiling one size),
+//!          --files N,N (element counts of the S3/S4/S6 files), --scan N (S7's vectors)
 //! ```
 //!
 //! Scenarios (u64 elements): 1 push then one sync, 2 extend_from_slice in 64 Ki chunks then
@@ -36,7 +37,8 @@ use std::time::Instant;
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
 const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,8] \
-                     [--sizes N,N (elements for scenarios 1 and 2)] [--svg PATH]";
+                     [--sizes N,N (elements for scenarios 1 and 2)] [--files N,N (elements \
+                     of the S3/S4/S6 files)] [--scan N (elements for scenario 7)] [--svg PATH]";
 
 /// The number of the last scenario.
 const LAST: u32 = 8;
@@ -74,6 +76,8 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
     let mut base: Option<PathBuf> = None;
     let mut only = Vec::new();
     let mut sizes: Option<Vec<usize>> = None;
+    let mut files: Option<Vec<usize>> = None;
+    let mut scan: Option<usize> = None;
     let mut svg: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -93,14 +97,14 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
                     only.push(n);
                 }
             }
-            "--sizes" => {
-                let list = it.next().ok_or("--sizes needs a list")?;
-                let v: Result<Vec<usize>, _> = list.split(',').map(|s| s.trim().parse()).collect();
-                let v = v.map_err(|_| format!("bad sizes {list:?}"))?;
-                if v.is_empty() || v.contains(&0) {
-                    return Err("sizes must be positive".into());
+            "--sizes" => sizes = Some(counts(it.next().ok_or("--sizes needs a list")?)?),
+            "--files" => files = Some(counts(it.next().ok_or("--files needs a list")?)?),
+            "--scan" => {
+                let v = counts(it.next().ok_or("--scan needs a count")?)?;
+                if v.len() != 1 {
+                    return Err("--scan takes one count".into());
                 }
-                sizes = Some(v);
+                scan = Some(v[0]);
             }
             "-h" | "--help" => return Err("persistence-bench: issue 4's benchmark".into()),
             // `cargo bench` style harness flags are ignored.
@@ -150,7 +154,23 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
     if let Some(s) = sizes {
         ctx.append_sizes = s;
     }
+    if let Some(f) = files {
+        ctx.file_sizes = f;
+    }
+    if let Some(n) = scan {
+        ctx.scan_elems = n;
+    }
     Ok(ctx)
+}
+
+/// A comma-separated list of positive element counts.
+fn counts(list: &str) -> Result<Vec<usize>, String> {
+    let v: Result<Vec<usize>, _> = list.split(',').map(|s| s.trim().parse()).collect();
+    let v = v.map_err(|_| format!("bad counts {list:?}"))?;
+    if v.is_empty() || v.contains(&0) {
+        return Err("counts must be positive".into());
+    }
+    Ok(v)
 }
 
 fn run(ctx: &Ctx) -> io::Result<()> {
@@ -347,5 +367,9 @@ mod tests {
             parse(&args(&["--sizes", "5,7"])).unwrap().append_sizes,
             [5, 7]
         );
+        let c = parse(&args(&["--files", "3,4", "--scan", "9"])).unwrap();
+        assert_eq!((c.file_sizes, c.scan_elems), (vec![3, 4], 9));
+        assert!(parse(&args(&["--scan", "1,2"])).is_err());
+        assert!(parse(&args(&["--files", "0"])).is_err());
     }
 }
