@@ -51,6 +51,8 @@ pub(crate) struct RegionOptions {
     pub capacity: usize,
     /// Keep the file system's copy-on-write for a new file (else No_COW where it exists).
     pub copy_on_write: bool,
+    /// Whether bulk-append mode may be on (`OpenOptions::huge_pages`).
+    pub huge_pages: bool,
     pub layout: Layout,
 }
 
@@ -125,6 +127,11 @@ pub(crate) struct RawRegion {
     /// The advice the current mapping was given (`Some(bulk)` as it was then), or `None`
     /// for a mapping given none yet.
     advised: Option<bool>,
+    /// Whether bulk-append mode may be on at all (`OpenOptions::huge_pages`).
+    huge_pages: bool,
+    /// Whether padding bulk writes to 2 MiB builds 2 MiB folios on this file's file
+    /// system (ext4, XFS); `None` until the first write that would pad asks.
+    pad_helps: Option<bool>,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -349,8 +356,10 @@ impl RawRegion {
             slot: SlotDurability::Durable,
             poisoned: None,
             wrote_through_fd: false,
-            bulk: true,
+            bulk: opts.huge_pages && opts.write,
             advised: None,
+            huge_pages: opts.huge_pages && opts.write,
+            pad_helps: None,
         };
         if is_new {
             if !opts.write {
@@ -486,6 +495,9 @@ impl RawRegion {
                 && cut >= offset
                 && end > cut
                 && end >= committed_end
+                && *self
+                    .pad_helps
+                    .get_or_insert_with(|| self.file.builds_large_folios())
             {
                 // Bulk-append mode, and the write ends inside a 2 MiB range that it enters
                 // at the range's start: write that last piece together with zeros up to the
@@ -760,7 +772,7 @@ impl RawRegion {
     /// more gives the mapping `MADV_HUGEPAGE` again. Each switch costs one or two system
     /// calls; a commit that does not switch costs none.
     fn adapt(&mut self, before: usize, len: usize) {
-        if !sys::HUGE_HINTS || len <= before {
+        if !sys::HUGE_HINTS || !self.huge_pages || len <= before {
             return;
         }
         let appended = ((len - before) as u64).saturating_mul(self.elem_size as u64);

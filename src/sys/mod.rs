@@ -316,6 +316,14 @@ impl File {
         }
     }
 
+    /// Whether the kernel builds large page-cache folios from large writes to this file, so
+    /// that padding a write to a 2 MiB boundary makes one 2 MiB folio: ext4 and XFS on Linux
+    /// (with large folios since 6.16 and 5.18). Elsewhere (btrfs and tmpfs build only 4 KiB
+    /// ones here, other systems are unknown) padding would cost work for nothing.
+    pub(crate) fn builds_large_folios(&self) -> bool {
+        HUGE_HINTS && matches!(self.fs_facts().name, Some("ext2/ext3/ext4" | "xfs"))
+    }
+
     /// What the file system says about this file (its name, whether it is copy-on-write).
     ///
     /// # References
