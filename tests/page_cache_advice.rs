@@ -347,3 +347,90 @@ fn padding_zeros_never_touch_elements() {
     drop(v);
     assert_eq!(&MmapedVec::<u64>::open(&path).unwrap()[..], &model[..]);
 }
+
+std::thread_local! {
+    static WRITE_CALLS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_writes(op: Op) {
+    if op == Op::Write {
+        WRITE_CALLS.with(|c| c.set(c.get() + 1));
+    }
+}
+
+/// The `pwrite`/`pwritev` calls `f` makes.
+fn write_calls(f: impl FnOnce()) -> usize {
+    WRITE_CALLS.with(|c| c.set(0));
+    fault::observe(Some(count_writes));
+    f();
+    fault::observe(None);
+    WRITE_CALLS.with(Cell::get)
+}
+
+/// A bulk `extend_from_slice` that crosses a 2 MiB file offset is cut there and its last piece
+/// padded (two write calls) where the file system builds large folios from writes (ext4,
+/// XFS on Linux), and written in one call elsewhere, with `huge_pages(false)`, and once the
+/// vector has switched to small commits.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn bulk_writes_are_padded_only_where_it_builds_large_folios() {
+    let dir = common::tmpdir();
+    for huge in [true, false] {
+        let path = common::path_in(&dir, &format!("pad-{huge}.bin"));
+        let mut v = OpenOptions::new()
+            .create_new(true)
+            .huge_pages(huge)
+            .open::<u64>(&path)
+            .unwrap();
+        v.reserve_exact(8 * HUGE_ELEMS).unwrap();
+        let fs = common::fs::type_name(&path);
+        let pads = huge
+            && cfg!(any(target_os = "linux", target_os = "android"))
+            && matches!(fs.as_str(), "ext2/3/4" | "xfs");
+        eprintln!("file system {fs:?}, huge_pages({huge}): padding expected: {pads}");
+        // 2 MiB + 64 Ki elements: from element 0 (byte 4096) across the 2 MiB offset.
+        let chunk = vec![3u64; HUGE_ELEMS + 65_536];
+        let n = write_calls(|| v.extend_from_slice(&chunk).unwrap());
+        assert_eq!(n, if pads { 2 } else { 1 }, "first bulk extend");
+        // Inside the range the last write entered: one call.
+        let n = write_calls(|| v.extend_from_slice(&chunk[..65_536]).unwrap());
+        assert_eq!(n, 1, "an extend inside one 2 MiB range");
+        // A small commit switches bulk mode off: no more padding.
+        v.sync().unwrap();
+        v.push(1).unwrap();
+        v.sync().unwrap();
+        let n = write_calls(|| v.extend_from_slice(&chunk).unwrap());
+        assert_eq!(n, 1, "after a small commit");
+        v.close().unwrap();
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn huge_pages_false_never_advises_huge_pages() {
+    if !cfg!(target_os = "linux") || !kernel_has_thp() {
+        eprintln!("SKIPPED: needs Linux with transparent huge pages (madvise(MADV_HUGEPAGE))");
+        return;
+    }
+    let dir = common::tmpdir();
+    let path = common::path_in(&dir, "small.bin");
+    let mut v = OpenOptions::new()
+        .huge_pages(false)
+        .open::<u64>(&path)
+        .unwrap();
+    let mut steps = 0;
+    for i in 0..3_000_000u64 {
+        let cap = v.capacity();
+        v.push(i).unwrap();
+        if v.capacity() != cap {
+            steps += 1;
+            assert_whole_and_advised(&v, "nh", &format!("growth step {steps}"));
+        }
+    }
+    // Even a bulk commit leaves it off.
+    v.sync().unwrap();
+    assert_whole_and_advised(&v, "nh", "after a bulk commit");
+    v.reserve_exact(v.capacity()).unwrap();
+    assert_whole_and_advised(&v, "nh", "after reserve_exact");
+    assert!(v.iter().copied().eq(0..3_000_000u64));
+}
