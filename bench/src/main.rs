@@ -11,12 +11,14 @@
 //!
 //! Scenarios (u64 elements): 1 push then one sync, 2 extend_from_slice in 64 Ki chunks then
 //! one sync, 3 reopen (read one / sum all), 4 sync after changing one element, 5 growth of
-//! the capacity from 1 GiB to 2 GiB in one step, 6 random reads. Every table prints median,
+//! the capacity from 1 GiB to 2 GiB in one step, 6 random reads, 7 scan after reopen, 8 block
+//! reservation where `fallocate` is missing, 9 appends with a durable commit every batch. Every table prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
 mod append;
 mod chart;
+mod commits;
 mod common;
 mod growth;
 mod handrolled;
@@ -36,12 +38,12 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,8] \
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,9] \
                      [--sizes N,N (elements for scenarios 1 and 2)] [--files N,N (elements \
                      of the S3/S4/S6 files)] [--scan N (elements for scenario 7)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 8;
+const LAST: u32 = 9;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
@@ -251,6 +253,10 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         reserve::run_scenario(ctx, &mut report)?;
         took.say("S8");
     }
+    if ctx.wants(9) {
+        commits::run(ctx, &mut report)?;
+        took.say("S9");
+    }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
         println!("\n{side}");
@@ -358,8 +364,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "9"])).is_err());
-        assert!(parse(&args(&["--only", "7,8"])).is_ok());
+        assert!(parse(&args(&["--only", "10"])).is_err());
+        assert!(parse(&args(&["--only", "7,8,9"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());
         assert!(parse(&args(&["--sizes", "0"])).is_err());
