@@ -28,6 +28,14 @@ pub const MAX_GROWTH_STEP: usize = 1 << 30;
 /// instead of 2 (but never past this size): 64 MiB.
 pub(crate) const FAST_GROWTH_LIMIT: usize = 64 << 20;
 
+/// The size of the largest page-cache folio Linux builds for a regular file on x86-64 (and
+/// of a PMD mapping there): 2 MiB. Once a file is larger, amortised growth keeps its size a
+/// whole multiple of it, so that the end of the file never cuts a 2 MiB range in two (a cut
+/// range can only hold small folios, which later readers map with a page fault per 64 KiB
+/// instead of one per 2 MiB); the growth step that leaves the first 2 MiB stops at exactly
+/// 2 MiB. It is also the unit of the region's bulk-append mode ([`RawRegion::commit`]).
+pub(crate) const HUGE_UNIT: u64 = 2 << 20;
+
 /// From this many bytes on, [`RawRegion::write_elems`] writes with `pwrite` rather than
 /// through the mapping (a page fault per fresh page costs more than a system call per
 /// slice), on systems where a `pwrite` shows in shared mappings at once.
@@ -45,6 +53,8 @@ pub(crate) struct RegionOptions {
     pub capacity: usize,
     /// Keep the file system's copy-on-write for a new file (else No_COW where it exists).
     pub copy_on_write: bool,
+    /// Whether bulk-append mode may be on (`OpenOptions::huge_pages`).
+    pub huge_pages: bool,
     pub layout: Layout,
 }
 
@@ -110,6 +120,20 @@ pub(crate) struct RawRegion {
     /// Bytes were written with `pwrite` since the last commit: it also `fdatasync`s, since
     /// not every system's `msync` flushes pages dirtied by `write`.
     wrote_through_fd: bool,
+    /// Bulk-append mode: appends are expected in bulk, so the page cache should hold the
+    /// appended data in 2 MiB folios (growth advises `MADV_HUGEPAGE`, bulk `pwrite`s pad their
+    /// last piece to a 2 MiB boundary). Set when the vector is opened and after a commit that
+    /// appended at least [`HUGE_UNIT`] bytes; cleared by a commit that appended less (see
+    /// [`adapt`](Self::adapt)). Only where [`sys::HUGE_HINTS`] holds does it change anything.
+    bulk: bool,
+    /// The advice the current mapping was given (`Some(bulk)` as it was then), or `None`
+    /// for a mapping given none yet.
+    advised: Option<bool>,
+    /// Whether bulk-append mode may be on at all (`OpenOptions::huge_pages`).
+    huge_pages: bool,
+    /// Whether padding bulk writes to 2 MiB builds 2 MiB folios on this file's file
+    /// system (ext4, XFS); `None` until the first write that would pad asks.
+    pad_helps: Option<bool>,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -165,7 +189,10 @@ fn to_map_len(size: u64) -> Result<usize> {
 /// one page more; eight times the element data while it stays under [`FAST_GROWTH_LIMIT`]
 /// (fewer steps: each step restarts the kernel's fault-time readahead with small page-cache
 /// folios, so fewer steps mean fewer page faults on first writes); then doubling, but never
-/// more than [`MAX_GROWTH_STEP`] beyond the current data; and never less than `need`.
+/// more than [`MAX_GROWTH_STEP`] beyond the current data; and never less than `need`. Past
+/// [`HUGE_UNIT`] (2 MiB) the size is a whole multiple of it: the step out of the first
+/// 2 MiB stops at exactly 2 MiB when `need` fits there, every other step rounds up (or down,
+/// where rounding up would add more than [`MAX_GROWTH_STEP`] beyond `need`).
 ///
 /// # Errors
 ///
@@ -179,6 +206,22 @@ pub(crate) fn growth_target(current: u64, need: u64, page: u64, exact: bool) -> 
         let fast = data.saturating_mul(8).min(FAST_GROWTH_LIMIT as u64);
         let amortised = (DATA_OFFSET as u64).saturating_add(doubled.max(fast).max(page));
         target = target.max(amortised.min(isize::MAX as u64));
+        if target > HUGE_UNIT {
+            target = if current < HUGE_UNIT && need <= HUGE_UNIT {
+                HUGE_UNIT
+            } else {
+                let down = target / HUGE_UNIT * HUGE_UNIT;
+                match round_up(target, HUGE_UNIT) {
+                    Some(up) if up <= isize::MAX as u64 && up - need <= MAX_GROWTH_STEP as u64 => {
+                        up
+                    }
+                    // Only where the step is capped (or near isize::MAX), so `down` is far
+                    // above `need`; else keep the size unrounded.
+                    _ if down >= need => down,
+                    _ => target,
+                }
+            };
+        }
     }
     round_up(target, page)
         .filter(|&s| s <= isize::MAX as u64)
@@ -340,6 +383,10 @@ impl RawRegion {
             slot: SlotDurability::Durable,
             poisoned: None,
             wrote_through_fd: false,
+            bulk: opts.huge_pages && opts.write,
+            advised: None,
+            huge_pages: opts.huge_pages && opts.write,
+            pad_helps: None,
         };
         if is_new {
             if !opts.write {
@@ -443,7 +490,11 @@ impl RawRegion {
     /// Writes `bytes` as the elements from `index` on, the cheapest way: with `pwrite` from
     /// [`PWRITE_MIN`] bytes on where the mapping shows such writes at once (the kernel then
     /// fills whole page-cache folios, instead of a page fault per fresh page), else by a copy
-    /// into the mapping. Either way the mapping shows the bytes when this returns.
+    /// into the mapping. Either way the mapping shows the bytes when this returns. In
+    /// bulk-append mode (Linux), a `pwrite` that ends inside a 2 MiB range it enters at a
+    /// 2 MiB boundary is cut there, and its last piece is written together with zeros up to
+    /// the end of the range (past the length and the committed length, never over an
+    /// element), so that the kernel builds that range as one 2 MiB folio.
     ///
     /// # Errors
     ///
@@ -460,6 +511,40 @@ impl RawRegion {
         if sys::WRITE_SHOWS_IN_MAPPINGS && bytes.len() >= PWRITE_MIN {
             // Before the write: even a failed one may have changed some bytes.
             self.wrote_through_fd = true;
+            let end = offset + bytes.len();
+            let huge = HUGE_UNIT as usize;
+            // The last 2 MiB boundary before the end of the write.
+            let cut = end / huge * huge;
+            let committed_end = DATA_OFFSET + self.committed_len() * self.elem_size;
+            if sys::HUGE_HINTS
+                && self.bulk
+                && cut >= huge
+                && cut >= offset
+                && end > cut
+                && end >= committed_end
+                && *self
+                    .pad_helps
+                    .get_or_insert_with(|| self.file.builds_large_folios())
+            {
+                // Bulk-append mode, and the write ends inside a 2 MiB range that it enters
+                // at the range's start: write that last piece together with zeros up to the
+                // range's end (or the file's), in one call, so that the kernel builds the
+                // whole range as one 2 MiB folio, which the next writes then fill. (Linux
+                // sizes a new folio from the length of the write that creates it, cut down to
+                // the alignment of its offset: without this, every write boundary that is not
+                // 2 MiB-aligned, that is all of them since the data start at byte 4096,
+                // starts a range of small folios.) The zeros land past the length, and past
+                // the committed length (checked above): no element changes. Before `cut` the
+                // kernel cuts the write at 2 MiB boundaries itself.
+                let (head, tail) = bytes.split_at(cut - offset);
+                if !head.is_empty() {
+                    self.file.write_all_at(head, offset as u64)?;
+                }
+                let pad_end = (cut + huge).min(self.map_len);
+                return self
+                    .file
+                    .write_all_padded_at(tail, cut as u64, (pad_end - end) as u64);
+            }
             return self.file.write_all_at(bytes, offset as u64);
         }
         // SAFETY: `offset..offset + bytes.len()` lies in the writable mapping (asserted
@@ -488,6 +573,27 @@ impl RawRegion {
             // stays within (or one past the end of) the mapping.
             self.data = unsafe { base.add(DATA_OFFSET) };
             self.capacity = format::capacity_of(map_len as u64, self.elem_size as u64) as usize;
+        }
+    }
+
+    /// Records the mapping a remap returned, and gives it the advice of the current mode.
+    fn remapped(&mut self, base: NonNull<u8>, map_len: usize) {
+        self.set_mapping(base, map_len);
+        if !sys::REMAP_KEEPS_ADVICE {
+            self.advised = None;
+        }
+        self.advise();
+    }
+
+    /// Advises the whole mapping of a writer `MADV_HUGEPAGE` in bulk-append mode, else
+    /// `MADV_NOHUGEPAGE`, unless it has that advice already. Always the whole mapping: advice
+    /// on a part would split the kernel's mapping in two, and the next `mremap` of the whole
+    /// range would fail with `EFAULT`.
+    fn advise(&mut self) {
+        if sys::HUGE_HINTS && self.writable && self.map_len > 0 && self.advised != Some(self.bulk) {
+            // SAFETY: `base`/`map_len` is exactly the live mapping (invariant).
+            unsafe { sys::advise_huge(self.base, self.map_len, self.bulk) };
+            self.advised = Some(self.bulk);
         }
     }
 
@@ -525,7 +631,7 @@ impl RawRegion {
         // exists while `&mut self` is held, and the file is now `new_size >= new_len` bytes.
         match unsafe { sys::remap(&self.file, self.base, self.map_len, new_len, self.writable) } {
             Ok(base) => {
-                self.set_mapping(base, new_len);
+                self.remapped(base, new_len);
                 self.file_len = new_size;
                 Ok(())
             }
@@ -551,7 +657,7 @@ impl RawRegion {
         // `&mut self` is held, and the file is longer than `new_len` bytes.
         let base =
             unsafe { sys::remap(&self.file, self.base, self.map_len, new_len, self.writable) }?;
-        self.set_mapping(base, new_len);
+        self.remapped(base, new_len);
         // If this fails the file keeps its old size: still valid, merely larger than needed.
         self.file.set_len(new_size)?;
         self.file_len = new_size;
@@ -621,6 +727,7 @@ impl RawRegion {
         if let Some(e) = self.poisoned {
             return Err(e);
         }
+        let before = self.committed_len();
         if flush_slot {
             // Dirty the current slot's page again: after a failed flush the kernel may have
             // marked it clean without writing it. The bytes are the same, so no reader sees
@@ -645,6 +752,7 @@ impl RawRegion {
             // bytes after a crash), so making them durable is the whole commit, and the
             // second flush (slot write + fdatasync) is saved.
             self.synced_file_len = self.file_len;
+            self.adapt(before, len);
             return Ok(());
         }
         // 2. The other slot, with `pwrite`. Never a store through the mapping: on a
@@ -673,7 +781,41 @@ impl RawRegion {
             return Err(e);
         }
         self.slot = SlotDurability::Durable;
+        self.adapt(before, len);
         Ok(())
+    }
+
+    /// After a commit that took the length from `before` to `len`, sets the bulk-append mode
+    /// from how much it appended: at least [`HUGE_UNIT`] bytes, bulk; less, not bulk; nothing
+    /// (a commit of in-place changes or of a shorter length), no change.
+    ///
+    /// Why: a store through the mapping into a 2 MiB folio marks the whole folio dirty, so
+    /// the next commit writes all 2 MiB of it. That is nothing next to a bulk commit, but a
+    /// writer that commits every few kilobytes would write 2 MiB each time. So when a commit
+    /// appended little, the mapping gets `MADV_NOHUGEPAGE`, and the clean folios that the
+    /// 2 MiB read-ahead already built past the next 2 MiB boundary after the tail are dropped
+    /// (else the read-ahead would go on building 2 MiB folios from them): the appends after
+    /// it get small folios, and a commit writes about what it appended. A commit of 2 MiB or
+    /// more gives the mapping `MADV_HUGEPAGE` again. Each switch costs one or two system
+    /// calls; a commit that does not switch costs none.
+    fn adapt(&mut self, before: usize, len: usize) {
+        if !sys::HUGE_HINTS || !self.huge_pages || len <= before {
+            return;
+        }
+        let appended = ((len - before) as u64).saturating_mul(self.elem_size as u64);
+        let bulk = appended >= HUGE_UNIT;
+        if bulk == self.bulk {
+            return;
+        }
+        let was_advised_huge = self.advised == Some(true);
+        self.bulk = bulk;
+        self.advise();
+        if !bulk && was_advised_huge {
+            let tail = (DATA_OFFSET + len * self.elem_size) as u64;
+            let from = round_up(tail, HUGE_UNIT).unwrap_or(u64::MAX);
+            self.file
+                .drop_clean_cache(from, self.file_len.saturating_sub(from));
+        }
     }
 
     /// Step 1 of a commit: makes the bytes of elements `dirty_from..len` durable, and with
@@ -749,6 +891,7 @@ mod tests {
         const H: u64 = DATA_OFFSET as u64;
         const MIB: u64 = 1 << 20;
         const GIB: u64 = 1 << 30;
+        const HUGE: u64 = HUGE_UNIT;
         let fast = FAST_GROWTH_LIMIT as u64;
         let step = MAX_GROWTH_STEP as u64;
         let cases: &[(u64, u64, u64, bool, u64)] = &[
@@ -756,31 +899,50 @@ mod tests {
             (H, H + 8, 4096, false, H + 4096),
             // With 64 KiB pages the file is whole pages: the header's page and one more.
             (H, H + 8, 65536, false, 2 * 65536),
-            // Exact: the request rounded up to whole pages, nothing more.
+            // Exact: the request rounded up to whole pages, nothing more (not to 2 MiB).
             (H, H + 8, 4096, true, H + 4096),
             (H + 4096, H + 4096 + 1, 4096, true, H + 8192),
             (H + MIB, H + 3 * MIB + 1, 4096, true, H + 3 * MIB + 4096),
-            // Small files grow 8x...
-            (H + MIB, H + MIB + 8, 4096, false, H + 8 * MIB),
+            (HUGE, HUGE + 8, 4096, true, HUGE + 4096),
+            // Small files grow 8x, in pages, while they stay within the first 2 MiB...
+            (H + 4096, H + 4096 + 8, 4096, false, H + 8 * 4096),
+            (
+                H + 64 * 1024,
+                H + 64 * 1024 + 8,
+                4096,
+                false,
+                H + 512 * 1024,
+            ),
+            // ...and the step that leaves the first 2 MiB stops at exactly 2 MiB, when the
+            // request fits there (the first 2 MiB hold the header page, so they never make
+            // one 2 MiB folio; stopping there starts the next step on a 2 MiB boundary).
+            (H + 256 * 1024, H + 256 * 1024 + 8, 4096, false, HUGE),
+            (H + MIB, H + MIB + 8, 4096, false, HUGE),
+            (H + MIB, HUGE, 4096, false, HUGE),
+            // A request past 2 MiB from below it: the 8x step, in whole 2 MiB.
+            (H + MIB, HUGE + 1, 4096, false, 8 * MIB + HUGE),
+            // From 2 MiB on, 8x in whole 2 MiB (rounded up)...
+            (HUGE, HUGE + 8, 4096, false, 8 * HUGE),
+            (8 * HUGE, 8 * HUGE + 8, 4096, false, fast + HUGE),
             // ...but not past FAST_GROWTH_LIMIT, where doubling takes over.
-            (H + 16 * MIB, H + 16 * MIB + 8, 4096, false, H + fast),
-            (H + fast, H + fast + 8, 4096, false, H + 2 * fast),
-            // Doubling adds at most MAX_GROWTH_STEP.
+            (H + 16 * MIB, H + 16 * MIB + 8, 4096, false, fast + HUGE),
             (
-                H + 4 * GIB,
-                H + 4 * GIB + 8,
+                fast + HUGE,
+                fast + HUGE + 8,
                 4096,
                 false,
-                H + 4 * GIB + step,
+                2 * fast + 2 * HUGE,
             ),
-            // A request larger than the step is met exactly (in pages).
-            (
-                H + MIB,
-                H + 100 * MIB + 1,
-                4096,
-                false,
-                H + 100 * MIB + 4096,
-            ),
+            (H + fast, H + fast + 8, 4096, false, 2 * fast + HUGE),
+            // Doubling adds at most MAX_GROWTH_STEP: here rounding up would add more than the
+            // step beyond the request, so the size is rounded down to 2 MiB instead.
+            (H + 4 * GIB, H + 4 * GIB + 8, 4096, false, 4 * GIB + step),
+            (4 * GIB, 4 * GIB + 8, 4096, false, 4 * GIB + step),
+            // A request larger than the step is met, rounded up to 2 MiB.
+            (H + MIB, H + 100 * MIB + 1, 4096, false, 102 * MIB),
+            (H + MIB, 100 * MIB, 4096, false, 100 * MIB),
+            // With 64 KiB pages the same 2 MiB multiples (2 MiB is whole pages).
+            (HUGE, HUGE + 8, 65536, false, 8 * HUGE),
         ];
         for &(current, need, page, exact, want) in cases {
             let got = growth_target(current, need, page, exact).unwrap();
@@ -789,6 +951,15 @@ mod tests {
                 "growth_target({current}, {need}, {page}, {exact})"
             );
             assert!(got >= need && got % page == 0);
+            if !exact {
+                assert!(
+                    got - need <= step,
+                    "a step adds at most MAX_GROWTH_STEP beyond the request"
+                );
+                if got > HUGE {
+                    assert_eq!(got % HUGE, 0, "past 2 MiB, whole 2 MiB: {got}");
+                }
+            }
         }
         // Past isize::MAX: an error, not a wrap.
         assert_eq!(
@@ -800,5 +971,8 @@ mod tests {
         // Near isize::MAX the amortised step is clamped, never an overflow.
         let big = isize::MAX as u64 / 2;
         assert!(growth_target(big, big + 1, 4096, false).unwrap() <= isize::MAX as u64);
+        let top = isize::MAX as u64 - 4 * HUGE;
+        let got = growth_target(top, top + 8, 4096, false).unwrap();
+        assert!(got <= isize::MAX as u64 && got >= top + 8 && got % 4096 == 0);
     }
 }

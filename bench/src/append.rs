@@ -18,7 +18,7 @@ use persistence::OpenOptions;
 
 use crate::common::{self, as_bytes, as_u64s_mut, chunks, names::*, Ctx, Report};
 use crate::handrolled::{MmapVec, Policy};
-use crate::os::minor_faults;
+use crate::os::Meter;
 use crate::peer::{Kind, Peer};
 use crate::stats::{round_robin, Row, Table};
 
@@ -42,6 +42,8 @@ struct Run {
     total: Option<f64>,
     /// Minor faults during the append phase.
     faults: u64,
+    /// CPU seconds of the append phase.
+    cpu: f64,
     /// Seconds of append + a flush that is not durable (vecdb's own `flush`).
     flush_only: Option<f64>,
 }
@@ -107,6 +109,7 @@ pub fn run(ctx: &Ctx, report: &mut Report, mode: Mode) -> io::Result<()> {
                 Ok(r) => {
                     rows[c].time.push(r.append);
                     rows[c].push_faults(r.faults);
+                    rows[c].push_cpu(r.cpu);
                     if let Some(t) = r.total {
                         totals[c].time.push(t);
                     }
@@ -179,7 +182,7 @@ fn run_one(
     };
     match CONTENDERS[c] {
         VEC => {
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             let mut v: Vec<u64> = Vec::new();
             match mode {
@@ -195,19 +198,20 @@ fn run_one(
                 }
             }
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             check(v.len() == n && v[n - 1] == expect_last, "wrong contents")?;
             black_box(&v);
             Ok(Run {
                 append,
                 total: None,
                 faults,
+                cpu,
                 flush_only: None,
             })
         }
         VEC_WRITE => {
             let mut file = File::create(path)?;
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             let mut v: Vec<u64> = Vec::new();
             match mode {
@@ -223,7 +227,7 @@ fn run_one(
                 }
             }
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             file.write_all(as_bytes(&v))?;
             file.sync_data()?;
             let total = t0.elapsed().as_secs_f64();
@@ -232,12 +236,13 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                cpu,
                 flush_only: None,
             })
         }
         BUFW => {
             let mut w = BufWriter::new(File::create(path)?);
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             match mode {
                 Mode::Push => {
@@ -252,7 +257,7 @@ fn run_one(
                 }
             }
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             let file = w.into_inner().map_err(|e| e.into_error())?;
             file.sync_data()?;
             let total = t0.elapsed().as_secs_f64();
@@ -261,6 +266,7 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                cpu,
                 flush_only: None,
             })
         }
@@ -271,7 +277,7 @@ fn run_one(
                 Policy::FIX_SKETCH
             };
             let mut v = MmapVec::create(path, policy)?;
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             match mode {
                 Mode::Push => {
@@ -286,7 +292,7 @@ fn run_one(
                 }
             }
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             v.sync()?;
             let total = t0.elapsed().as_secs_f64();
             check(
@@ -297,12 +303,13 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                cpu,
                 flush_only: None,
             })
         }
         MEMVEC => {
             let mut v = common::memvec_open(path)?;
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             match mode {
                 Mode::Push => {
@@ -317,7 +324,7 @@ fn run_one(
                 }
             }
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             // memvec has no flush: its documented way to durability is the file's fsync,
             // which on Linux also writes the mapping's dirty pages.
             v.as_mem().file().sync_data()?;
@@ -327,6 +334,7 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                cpu,
                 flush_only: None,
             })
         }
@@ -337,7 +345,7 @@ fn run_one(
                 Kind::ZeroCopy
             };
             let mut v = Peer::create(path, kind)?;
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             match mode {
                 Mode::Push => v.push_range(0, n as u64),
@@ -348,7 +356,7 @@ fn run_one(
                 }
             }
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             v.flush()?;
             let flush_only = t0.elapsed().as_secs_f64();
             v.fsync()?;
@@ -361,6 +369,7 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                cpu,
                 flush_only: Some(flush_only),
             })
         }
@@ -372,7 +381,7 @@ fn run_one(
                 opts.capacity(n);
             }
             let mut v = opts.open::<u64>(path)?;
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             match mode {
                 Mode::Push => {
@@ -387,7 +396,7 @@ fn run_one(
                 }
             }
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             v.sync()?;
             let total = t0.elapsed().as_secs_f64();
             check(
@@ -398,6 +407,7 @@ fn run_one(
                 append,
                 total: Some(total),
                 faults,
+                cpu,
                 flush_only: None,
             })
         }
@@ -408,11 +418,11 @@ fn run_one(
             // SAFETY: the file is ours alone and `8 n` bytes long.
             let mut map = unsafe { MmapMut::map_mut(&file) }?;
             let s = as_u64s_mut(&mut map);
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             fill(s, mode, chunk);
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             black_box(&mut *s);
             // The second pass over the same, now faulted, pages: store bandwidth alone.
             let t1 = Instant::now();
@@ -426,6 +436,7 @@ fn run_one(
                 append,
                 total: None,
                 faults,
+                cpu,
                 flush_only: None,
             })
         }
@@ -436,18 +447,19 @@ fn run_one(
             let mut map = unsafe { MmapMut::map_mut(&file) }?;
             let s = as_u64s_mut(&mut map);
             let per_page = crate::os::page_size() / 8;
-            let f0 = minor_faults();
+            let m0 = Meter::start();
             let t0 = Instant::now();
             for i in (0..n).step_by(per_page) {
                 s[i] = i as u64;
             }
             let append = t0.elapsed().as_secs_f64();
-            let faults = minor_faults() - f0;
+            let (faults, cpu) = m0.stop();
             black_box(&mut *s);
             Ok(Run {
                 append,
                 total: None,
                 faults,
+                cpu,
                 flush_only: None,
             })
         }

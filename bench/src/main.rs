@@ -5,19 +5,22 @@
 //! cargo run --release -p persistence-bench               # full: a few minutes on 2 cores
 //! cargo run --release -p persistence-bench -- --quick    # seconds, small sizes (CI)
 //! options: --dir PATH (temp dir; default: std::env::temp_dir()), --only 1,3,5 (scenarios),
-//!          --sizes N,N (element counts for scenarios 1 and 2, for profiling one size)
+//!          --sizes N,N (element counts for scenarios 1 and 2, for profiling one size),
+//!          --files N,N (element counts of the S3/S4/S6 files), --scan N (S7's vectors)
 //! ```
 //!
 //! Scenarios (u64 elements): 1 push then one sync, 2 extend_from_slice in 64 Ki chunks then
 //! one sync, 3 reopen (read one / sum all), 4 sync after changing one element, 5 growth of
 //! the capacity from 1 GiB to 2 GiB in one step, 6 random reads, 7 scan after reopen, 8 block
-//! reservation without fallocate, 9 converting a file of the other byte order (issue 10) against
-//! `cp`. Every table prints median,
+//! reservation where `fallocate` is missing, 9 converting a file of the other byte order
+//! (issue 10) against `cp`, 10 appends with a durable commit every batch. Every table
+//! prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
 mod append;
 mod chart;
+mod commits;
 mod common;
 mod convert;
 mod growth;
@@ -38,11 +41,12 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,9] \
-                     [--sizes N,N (elements for scenarios 1 and 2)] [--svg PATH]";
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,10] \
+                     [--sizes N,N (elements for scenarios 1 and 2)] [--files N,N (elements \
+                     of the S3/S4/S6 files)] [--scan N (elements for scenario 7)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 9;
+const LAST: u32 = 10;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
@@ -77,6 +81,8 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
     let mut base: Option<PathBuf> = None;
     let mut only = Vec::new();
     let mut sizes: Option<Vec<usize>> = None;
+    let mut files: Option<Vec<usize>> = None;
+    let mut scan: Option<usize> = None;
     let mut svg: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -96,14 +102,14 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
                     only.push(n);
                 }
             }
-            "--sizes" => {
-                let list = it.next().ok_or("--sizes needs a list")?;
-                let v: Result<Vec<usize>, _> = list.split(',').map(|s| s.trim().parse()).collect();
-                let v = v.map_err(|_| format!("bad sizes {list:?}"))?;
-                if v.is_empty() || v.contains(&0) {
-                    return Err("sizes must be positive".into());
+            "--sizes" => sizes = Some(counts(it.next().ok_or("--sizes needs a list")?)?),
+            "--files" => files = Some(counts(it.next().ok_or("--files needs a list")?)?),
+            "--scan" => {
+                let v = counts(it.next().ok_or("--scan needs a count")?)?;
+                if v.len() != 1 {
+                    return Err("--scan takes one count".into());
                 }
-                sizes = Some(v);
+                scan = Some(v[0]);
             }
             "-h" | "--help" => return Err("persistence-bench: issue 4's benchmark".into()),
             // `cargo bench` style harness flags are ignored.
@@ -155,7 +161,23 @@ fn parse(args: &[String]) -> Result<Ctx, String> {
     if let Some(s) = sizes {
         ctx.append_sizes = s;
     }
+    if let Some(f) = files {
+        ctx.file_sizes = f;
+    }
+    if let Some(n) = scan {
+        ctx.scan_elems = n;
+    }
     Ok(ctx)
+}
+
+/// A comma-separated list of positive element counts.
+fn counts(list: &str) -> Result<Vec<usize>, String> {
+    let v: Result<Vec<usize>, _> = list.split(',').map(|s| s.trim().parse()).collect();
+    let v = v.map_err(|_| format!("bad counts {list:?}"))?;
+    if v.is_empty() || v.contains(&0) {
+        return Err("counts must be positive".into());
+    }
+    Ok(v)
 }
 
 fn run(ctx: &Ctx) -> io::Result<()> {
@@ -239,6 +261,10 @@ fn run(ctx: &Ctx) -> io::Result<()> {
     if ctx.wants(9) {
         convert::run(ctx, &mut report)?;
         took.say("S9");
+    }
+    if ctx.wants(10) {
+        commits::run(ctx, &mut report)?;
+        took.say("S10");
     }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
@@ -362,5 +388,9 @@ mod tests {
             parse(&args(&["--sizes", "5,7"])).unwrap().append_sizes,
             [5, 7]
         );
+        let c = parse(&args(&["--files", "3,4", "--scan", "9"])).unwrap();
+        assert_eq!((c.file_sizes, c.scan_elems), (vec![3, 4], 9));
+        assert!(parse(&args(&["--scan", "1,2"])).is_err());
+        assert!(parse(&args(&["--files", "0"])).is_err());
     }
 }

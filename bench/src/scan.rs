@@ -21,7 +21,7 @@ use persistence::{MmapedSlice, OpenOptions};
 
 use crate::append::CHUNK;
 use crate::common::{self, as_bytes, as_u64s, fmt_bytes, Ctx, Report};
-use crate::os::{minor_faults, read_through, resident_fraction};
+use crate::os::{read_through, resident_fraction, Meter};
 use crate::peer::{self, Kind, Peer};
 use crate::stats::{markdown, round_robin, Row, Samples, Table};
 
@@ -30,6 +30,8 @@ pub mod names {
     pub const PLAIN: &str = "memmap2 map of a plainly written file (write_all)";
     pub const LIB_PUSH: &str = "MmapedVec::open, file written by push";
     pub const LIB_EXTEND: &str = "MmapedVec::open, file written by extend_from_slice";
+    pub const LIB_EXTEND_SMALL: &str =
+        "MmapedVec::open, written by extend_from_slice with huge_pages(false)";
     pub const SLICE_PUSH: &str = "MmapedSlice::open, file written by push";
     pub const SLICE_EXTEND: &str = "MmapedSlice::open, file written by extend_from_slice";
     pub const MAP_LIB_PUSH: &str = "(diagnosis) memmap2 map of MmapedVec's push-written file";
@@ -38,10 +40,11 @@ pub mod names {
 }
 use names::*;
 
-const ROWS: [&str; 8] = [
+const ROWS: [&str; 9] = [
     PLAIN,
     LIB_PUSH,
     LIB_EXTEND,
+    LIB_EXTEND_SMALL,
     SLICE_PUSH,
     SLICE_EXTEND,
     MAP_LIB_PUSH,
@@ -57,6 +60,7 @@ struct Files {
     plain: PathBuf,
     push: PathBuf,
     extend: PathBuf,
+    extend_small: PathBuf,
     vdb: [PathBuf; 2],
 }
 
@@ -67,6 +71,10 @@ impl Files {
             ("plain", self.plain.clone()),
             ("MmapedVec push", self.push.clone()),
             ("MmapedVec extend", self.extend.clone()),
+            (
+                "MmapedVec extend, huge_pages(false)",
+                self.extend_small.clone(),
+            ),
             ("vecdb BytesVec data", self.vdb[0].join("data")),
             ("vecdb ZeroCopyVec data", self.vdb[1].join("data")),
         ]
@@ -78,13 +86,14 @@ impl Files {
             PLAIN => self.plain.clone(),
             LIB_PUSH | SLICE_PUSH | MAP_LIB_PUSH => self.push.clone(),
             LIB_EXTEND | SLICE_EXTEND => self.extend.clone(),
+            LIB_EXTEND_SMALL => self.extend_small.clone(),
             VDB_BYTES => self.vdb[0].join("data"),
             _ => self.vdb[1].join("data"),
         }
     }
 
     fn remove(&self) {
-        for p in [&self.plain, &self.push, &self.extend] {
+        for p in [&self.plain, &self.push, &self.extend, &self.extend_small] {
             let _ = std::fs::remove_file(p);
         }
         for d in &self.vdb {
@@ -96,11 +105,12 @@ impl Files {
 /// Runs scenario 7.
 pub fn run(ctx: &Ctx, report: &mut Report) -> io::Result<()> {
     let n = ctx.scan_elems;
-    ctx.check_space(6 * 8 * n as u64, "scenario 7")?;
+    ctx.check_space(7 * 8 * n as u64, "scenario 7")?;
     let files = Files {
         plain: ctx.path("scan-plain"),
         push: ctx.path("scan-lib-push"),
         extend: ctx.path("scan-lib-extend"),
+        extend_small: ctx.path("scan-lib-extend-small"),
         vdb: Kind::ALL.map(|k| ctx.path(&format!("scan-vecdb-{}", k.tag()))),
     };
     let r = create(&files, n).and_then(|()| measure(ctx, report, &files, n));
@@ -132,10 +142,11 @@ fn create(files: &Files, n: usize) -> io::Result<()> {
         }
         v.close()?;
     }
-    {
+    for (path, huge) in [(&files.extend, true), (&files.extend_small, false)] {
         let mut v = OpenOptions::new()
             .create_new(true)
-            .open::<u64>(&files.extend)?;
+            .huge_pages(huge)
+            .open::<u64>(path)?;
         for (s, len) in common::chunks(n, CHUNK) {
             for (j, x) in buf[..len].iter_mut().enumerate() {
                 *x = (s + j) as u64;
@@ -149,7 +160,8 @@ fn create(files: &Files, n: usize) -> io::Result<()> {
     }
     println!(
         "\n(S7 files written and synced in {:.1} s: plain write_all of 8 MiB chunks; MmapedVec \
-         by push, sync, close; MmapedVec by extend_from_slice of 64 Ki elements, sync, close; \
+         by push, sync, close; MmapedVec by extend_from_slice of 64 Ki elements, sync, close, with \
+         huge_pages(true) and (false); \
          vecdb by push, flush, fsync)",
         t.elapsed().as_secs_f64()
     );
@@ -196,9 +208,10 @@ fn measure(ctx: &Ctx, report: &mut Report, files: &Files, n: usize) -> io::Resul
             sample(ROWS[c], files, n, expect)
         })();
         match r {
-            Ok((t, f, m)) => {
+            Ok((t, f, cpu, m)) => {
                 rows[c].time.push(t);
                 rows[c].push_faults(f);
+                rows[c].push_cpu(cpu);
                 if let Some((rss, pmd)) = m {
                     mapped[c].0.push(rss as f64);
                     mapped[c].1.push(pmd as f64);
@@ -245,13 +258,13 @@ fn measure(ctx: &Ctx, report: &mut Report, files: &Files, n: usize) -> io::Resul
     Ok(())
 }
 
-/// What one sample measured: seconds, minor faults, and the mapping's resident and
-/// PMD-mapped KiB (after the clock stopped).
-type Sample = (f64, u64, Option<(u64, u64)>);
+/// What one sample measured: seconds, minor faults, CPU seconds, and the mapping's resident
+/// and PMD-mapped KiB (after the clock stopped).
+type Sample = (f64, u64, f64, Option<(u64, u64)>);
 
 /// One open + sum of `row`.
 fn sample(row: &str, files: &Files, n: usize, expect: u64) -> io::Result<Sample> {
-    let f0 = minor_faults();
+    let m0 = Meter::start();
     let t0 = Instant::now();
     let (got, keep): (u64, Box<dyn std::any::Any>) = match row {
         PLAIN => {
@@ -266,7 +279,7 @@ fn sample(row: &str, files: &Files, n: usize, expect: u64) -> io::Result<Sample>
             let m = unsafe { Mmap::map(&f) }?;
             (common::sum(&as_u64s(&m[DATA..])[..n]), Box::new((m, f)))
         }
-        LIB_PUSH | LIB_EXTEND => {
+        LIB_PUSH | LIB_EXTEND | LIB_EXTEND_SMALL => {
             let v = OpenOptions::new()
                 .create(false)
                 .open::<u64>(files.of(row))?;
@@ -287,13 +300,13 @@ fn sample(row: &str, files: &Files, n: usize, expect: u64) -> io::Result<Sample>
         }
     };
     let t = t0.elapsed().as_secs_f64();
-    let faults = minor_faults() - f0;
+    let (faults, cpu) = m0.stop();
     let mapped = crate::os::mapped_kib(&files.of(row));
     drop(keep);
     if black_box(got) != expect {
         return Err(io::Error::other(format!("summed {got}, expected {expect}")));
     }
-    Ok((t, faults, mapped))
+    Ok((t, faults, cpu, mapped))
 }
 
 /// The file rows read, for tests.
@@ -313,11 +326,13 @@ mod tests {
             plain: "p".into(),
             push: "u".into(),
             extend: "e".into(),
+            extend_small: "s".into(),
             vdb: ["b".into(), "z".into()],
         };
         assert_eq!(file_of(&f, PLAIN), Path::new("p"));
         assert_eq!(file_of(&f, SLICE_PUSH), Path::new("u"));
         assert_eq!(file_of(&f, LIB_EXTEND), Path::new("e"));
+        assert_eq!(file_of(&f, LIB_EXTEND_SMALL), Path::new("s"));
         assert_eq!(file_of(&f, VDB_BYTES), Path::new("b/data"));
         assert_eq!(file_of(&f, VDB_ZERO), Path::new("z/data"));
     }

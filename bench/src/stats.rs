@@ -96,6 +96,9 @@ pub struct Row {
     pub time: Samples,
     /// Minor page faults per sample, where counted.
     pub faults: Option<Samples>,
+    /// CPU seconds (user + system) per sample, where measured: on a shared machine a
+    /// steadier figure than the wall time for work that does no I/O.
+    pub cpu: Option<Samples>,
 }
 
 impl Row {
@@ -105,7 +108,13 @@ impl Row {
             name: name.into(),
             time: Samples::default(),
             faults: None,
+            cpu: None,
         }
+    }
+
+    /// Adds one CPU time, in seconds.
+    pub fn push_cpu(&mut self, s: f64) {
+        self.cpu.get_or_insert_with(Samples::default).push(s);
     }
 
     /// Adds one fault count.
@@ -151,12 +160,21 @@ impl Table {
             .map(|&(i, label)| (self.rows[i].time.median(), label))
             .collect();
         let any_faults = self.rows.iter().any(|r| r.faults.is_some());
+        let any_cpu = self.rows.iter().any(|r| r.cpu.is_some());
+        let cpu_base = self.rows[self.baseline]
+            .cpu
+            .as_ref()
+            .map_or(f64::NAN, Samples::median);
         let mut head = vec!["contender".to_string(), "median".into(), "min – max".into()];
         if let Some((_, what)) = self.per {
             head.push(format!("per {what}"));
         }
         if any_faults {
             head.push("minor faults".into());
+        }
+        if any_cpu {
+            head.push("CPU (user + sys)".into());
+            head.push("CPU vs baseline".into());
         }
         head.push(format!("vs {}", self.rows[self.baseline].name));
         for (_, label) in &refs {
@@ -179,6 +197,11 @@ impl Table {
                         .as_ref()
                         .map_or("-".into(), |f| format!("{:.0}", f.median())),
                 );
+            }
+            if any_cpu {
+                let c = r.cpu.as_ref().map_or(f64::NAN, Samples::median);
+                cells.push(fmt_time(c));
+                cells.push(fmt_ratio(c / cpu_base));
             }
             cells.push(fmt_ratio(m / base));
             for (f, _) in &refs {

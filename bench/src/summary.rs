@@ -114,6 +114,20 @@ fn vecdb_pairs(ctx: &Ctx) -> Vec<Pair> {
         [scan::VDB_BYTES, scan::VDB_ZERO],
         None,
     ));
+    for (n, k) in crate::commits::shapes(ctx) {
+        use crate::commits::names as cm;
+        v.push((
+            format!(
+                "S10 push {} u64, durable sync every {}",
+                fmt_count(n),
+                fmt_bytes(8.0 * k as f64)
+            ),
+            crate::commits::key(n, k),
+            cm::LIB_PUSH,
+            [cm::VDB_BYTES, cm::VDB_ZERO],
+            None,
+        ));
+    }
     v
 }
 
@@ -184,6 +198,17 @@ fn ratio(r: &Report, key: &str, a: &str, b: &str) -> f64 {
         .map_or(f64::NAN, |t| t.median_of(a) / t.median_of(b))
 }
 
+/// `a / b` of the median CPU times of two rows of table `key` (NaN where not measured).
+fn cpu_ratio(r: &Report, key: &str, a: &str, b: &str) -> f64 {
+    let cpu = |name: &str| {
+        r.get(key)
+            .and_then(|t| t.rows.iter().find(|row| row.name == name))
+            .and_then(|row| row.cpu.as_ref())
+            .map_or(f64::NAN, crate::stats::Samples::median)
+    };
+    cpu(a) / cpu(b)
+}
+
 /// The median of row `a` in table `key`.
 fn median(r: &Report, key: &str, a: &str) -> f64 {
     r.get(key).map_or(f64::NAN, |t| t.median_of(a))
@@ -207,9 +232,10 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
                 ratio(r, &key, LIB, VEC),
                 1.0,
                 format!(
-                    "{} vs {} per element",
+                    "{} vs {} per element; CPU {}",
                     fmt_time(median(r, &key, LIB) / n as f64),
-                    fmt_time(median(r, &key, VEC) / n as f64)
+                    fmt_time(median(r, &key, VEC) / n as f64),
+                    fmt_ratio(cpu_ratio(r, &key, LIB, VEC))
                 ),
             ));
         }
@@ -301,21 +327,23 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
         format!("bare memmap2: {}", fmt_ratio(grow_bare)),
     ));
 
-    for &n in &ctx.file_sizes {
-        let key = format!("sync one {n}");
-        out.push(at_most(
-            format!(
-                "S4 sync after one changed element, {}: vs File::sync_data",
-                fmt_bytes(8.0 * n as f64)
-            ),
-            ratio(r, &key, LIB_SYNC, PWRITE_SYNC),
-            2.0,
-            format!(
-                "{} vs {}",
-                fmt_time(median(r, &key, LIB_SYNC)),
-                fmt_time(median(r, &key, PWRITE_SYNC))
-            ),
-        ));
+    for (who, label) in [(LIB_SYNC, ""), (LIB_SYNC_SMALL, " (huge_pages(false))")] {
+        for &n in &ctx.file_sizes {
+            let key = format!("sync one {n}");
+            out.push(at_most(
+                format!(
+                    "S4 sync after one changed element, {}{label}: vs File::sync_data",
+                    fmt_bytes(8.0 * n as f64)
+                ),
+                ratio(r, &key, who, PWRITE_SYNC),
+                2.0,
+                format!(
+                    "{} vs {}",
+                    fmt_time(median(r, &key, who)),
+                    fmt_time(median(r, &key, PWRITE_SYNC))
+                ),
+            ));
+        }
     }
 
     let g = fmt_bytes(ctx.growth_bytes as f64);
@@ -397,11 +425,12 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
                 ratio(r, &key, who, scan::PLAIN),
                 1.2,
                 format!(
-                    "{} vs {}; faults {} vs {}",
+                    "{} vs {}; faults {} vs {}; CPU {}",
                     fmt_time(median(r, &key, who)),
                     fmt_time(median(r, &key, scan::PLAIN)),
                     faults(r, &key, who),
-                    faults(r, &key, scan::PLAIN)
+                    faults(r, &key, scan::PLAIN),
+                    fmt_ratio(cpu_ratio(r, &key, who, scan::PLAIN))
                 ),
             ));
         }
@@ -415,6 +444,25 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
             l / v,
             1.0,
             format!("{} vs {}", fmt_time(l), fmt_time(v)),
+        ));
+    }
+    // Issue 13: what frequent commits write (2 MiB folios must not turn a small commit into
+    // a 2 MiB write).
+    for (n, k) in crate::commits::shapes(ctx) {
+        use crate::commits::names as cm;
+        let key = crate::commits::key(n, k);
+        let lib = r.figure(&format!("{key} written {}", cm::LIB_PUSH));
+        let file = r.figure(&format!("{key} written {}", cm::WRITE_SYNC));
+        out.push(info(
+            format!(
+                "S10 bytes written to storage per byte appended, push + sync every {}",
+                fmt_bytes(8.0 * k as f64)
+            ),
+            format!(
+                "MmapedVec {lib:.2}, File::write_all + sync_data {file:.2}; time {}",
+                fmt_ratio(ratio(r, &key, cm::LIB_PUSH, cm::WRITE_SYNC))
+            ),
+            lib.is_finite(),
         ));
     }
     // Issue 8, item 2: the price of reserving blocks where fallocate is missing.

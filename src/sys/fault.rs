@@ -15,8 +15,9 @@ pub enum Op {
     Stat,
     /// `flock`.
     Lock,
-    /// `pwrite`: the header of a new file, a commit slot, bulk appends, and the zeros that
-    /// reserve blocks where `fallocate` is missing.
+    /// `pwrite` (and `pwritev`): the header of a new file, a commit slot, bulk appends (with
+    /// the zeros that pad their last piece to 2 MiB), and the zeros that reserve blocks where
+    /// `fallocate` is missing.
     Write,
     /// `fdatasync` / `F_FULLFSYNC` of the file.
     SyncFile,
@@ -38,6 +39,9 @@ pub enum Op {
     Rename,
     /// `unlink`: a conversion's temporary file removed.
     Unlink,
+    /// The page-cache hints `madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE)` and
+    /// `posix_fadvise(POSIX_FADV_DONTNEED)` (a failure is ignored).
+    Advise,
 }
 
 #[cfg(all(feature = "test-hooks", feature = "std"))]

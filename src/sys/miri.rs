@@ -194,6 +194,31 @@ impl File {
         Ok(())
     }
 
+    /// `pwrite` of `buf`, then of `zeros` zero bytes (from `zero`, repeated); the live
+    /// mappings see both, as with [`write_all_at`](Self::write_all_at). Folio sizes, the
+    /// reason for one `pwritev` on Linux, mean nothing here.
+    pub fn write_all_padded_at(
+        &self,
+        buf: &[u8],
+        offset: u64,
+        zeros: u64,
+        zero: &[u8],
+    ) -> Result<()> {
+        self.write_all_at(buf, offset)?;
+        let (mut at, end) = (offset + buf.len() as u64, offset + buf.len() as u64 + zeros);
+        while at < end && !zero.is_empty() {
+            let k = (end - at).min(zero.len() as u64) as usize;
+            self.write_all_at(&zero[..k], at)?;
+            at += k as u64;
+        }
+        Ok(())
+    }
+
+    /// Stand-in for `posix_fadvise(DONTNEED)`: there is no page cache to drop.
+    pub fn drop_clean_cache(&self, offset: u64, len: u64) {
+        let _ = (offset, len);
+    }
+
     /// `fdatasync`.
     pub fn sync_data(&self) -> Result<()> {
         self.file.sync_data().map_err(|e| io_err(&e, "fdatasync"))
@@ -457,6 +482,26 @@ pub unsafe fn remap(
     // table) and is no longer in the table, so it is freed exactly once.
     unsafe { alloc::dealloc(old.as_ptr(), block_layout(old_len)) };
     Ok(hand_out(block, new_len, writable))
+}
+
+/// Stand-in for `madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE)`: a heap block has no page-cache
+/// folios to shape. Checks that the range is one whole live mapping, as the real advice
+/// needs (advice on a part would split the kernel's mapping, and `mremap` would then fail).
+///
+/// # Safety
+///
+/// As the Unix version: `ptr`/`len` is exactly one whole live mapping.
+///
+/// # Panics
+///
+/// If `ptr`/`len` is not exactly one live mapping.
+pub unsafe fn advise_huge(ptr: NonNull<u8>, len: usize, huge: bool) {
+    let _ = huge;
+    let whole = maps()
+        .0
+        .iter()
+        .any(|m| addr(m.block) == addr(ptr) && m.len == len);
+    assert!(whole, "madvise of a range that is not one whole mapping");
 }
 
 /// Emulates `msync(ptr, len, MS_SYNC)`: writes the range of a writable mapping back to the

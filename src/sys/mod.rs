@@ -68,6 +68,20 @@ pub(crate) const WRITE_SHOWS_IN_MAPPINGS: bool = cfg!(any(
     target_os = "watchos",
 ));
 
+/// Whether the kernel takes the page-cache hints the region gives for bulk appends (see
+/// [`advise_huge`], [`File::drop_clean_cache`], [`File::write_all_padded_at`]): Linux and
+/// Android, where page-cache folio sizes follow `MADV_HUGEPAGE` read-ahead and the length of
+/// each `write`. Elsewhere the region gives none of them (they would cost work for nothing).
+pub(crate) const HUGE_HINTS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// Whether a remapped mapping keeps the advice given to the old one: `mremap` carries the
+/// mapping's flags (`MADV_HUGEPAGE` or `MADV_NOHUGEPAGE`) over to the grown or moved
+/// mapping; the portable path's fresh `mmap` starts with none.
+pub(crate) const REMAP_KEEPS_ADVICE: bool = cfg!(persistence_mremap);
+
+/// Read-only zeros to write from: 64 KiB of `.rodata`, no heap and little stack.
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
 /// The error for `errno` while doing `context`, with the [`ErrorKind`](crate::ErrorKind) a caller can act on.
 pub(crate) fn os_error(errno: i32, context: &'static str) -> Error {
     Error::os(imp::kind_of_errno(errno), errno, context)
@@ -252,8 +266,6 @@ impl File {
     /// writes them back (its `fdatasync` after growth): the price of the guarantee on these
     /// file systems, which the benchmark prints per GiB.
     fn write_zeros(&self, old: u64, new: u64) -> Result<()> {
-        /// Read-only zeros to write from: 64 KiB of `.rodata`, no heap and little stack.
-        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
         // A range larger than the free space would be written up to the full disk before it
         // failed (and growth then retries smaller steps): ask the file system first. The
         // count includes blocks reserved for root, so this never refuses what a write would
@@ -271,6 +283,36 @@ impl File {
         Ok(())
     }
 
+    /// Writes all of `buf` at `offset` followed by `zeros` zero bytes, as one `pwritev` where
+    /// the kernel has it (Linux, Android; elsewhere two writes). One call matters: Linux sizes
+    /// each new page-cache folio from the length of the write that creates it, so a write that
+    /// covers a whole 2 MiB-aligned range builds one 2 MiB folio, which a later reader maps
+    /// with one page fault (and one TLB entry), where a shorter write builds smaller folios.
+    /// `zeros` is less than 2 MiB. Partial writes are finished with plain `pwrite`s.
+    ///
+    /// # References
+    ///
+    /// * [POSIX `pwritev`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/pwritev.html)
+    /// * [Linux `pwritev(2)`](https://man7.org/linux/man-pages/man2/pwritev.2.html)
+    pub(crate) fn write_all_padded_at(&self, buf: &[u8], offset: u64, zeros: u64) -> Result<()> {
+        debug_assert!(zeros < 2 << 20);
+        fault::check(Op::Write, "pwritev")?;
+        self.0.write_all_padded_at(buf, offset, zeros, &ZEROS)
+    }
+
+    /// `posix_fadvise(fd, offset, len, POSIX_FADV_DONTNEED)` where [`HUGE_HINTS`] holds: drops
+    /// the clean, unmapped page-cache folios of the range (dirty or mapped ones stay, and the
+    /// file's contents do not change). A hint: a failure is ignored.
+    ///
+    /// # References
+    ///
+    /// * [Linux `posix_fadvise(2)`](https://man7.org/linux/man-pages/man2/posix_fadvise.2.html)
+    pub(crate) fn drop_clean_cache(&self, offset: u64, len: u64) {
+        if len > 0 && fault::check(Op::Advise, "posix_fadvise").is_ok() {
+            self.0.drop_clean_cache(offset, len);
+        }
+    }
+
     /// Gives a new, still empty file the No_COW attribute where the file system has one
     /// (btrfs), as systemd-journald does for its mapped journals: a copy-on-write file needs
     /// a new block for every page rewritten through the mapping, and on a full disk that page
@@ -286,6 +328,14 @@ impl File {
         if fault::check(Op::SetFlags, "ioctl(FS_IOC_SETFLAGS)").is_ok() {
             self.0.set_no_cow();
         }
+    }
+
+    /// Whether the kernel builds large page-cache folios from large writes to this file, so
+    /// that padding a write to a 2 MiB boundary makes one 2 MiB folio: ext4 and XFS on Linux
+    /// (with large folios since 6.16 and 5.18). Elsewhere (btrfs and tmpfs build only 4 KiB
+    /// ones here, other systems are unknown) padding would cost work for nothing.
+    pub(crate) fn builds_large_folios(&self) -> bool {
+        HUGE_HINTS && matches!(self.fs_facts().name, Some("ext2/ext3/ext4" | "xfs"))
     }
 
     /// What the file system says about this file (its name, whether it is copy-on-write).
@@ -402,6 +452,30 @@ pub(crate) unsafe fn remap(
     )?;
     // SAFETY: forwarded unchanged from the caller.
     unsafe { imp::remap(&file.0, ptr, old_len, new_len, writable) }
+}
+
+/// `madvise(ptr, len, MADV_HUGEPAGE)` when `huge`, else `madvise(ptr, len, MADV_NOHUGEPAGE)`,
+/// where [`HUGE_HINTS`] holds; nothing elsewhere. A hint: a failure is ignored (`EINVAL`
+/// from a kernel built without transparent huge pages, say), and the contents never change.
+///
+/// With `MADV_HUGEPAGE`, a page fault on a page not yet in the page cache reads ahead in
+/// 2 MiB-aligned 2 MiB folios (ext4 and XFS with large folios), which a later reader maps
+/// with one page fault per 2 MiB; without it, the read-ahead starts small after every growth
+/// step. `ptr..ptr + len` must be a *whole* mapping: advice on a part splits it into two
+/// kernel mappings, and a later `mremap` of the whole range then fails with `EFAULT`.
+///
+/// # Safety
+///
+/// * `ptr`/`len` is exactly one whole live mapping returned by [`map`] or [`remap`].
+///
+/// # References
+///
+/// * [Linux `madvise(2)`](https://man7.org/linux/man-pages/man2/madvise.2.html)
+pub(crate) unsafe fn advise_huge(ptr: NonNull<u8>, len: usize, huge: bool) {
+    if len > 0 && fault::check(Op::Advise, "madvise").is_ok() {
+        // SAFETY: forwarded unchanged from the caller.
+        unsafe { imp::advise_huge(ptr, len, huge) }
+    }
 }
 
 /// `msync(ptr, len, MS_SYNC)`: writes the dirty pages of the range to the file and waits,

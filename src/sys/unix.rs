@@ -122,6 +122,65 @@ impl File {
         Ok(())
     }
 
+    /// Writes all of `buf` at `offset`, then `zeros` zero bytes (taken from `zero`, repeated),
+    /// with one `pwritev` on Linux and Android (the kernel sizes new page-cache folios from
+    /// the length of each write call); a short write is finished with plain `pwrite`s, and so
+    /// is everything elsewhere.
+    pub fn write_all_padded_at(
+        &self,
+        buf: &[u8],
+        offset: u64,
+        zeros: u64,
+        zero: &[u8],
+    ) -> Result<()> {
+        let mut done = 0u64;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use rustix::io::IoSlice;
+            /// The data and up to 32 slices of zeros: 2 MiB of padding with 64 KiB of zeros.
+            const SLICES: usize = 33;
+            let mut iov = [IoSlice::new(&[]); SLICES];
+            iov[0] = IoSlice::new(buf);
+            let (mut n, mut left) = (1, zeros);
+            while left > 0 && n < SLICES && !zero.is_empty() {
+                let k = left.min(zero.len() as u64) as usize;
+                iov[n] = IoSlice::new(&zero[..k]);
+                left -= k as u64;
+                n += 1;
+            }
+            if left == 0 {
+                done = retry(|| rustix::io::pwritev(&self.fd, &iov[..n], offset))
+                    .map_err(|e| err(e, "pwritev"))? as u64;
+            }
+        }
+        let len = buf.len() as u64;
+        if done < len {
+            self.write_all_at(&buf[done as usize..], offset + done)?;
+            done = len;
+        }
+        while done < len + zeros && !zero.is_empty() {
+            let k = (len + zeros - done).min(zero.len() as u64) as usize;
+            self.write_all_at(&zero[..k], offset + done)?;
+            done += k as u64;
+        }
+        Ok(())
+    }
+
+    /// `posix_fadvise(fd, offset, len, POSIX_FADV_DONTNEED)` on Linux and Android: drops the
+    /// clean, unmapped page-cache folios of the range. A hint: errors are ignored.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn drop_clean_cache(&self, offset: u64, len: u64) {
+        if let Some(len) = core::num::NonZeroU64::new(len) {
+            let _ = fs::fadvise(&self.fd, offset, Some(len), fs::Advice::DontNeed);
+        }
+    }
+
+    /// Elsewhere the region gives no page-cache hints.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub fn drop_clean_cache(&self, offset: u64, len: u64) {
+        let _ = (offset, len);
+    }
+
     /// Makes the file's data and size durable: `fdatasync` (on Apple platforms
     /// `fcntl(F_FULLFSYNC)`, since their `fsync` does not flush the drive's cache).
     pub fn sync_data(&self) -> Result<()> {
@@ -441,6 +500,35 @@ pub unsafe fn remap(
     // SAFETY: the caller guarantees `ptr`/`old_len` is a whole live mapping with no borrows.
     unsafe { unmap(ptr, old_len) };
     Ok(new)
+}
+
+/// `madvise(ptr, len, MADV_HUGEPAGE or MADV_NOHUGEPAGE)` on Linux and Android. A hint:
+/// errors are ignored (`EINVAL` when the kernel has no transparent huge pages).
+///
+/// # Safety
+///
+/// * `ptr`/`len` is exactly one whole live mapping returned by [`map`] or [`remap`].
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub unsafe fn advise_huge(ptr: NonNull<u8>, len: usize, huge: bool) {
+    let advice = if huge {
+        mm::Advice::LinuxHugepage
+    } else {
+        mm::Advice::LinuxNoHugepage
+    };
+    // SAFETY: the caller guarantees a whole live mapping (page-aligned); these two advices
+    // change only how later faults fill the page cache and map it, never the contents, so
+    // no Rust reference into the mapping is affected.
+    let _ = unsafe { mm::madvise(ptr.as_ptr().cast::<c_void>(), len, advice) };
+}
+
+/// Elsewhere there is no such advice: nothing to do.
+///
+/// # Safety
+///
+/// None needed: it does nothing.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub unsafe fn advise_huge(ptr: NonNull<u8>, len: usize, huge: bool) {
+    let _ = (ptr, len, huge);
 }
 
 /// `msync(ptr, len, MS_SYNC)`: writes the dirty pages of the range to the file and waits.

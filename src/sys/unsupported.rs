@@ -55,6 +55,16 @@ impl File {
     pub fn write_all_at(&self, _buf: &[u8], _offset: u64) -> Result<()> {
         Err(unsupported())
     }
+    pub fn write_all_padded_at(
+        &self,
+        _buf: &[u8],
+        _offset: u64,
+        _zeros: u64,
+        _zero: &[u8],
+    ) -> Result<()> {
+        Err(unsupported())
+    }
+    pub fn drop_clean_cache(&self, _offset: u64, _len: u64) {}
     pub fn sync_data(&self) -> Result<()> {
         Err(unsupported())
     }
@@ -113,6 +123,11 @@ pub unsafe fn remap(
 ) -> Result<NonNull<u8>> {
     Err(unsupported())
 }
+
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn advise_huge(_ptr: NonNull<u8>, _len: usize, _huge: bool) {}
 
 /// # Safety
 ///
