@@ -585,12 +585,18 @@ impl RawRegion {
         self.advise();
     }
 
-    /// Advises the whole mapping of a writer `MADV_HUGEPAGE` in bulk-append mode, else
-    /// `MADV_NOHUGEPAGE`, unless it has that advice already. Always the whole mapping: advice
-    /// on a part would split the kernel's mapping in two, and the next `mremap` of the whole
-    /// range would fail with `EFAULT`.
+    /// With `huge_pages`, advises the whole mapping of a writer `MADV_HUGEPAGE` in
+    /// bulk-append mode, else `MADV_NOHUGEPAGE`, unless it has that advice already; without
+    /// it, gives no advice at all (the kernel's read-ahead decides, as for any mapping).
+    /// Always the whole mapping: advice on a part would split the kernel's mapping in two,
+    /// and the next `mremap` of the whole range would fail with `EFAULT`.
     fn advise(&mut self) {
-        if sys::HUGE_HINTS && self.writable && self.map_len > 0 && self.advised != Some(self.bulk) {
+        if sys::HUGE_HINTS
+            && self.huge_pages
+            && self.writable
+            && self.map_len > 0
+            && self.advised != Some(self.bulk)
+        {
             // SAFETY: `base`/`map_len` is exactly the live mapping (invariant).
             unsafe { sys::advise_huge(self.base, self.map_len, self.bulk) };
             self.advised = Some(self.bulk);

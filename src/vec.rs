@@ -66,16 +66,20 @@ use crate::region::RawRegion;
 ///   factors are a tuning detail, given in `docs/design.md`, "Growth"; past 2 MiB the
 ///   file is a whole number of 2 MiB.) Growth never copies element data, but **may move the
 ///   mapping**: that is why no slice borrowed from the vector can live across a `push`.
-/// * **Page cache.** On Linux, appended data lands in 2 MiB page-cache folios where the file
-///   system has large folios (ext4, XFS), so reading it back (after a reopen too) costs about
-///   one page fault per 2 MiB, as for a file written plainly with large `write`s: the mapping
-///   is advised `MADV_HUGEPAGE` while the vector is appended in bulk, and large
-///   [`extend_from_slice`](Self::extend_from_slice) writes are cut and padded at 2 MiB
-///   boundaries. A commit that appended less than 2 MiB switches this off (small commits
-///   would otherwise rewrite a whole 2 MiB folio each), one of 2 MiB or more switches it on.
-///   The price: changing an element in place inside data that sits in a 2 MiB folio makes
-///   the next [`sync`](Self::sync) write that whole folio (2 MiB), as it would for any
-///   mapping of a plainly written file. These are hints; they never change the contents.
+/// * **Page cache.** A store into the mapping marks the page-cache folio holding it dirty,
+///   and the next [`sync`](Self::sync) writes that whole folio; reading a file back costs a
+///   page fault per folio. By default the library gives the kernel no hints, and its
+///   read-ahead chooses the folio sizes. With
+///   [`OpenOptions::huge_pages(true)`](OpenOptions::huge_pages), appended data lands in
+///   2 MiB folios where the file system has large folios (ext4, XFS), so reading it back
+///   (after a reopen too) costs about one page fault per 2 MiB, as for a file written
+///   plainly with large `write`s: the mapping is advised `MADV_HUGEPAGE` while the vector
+///   is appended in bulk, and large [`extend_from_slice`](Self::extend_from_slice) writes
+///   are cut and padded at 2 MiB boundaries; a commit that appended less than 2 MiB switches
+///   this off (small commits would otherwise rewrite a whole 2 MiB folio each), one of
+///   2 MiB or more switches it on. The price: changing an element in place inside data that
+///   sits in a 2 MiB folio makes the next `sync` write all 2 MiB. These are hints; they
+///   never change the contents.
 /// * **Locking.** The vector holds an exclusive `flock` on the file for its whole life; a
 ///   second writer or a reader gets [`ErrorKind::Locked`].
 /// * **No heap.** No method allocates.
@@ -291,8 +295,8 @@ impl<T: Pod> MmapedVec<T> {
     /// mapping for short slices, with `pwrite` for large ones where the system's page cache
     /// shows such writes in the mapping at once (the kernel then fills the page cache
     /// directly instead of taking a page fault per page; the mapping shows the same bytes
-    /// either way). While the vector is appended in bulk (see *Page cache* in the type's
-    /// docs), on Linux a write that ends inside a 2 MiB range of the file it enters carries
+    /// either way). With `huge_pages(true)`, while the vector is appended in bulk (see *Page
+    /// cache* in the type's docs), on Linux a write that ends inside a 2 MiB range it enters carries
     /// zeros up to the end of that range, past the length (never over an element), so that
     /// the kernel builds the range as one 2 MiB folio that the next appends fill.
     ///

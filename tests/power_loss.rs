@@ -299,6 +299,8 @@ struct Shape {
     steps: usize,
     appends: (f64, f64),
     min_images: usize,
+    /// `OpenOptions::huge_pages`: 2 MiB page-cache folios for bulk appends.
+    huge_pages: bool,
 }
 
 fn mutate(
@@ -766,11 +768,13 @@ fn power_loss_at_any_instant_opens_to_one_commit() {
             steps: STEPS,
             appends: (1.0, MAX_APPEND),
             min_images: 300,
+            huge_pages: false,
         },
     );
 }
 
-/// The same with every commit appending 2 to 3 MiB: the vector stays in bulk-append mode, so
+/// The same with `huge_pages(true)` and every commit appending 2 to 3 MiB: the vector stays
+/// in bulk-append mode, so
 /// on ext4 and XFS its appends sit in 2 MiB page-cache folios (pushes through a mapping
 /// advised `MADV_HUGEPAGE`, `extend_from_slice` writes padded to 2 MiB boundaries), and a
 /// dirty folio spans 512 pages: each of them is dirty to the model until it is written back.
@@ -782,6 +786,7 @@ fn power_loss_with_2_mib_folios() {
             steps: 8,
             appends: (270_000.0, 400_000.0),
             min_images: 48,
+            huge_pages: true,
         },
     );
 }
@@ -802,7 +807,10 @@ fn run(name: &str, shape: &Shape) {
     let scratch_dir = scratch_dir();
     let scratch = scratch_dir.path().join("image.bin");
 
-    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    let mut v = OpenOptions::new()
+        .huge_pages(shape.huge_pages)
+        .open::<u64>(&path)
+        .unwrap();
     let probe = match probe::Probe::new(&path, dir.path()) {
         Ok(p) => Some(std::rc::Rc::new(p)),
         Err(why) => {

@@ -36,7 +36,7 @@ pub mod names {
     pub const TWO_FLUSH: &str = "(protocol floor) store, msync page, slot, msync header";
     pub const MEMVEC_SYNC: &str = "memvec store + File::sync_data";
     pub const LIB_SYNC: &str = "MmapedVec: v[i] = x; sync()";
-    pub const LIB_SYNC_SMALL: &str = "MmapedVec, huge_pages(false): v[i] = x; sync()";
+    pub const LIB_SYNC_HUGE: &str = "MmapedVec, huge_pages(true): v[i] = x; sync()";
     pub const MREMAP: &str = "bare mremap";
     pub const MMAP_MUNMAP: &str = "bare mmap new + munmap old";
     pub const FALLOC: &str = "bare fallocate of the added bytes";
@@ -296,8 +296,8 @@ pub struct Fixture {
     pub n: usize,
     /// The `MmapedVec<u64>` file (data at byte 4096).
     pub lib: PathBuf,
-    /// The same, written with `OpenOptions::huge_pages(false)` (small page-cache folios).
-    pub lib_small: PathBuf,
+    /// The same, written with `OpenOptions::huge_pages(true)` (2 MiB page-cache folios).
+    pub lib_huge: PathBuf,
     /// The memvec file.
     pub memvec: PathBuf,
     /// The vecdb database directories, one per [`Kind`] (in `Kind::ALL` order).
@@ -308,18 +308,18 @@ impl Fixture {
     /// Writes both files (untimed), synced so that no writeback disturbs later samples.
     pub fn create(ctx: &Ctx, n: usize) -> io::Result<Fixture> {
         let lib = ctx.path(&format!("fixture-lib-{n}"));
-        let lib_small = ctx.path(&format!("fixture-lib-small-{n}"));
+        let lib_huge = ctx.path(&format!("fixture-lib-huge-{n}"));
         let memvec = ctx.path(&format!("fixture-memvec-{n}"));
         let mut buf = vec![0u64; 1 << 16];
         let mut v = OpenOptions::new()
             .create_new(true)
             .capacity(n)
             .open::<u64>(&lib)?;
-        let mut small = OpenOptions::new()
+        let mut huge = OpenOptions::new()
             .create_new(true)
             .capacity(n)
-            .huge_pages(false)
-            .open::<u64>(&lib_small)?;
+            .huge_pages(true)
+            .open::<u64>(&lib_huge)?;
         let mut m = memvec_open(&memvec)?;
         m.reserve_exact(n);
         for (s, len) in chunks(n, buf.len()) {
@@ -327,11 +327,11 @@ impl Fixture {
                 *x = (s + j) as u64;
             }
             v.extend_from_slice(&buf[..len])?;
-            small.extend_from_slice(&buf[..len])?;
+            huge.extend_from_slice(&buf[..len])?;
             memvec_extend(&mut m, &buf[..len]);
         }
         v.close()?;
-        small.close()?;
+        huge.close()?;
         m.as_mem().file().sync_data()?;
         drop(m);
         let vdb = Kind::ALL.map(|k| ctx.path(&format!("fixture-vecdb-{}-{n}", k.tag())));
@@ -341,7 +341,7 @@ impl Fixture {
         Ok(Fixture {
             n,
             lib,
-            lib_small,
+            lib_huge,
             memvec,
             vdb,
         })
@@ -350,7 +350,7 @@ impl Fixture {
     /// Deletes every file of the fixture.
     pub fn remove(&self) {
         let _ = std::fs::remove_file(&self.lib);
-        let _ = std::fs::remove_file(&self.lib_small);
+        let _ = std::fs::remove_file(&self.lib_huge);
         let _ = std::fs::remove_file(&self.memvec);
         for d in &self.vdb {
             remove_path(d);
@@ -367,12 +367,12 @@ impl Fixture {
         Ok(OpenOptions::new().create(false).open::<u64>(&self.lib)?)
     }
 
-    /// Opens the library file written with `huge_pages(false)` the same way.
-    pub fn open_lib_small(&self) -> io::Result<MmapedVec<u64>> {
+    /// Opens the library file written with `huge_pages(true)` the same way.
+    pub fn open_lib_huge(&self) -> io::Result<MmapedVec<u64>> {
         Ok(OpenOptions::new()
             .create(false)
-            .huge_pages(false)
-            .open::<u64>(&self.lib_small)?)
+            .huge_pages(true)
+            .open::<u64>(&self.lib_huge)?)
     }
 }
 

@@ -30,8 +30,8 @@ pub mod names {
     pub const PLAIN: &str = "memmap2 map of a plainly written file (write_all)";
     pub const LIB_PUSH: &str = "MmapedVec::open, file written by push";
     pub const LIB_EXTEND: &str = "MmapedVec::open, file written by extend_from_slice";
-    pub const LIB_EXTEND_SMALL: &str =
-        "MmapedVec::open, written by extend_from_slice with huge_pages(false)";
+    pub const LIB_EXTEND_HUGE: &str =
+        "MmapedVec::open, written by extend_from_slice with huge_pages(true)";
     pub const SLICE_PUSH: &str = "MmapedSlice::open, file written by push";
     pub const SLICE_EXTEND: &str = "MmapedSlice::open, file written by extend_from_slice";
     pub const MAP_LIB_PUSH: &str = "(diagnosis) memmap2 map of MmapedVec's push-written file";
@@ -44,7 +44,7 @@ const ROWS: [&str; 9] = [
     PLAIN,
     LIB_PUSH,
     LIB_EXTEND,
-    LIB_EXTEND_SMALL,
+    LIB_EXTEND_HUGE,
     SLICE_PUSH,
     SLICE_EXTEND,
     MAP_LIB_PUSH,
@@ -60,7 +60,7 @@ struct Files {
     plain: PathBuf,
     push: PathBuf,
     extend: PathBuf,
-    extend_small: PathBuf,
+    extend_huge: PathBuf,
     vdb: [PathBuf; 2],
 }
 
@@ -72,8 +72,8 @@ impl Files {
             ("MmapedVec push", self.push.clone()),
             ("MmapedVec extend", self.extend.clone()),
             (
-                "MmapedVec extend, huge_pages(false)",
-                self.extend_small.clone(),
+                "MmapedVec extend, huge_pages(true)",
+                self.extend_huge.clone(),
             ),
             ("vecdb BytesVec data", self.vdb[0].join("data")),
             ("vecdb ZeroCopyVec data", self.vdb[1].join("data")),
@@ -86,14 +86,14 @@ impl Files {
             PLAIN => self.plain.clone(),
             LIB_PUSH | SLICE_PUSH | MAP_LIB_PUSH => self.push.clone(),
             LIB_EXTEND | SLICE_EXTEND => self.extend.clone(),
-            LIB_EXTEND_SMALL => self.extend_small.clone(),
+            LIB_EXTEND_HUGE => self.extend_huge.clone(),
             VDB_BYTES => self.vdb[0].join("data"),
             _ => self.vdb[1].join("data"),
         }
     }
 
     fn remove(&self) {
-        for p in [&self.plain, &self.push, &self.extend, &self.extend_small] {
+        for p in [&self.plain, &self.push, &self.extend, &self.extend_huge] {
             let _ = std::fs::remove_file(p);
         }
         for d in &self.vdb {
@@ -110,7 +110,7 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> io::Result<()> {
         plain: ctx.path("scan-plain"),
         push: ctx.path("scan-lib-push"),
         extend: ctx.path("scan-lib-extend"),
-        extend_small: ctx.path("scan-lib-extend-small"),
+        extend_huge: ctx.path("scan-lib-extend-huge"),
         vdb: Kind::ALL.map(|k| ctx.path(&format!("scan-vecdb-{}", k.tag()))),
     };
     let r = create(&files, n).and_then(|()| measure(ctx, report, &files, n));
@@ -142,7 +142,7 @@ fn create(files: &Files, n: usize) -> io::Result<()> {
         }
         v.close()?;
     }
-    for (path, huge) in [(&files.extend, true), (&files.extend_small, false)] {
+    for (path, huge) in [(&files.extend, false), (&files.extend_huge, true)] {
         let mut v = OpenOptions::new()
             .create_new(true)
             .huge_pages(huge)
@@ -279,7 +279,7 @@ fn sample(row: &str, files: &Files, n: usize, expect: u64) -> io::Result<Sample>
             let m = unsafe { Mmap::map(&f) }?;
             (common::sum(&as_u64s(&m[DATA..])[..n]), Box::new((m, f)))
         }
-        LIB_PUSH | LIB_EXTEND | LIB_EXTEND_SMALL => {
+        LIB_PUSH | LIB_EXTEND | LIB_EXTEND_HUGE => {
             let v = OpenOptions::new()
                 .create(false)
                 .open::<u64>(files.of(row))?;
@@ -326,13 +326,13 @@ mod tests {
             plain: "p".into(),
             push: "u".into(),
             extend: "e".into(),
-            extend_small: "s".into(),
+            extend_huge: "s".into(),
             vdb: ["b".into(), "z".into()],
         };
         assert_eq!(file_of(&f, PLAIN), Path::new("p"));
         assert_eq!(file_of(&f, SLICE_PUSH), Path::new("u"));
         assert_eq!(file_of(&f, LIB_EXTEND), Path::new("e"));
-        assert_eq!(file_of(&f, LIB_EXTEND_SMALL), Path::new("s"));
+        assert_eq!(file_of(&f, LIB_EXTEND_HUGE), Path::new("s"));
         assert_eq!(file_of(&f, VDB_BYTES), Path::new("b/data"));
         assert_eq!(file_of(&f, VDB_ZERO), Path::new("z/data"));
     }

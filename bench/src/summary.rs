@@ -327,7 +327,7 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
         format!("bare memmap2: {}", fmt_ratio(grow_bare)),
     ));
 
-    for (who, label) in [(LIB_SYNC, ""), (LIB_SYNC_SMALL, " (huge_pages(false))")] {
+    for (who, label) in [(LIB_SYNC, ""), (LIB_SYNC_HUGE, " (huge_pages(true))")] {
         for &n in &ctx.file_sizes {
             let key = format!("sync one {n}");
             out.push(at_most(
@@ -419,6 +419,10 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
             (scan::LIB_EXTEND, "MmapedVec, extend-written"),
             (scan::SLICE_PUSH, "MmapedSlice, push-written"),
             (scan::SLICE_EXTEND, "MmapedSlice, extend-written"),
+            (
+                scan::LIB_EXTEND_HUGE,
+                "MmapedVec, extend-written with huge_pages(true)",
+            ),
         ] {
             out.push(at_most(
                 format!("S7 reopen {b} + sum all: {label} vs memmap2 over a plainly written file"),

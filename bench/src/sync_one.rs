@@ -1,9 +1,9 @@
 //! Scenario 4: change one element of a durable vector, then make it durable again, at
 //! every file size. All contenders keep their file open for the whole scenario; each sample
 //! is one change + its sync. The baseline is what a `File` user does: `pwrite` the 8 bytes,
-//! `File::sync_data`. `MmapedVec` runs twice: on its default file (bulk-appended, so in
-//! 2 MiB page-cache folios on ext4 and XFS: a change dirties 2 MiB) and on one written and
-//! opened with `huge_pages(false)`.
+//! `File::sync_data`. `MmapedVec` runs twice: on its default file (no page-cache hints) and
+//! on one written and opened with `huge_pages(true)` (bulk-appended into 2 MiB page-cache
+//! folios on ext4 and XFS, so a change dirties 2 MiB).
 //!
 //! vecdb changes a value in place through `MutableVec::update_many` + `flush` (no device
 //! sync: timed as its own, non-durable row), then an `fsync` of its two files (the durable row).
@@ -28,7 +28,7 @@ const CONTENDERS: [&str; 9] = [
     VDB_SET_BYTES,
     VDB_SET_ZERO,
     LIB_SYNC,
-    LIB_SYNC_SMALL,
+    LIB_SYNC_HUGE,
 ];
 const DATA: usize = 4096;
 
@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
         let mut map = unsafe { MmapMut::map_mut(&file) }?;
         let mut mv = common::memvec_open(&fx.memvec)?;
         let mut lib = fx.open_lib()?;
-        let mut lib_small = fx.open_lib_small()?;
+        let mut lib_huge = fx.open_lib_huge()?;
         let mut vdb = [
             MutPeer::open(fx.vdb(Kind::Bytes), Kind::Bytes)?,
             MutPeer::open(fx.vdb(Kind::ZeroCopy), Kind::ZeroCopy)?,
@@ -98,9 +98,9 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
                         lib[i] = x;
                         lib.sync().map_err(io::Error::from)
                     }
-                    LIB_SYNC_SMALL => {
-                        lib_small[i] = x;
-                        lib_small.sync().map_err(io::Error::from)
+                    LIB_SYNC_HUGE => {
+                        lib_huge[i] = x;
+                        lib_huge.sync().map_err(io::Error::from)
                     }
                     _ => unreachable!("every contender is listed"),
                 };
@@ -129,8 +129,8 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
         map.flush_range(0, page)?;
         lib[i] = i as u64;
         lib.sync()?;
-        lib_small[i] = i as u64;
-        lib_small.sync()?;
+        lib_huge[i] = i as u64;
+        lib_huge.sync()?;
         for v in &mut vdb {
             v.set_and_flush(i, i as u64)?;
             v.fsync()?;
