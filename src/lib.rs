@@ -94,14 +94,14 @@ mod slice;
 mod sys;
 mod vec;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, ExtendError, Result};
 pub use inspect::{inspect, FileInfo, SlotInfo};
 pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
 pub use pod::Pod;
 pub use region::MAX_GROWTH_STEP;
 pub use slice::MmapedSlice;
-pub use vec::MmapedVec;
+pub use vec::{Drain, MmapedVec};
 
 /// Hooks for this crate's own tests: make a chosen syscall fail, watch each one, pretend
 /// another page size, and say which remap path the build uses. Not API: hidden, behind the
