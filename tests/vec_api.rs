@@ -629,10 +629,11 @@ fn drain_follows_vec() {
         },
     );
     // Every kind of range bound, consumed from the back, then partly consumed and dropped.
+    type Bounds = (Bound<usize>, Bound<usize>);
     fn bounds<V: std::ops::DerefMut<Target = [u32]>>(
         v: &mut V,
         r: &mut fastrand::Rng,
-        drain: fn(&mut V, (Bound<usize>, Bound<usize>), bool) -> Vec<u32>,
+        drain: fn(&mut V, Bounds, bool) -> Vec<u32>,
     ) -> Vec<u32> {
         let (a, b) = random_range(r, v.len());
         let mut out = Vec::new();
@@ -1159,10 +1160,18 @@ fn range_panics_say_what_vec_says() {
         let want = panic_message(|| {
             vec![1u32, 2, 3].drain(b);
         });
-        assert_eq!(panic_message(|| drop(v.drain(b))), want, "drain({b:?})");
+        assert_eq!(
+            panic_message(|| {
+                v.drain(b);
+            }),
+            want,
+            "drain({b:?})"
+        );
         let want = panic_message(|| vec![1u32, 2, 3].extend_from_within(b));
         assert_eq!(
-            panic_message(|| drop(v.extend_from_within(b))),
+            panic_message(|| {
+                let _ = v.extend_from_within(b);
+            }),
             want,
             "extend_from_within({b:?})"
         );
@@ -1217,32 +1226,31 @@ fn panic_location(f: impl FnOnce()) -> (String, u32) {
 /// panic at the caller's line, not inside the library (`#[track_caller]`).
 #[test]
 fn index_panics_report_the_callers_line() {
+    /// Takes a result and ignores it (`let _ =` would not fit on one line).
+    fn ignore<T>(_: T) {}
     let dir = common::tmpdir();
     let (_p, mut v) = open_with(&dir, "v.bin", &[1, 2]);
-    let here = file!();
-    let cases: [(&str, (String, u32), u32); 6] = [
-        ("insert", panic_location(|| drop(v.insert(9, 0))), line!()),
-        ("remove", panic_location(|| drop(v.remove(9))), line!()),
-        (
-            "swap_remove",
-            panic_location(|| drop(v.swap_remove(9))),
-            line!(),
-        ),
-        ("drain", panic_location(|| drop(v.drain(1..9))), line!()),
-        (
-            "extend_from_within",
-            panic_location(|| drop(v.extend_from_within(3..))),
-            line!() - 1,
-        ),
-        ("index", panic_location(|| drop(v[9])), line!()),
-    ];
+    let mut cases = Vec::new();
+    let p = panic_location(|| ignore(v.insert(9, 0)));
+    cases.push(("insert", p, line!() - 1));
+    let p = panic_location(|| ignore(v.remove(9)));
+    cases.push(("remove", p, line!() - 1));
+    let p = panic_location(|| ignore(v.swap_remove(9)));
+    cases.push(("swap_remove", p, line!() - 1));
+    let p = panic_location(|| ignore(v.drain(1..9)));
+    cases.push(("drain", p, line!() - 1));
+    let p = panic_location(|| ignore(v.extend_from_within(3..)));
+    cases.push(("extend_from_within", p, line!() - 1));
+    let p = panic_location(|| ignore(v[9]));
+    cases.push(("index", p, line!() - 1));
     for (name, (file, line), want) in cases {
-        assert_eq!((file.as_str(), line), (here, want), "{name}");
+        assert_eq!((file.as_str(), line), (file!(), want), "{name}");
     }
     assert_eq!(v, [1, 2]);
 }
 
 #[test]
+#[allow(clippy::op_ref)] // Comparing with references is the point: each is its own impl.
 fn comparisons_with_vectors_slices_arrays_and_vecs() {
     let dir = common::tmpdir();
     let (_p, v) = open_with(&dir, "v.bin", &[1, 2, 3]);
@@ -1252,20 +1260,49 @@ fn comparisons_with_vectors_slices_arrays_and_vecs() {
     let mut arr = [1u32, 2, 3];
     let slice: &[u32] = &[1, 2, 3];
     // Both ways round, as std has them for Vec.
-    assert!(v == same && v != w);
-    assert!(v == std_vec && std_vec == v);
-    assert!(v == *slice && *slice == v);
-    assert!(v == slice && slice == v);
-    assert!(v == &mut arr[..] && &mut arr[..] == v);
-    assert!(v == arr && arr == v);
-    assert!(v == &arr && &arr == v);
-    assert!(v != [1, 2] && [1, 2, 3, 4] != v);
+    assert!(v == same);
+    assert!(v != w);
+    assert!(v == std_vec);
+    assert!(std_vec == v);
+    assert!(v == *slice);
+    assert!(*slice == v);
+    assert!(v == slice);
+    assert!(slice == v);
+    assert!(v == &mut arr[..]);
+    assert!(&mut arr[..] == v);
+    assert!(v == arr);
+    assert!(arr == v);
+    assert!(v == &arr);
+    assert!(&arr == v);
+    assert!(v != [1, 2]);
+    assert!([1, 2, 3, 4] != v);
     assert_eq!(v, [1, 2, 3]);
-    // Across element types, as T: PartialEq<U> allows.
-    let (_s, wide) = open_with(&dir, "wide.bin", &[1, 2, 3]);
-    assert!(wide == v);
+    // Across element types, as `T: PartialEq<U>` allows.
+    persistence::pod! {
+        #[derive(Debug)]
+        struct Id { id: u32 }
+    }
+    impl PartialEq<u32> for Id {
+        fn eq(&self, other: &u32) -> bool {
+            self.id == *other
+        }
+    }
+    impl PartialEq<Id> for u32 {
+        fn eq(&self, other: &Id) -> bool {
+            *self == other.id
+        }
+    }
+    let mut ids = MmapedVec::<Id>::open(common::path_in(&dir, "ids.bin")).unwrap();
+    ids.extend_from_slice(&[Id { id: 1 }, Id { id: 2 }, Id { id: 3 }])
+        .unwrap();
+    assert!(ids == v);
+    assert!(v == ids);
+    assert!(ids == [1u32, 2, 3]);
+    assert!([1u32, 2, 3] == ids);
+    assert!(ids == vec![1u32, 2, 3]);
     // Ord and PartialOrd: lexicographic, as slices.
-    assert!(v < w && w > v);
+    assert!(v < w);
+    assert!(w > v);
     assert_eq!(v.cmp(&w), [1, 2, 3].cmp(&[1, 2, 4]));
     assert_eq!(v.partial_cmp(&same), Some(std::cmp::Ordering::Equal));
     let (_t, short) = open_with(&dir, "short.bin", &[1, 2]);
