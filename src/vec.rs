@@ -1199,3 +1199,163 @@ impl<'a, T: Pod> IntoIterator for &'a mut MmapedVec<T> {
         self.iter_mut()
     }
 }
+
+/// White-box: each mutator marks from the first element it changes, and no lower, so a
+/// commit flushes no more than it must (`tests/vec_marks.rs` checks from outside that what
+/// is marked is enough).
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use std::vec::Vec;
+
+    const N: usize = 1000;
+
+    /// A committed vector of `N` elements: 0..500 distinct, then runs of 2 (the first
+    /// duplicate at 501).
+    fn committed() -> (tempfile::TempDir, MmapedVec<u32>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = MmapedVec::<u32>::open(dir.path().join("v.bin")).unwrap();
+        let init: Vec<u32> = (0..N as u32)
+            .map(|i| if i < 500 { i } else { 500 + (i - 500) / 2 })
+            .collect();
+        v.extend_from_slice(&init).unwrap();
+        v.sync().unwrap();
+        assert_eq!(v.dirty_from, N);
+        (dir, v)
+    }
+
+    #[test]
+    fn each_mutator_marks_from_its_first_change() {
+        type Case = (&'static str, fn(&mut MmapedVec<u32>), usize);
+        let cases: &[Case] = &[
+            ("drain(300..400)", |v| drop(v.drain(300..400)), 300),
+            ("drain(990..)", |v| drop(v.drain(990..)), 990),
+            ("empty drain", |v| drop(v.drain(300..300)), N),
+            ("leaked drain", |v| mem::forget(v.drain(300..400)), N),
+            ("dedup", |v| v.dedup(), 501),
+            ("dedup_by keeping all", |v| v.dedup_by(|_, _| false), N),
+            (
+                "dedup_by changing the kept element 250",
+                |v| {
+                    v.dedup_by(|_, b| {
+                        if *b == 250 {
+                            *b = 7;
+                        }
+                        false
+                    })
+                },
+                250,
+            ),
+            ("dedup_by_key", |v| v.dedup_by_key(|x| *x), 501),
+            ("retain keeping all", |v| v.retain(|_| true), N),
+            (
+                "retain dropping 600",
+                |v| {
+                    let mut i = 0;
+                    v.retain(|_| {
+                        i += 1;
+                        i != 601
+                    })
+                },
+                600,
+            ),
+            (
+                "retain_mut changing 700",
+                |v| {
+                    let mut i = 0;
+                    v.retain_mut(|x| {
+                        i += 1;
+                        if i == 701 {
+                            *x += 1;
+                        }
+                        true
+                    })
+                },
+                700,
+            ),
+            ("pop_if false", |v| assert_eq!(v.pop_if(|_| false), None), N),
+            (
+                "pop_if changing",
+                |v| {
+                    assert_eq!(
+                        v.pop_if(|x| {
+                            *x += 1;
+                            false
+                        }),
+                        None
+                    )
+                },
+                N - 1,
+            ),
+            (
+                "pop_if true",
+                |v| assert!(v.pop_if(|_| true).is_some()),
+                N - 1,
+            ),
+            (
+                "extend_from_within",
+                |v| v.extend_from_within(..10).unwrap(),
+                N,
+            ),
+            (
+                "resize_with up",
+                |v| v.resize_with(N + 100, || 1).unwrap(),
+                N,
+            ),
+            (
+                "resize_with down",
+                |v| v.resize_with(900, || 1).unwrap(),
+                900,
+            ),
+            ("try_extend", |v| v.try_extend(0..50).unwrap(), N),
+            (
+                "spare_capacity_mut + set_len up",
+                |v| {
+                    v.reserve(10).unwrap();
+                    for s in &mut v.spare_capacity_mut()[..10] {
+                        s.write(3);
+                    }
+                    // SAFETY: within the capacity.
+                    unsafe { v.set_len(N + 10) };
+                },
+                N,
+            ),
+            (
+                "set_len down",
+                |v| {
+                    // SAFETY: 800 <= capacity.
+                    unsafe { v.set_len(800) }
+                },
+                800,
+            ),
+            ("try_reserve", |v| v.try_reserve(100_000).unwrap(), N),
+            ("shrink_to", |v| v.shrink_to(0).unwrap(), N),
+            (
+                "comparisons and hash",
+                |v| {
+                    use core::hash::Hash;
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    v.hash(&mut h);
+                    assert!(*v == *v && v.cmp(&v) == core::cmp::Ordering::Equal);
+                    let _: &[u32] = core::borrow::Borrow::borrow(&*v);
+                },
+                N,
+            ),
+            (
+                "borrow_mut",
+                |v| {
+                    let _: &mut [u32] = core::borrow::BorrowMut::borrow_mut(v);
+                },
+                0,
+            ),
+        ];
+        for &(what, op, want) in cases {
+            let (_dir, mut v) = committed();
+            op(&mut v);
+            assert_eq!(v.dirty_from, want, "{what}");
+            assert!(v.dirty_from <= v.len, "{what}: dirty_from above len");
+        }
+    }
+}
