@@ -297,7 +297,7 @@ fn the_rest_of_the_vec_api_allocates_nothing() {
         b.extend_from_slice(&a).unwrap();
         assert!(a == b);
         assert!(a == a[..] && a[..] == b);
-        assert!(a != &a[..5000]);
+        assert!(a != a[..5000]);
         assert_eq!(a.cmp(&b), std::cmp::Ordering::Equal);
         b.push(1).unwrap();
         assert!(a < b);
