@@ -56,8 +56,10 @@ pub use drain::Drain;
 /// * **What is atomic** is the length: appends become durable all together at a commit.
 ///   Changes to elements that were already committed (`v[i] = x`, [`insert`](Self::insert),
 ///   [`remove`](Self::remove), [`retain`](Self::retain), [`swap_remove`](Self::swap_remove),
-///   truncate then push) go straight into the shared mapping and can reach the disk page by
-///   page before the next commit: after a crash each element holds its old or its new bytes.
+///   [`drain`](Self::drain), [`dedup`](Self::dedup), truncate then push, …) go straight into
+///   the shared mapping and can reach the disk page by page before the next commit: after a
+///   crash each element holds its old or its new bytes. Every mutator marks the elements it
+///   changes, so the next commit makes exactly those durable before it records the length.
 /// * **A full disk is an error, never a `SIGBUS`.** Growth reserves disk blocks before it
 ///   maps them (`fallocate`, or zeros written where the file system lacks it), so a full
 ///   disk is an [`ErrorKind::OutOfSpace`] error from `push`; the commit writes its slot with
