@@ -275,6 +275,15 @@ fn model_random_operations() {
     assert_eq!(&v[..], &model[..]);
 }
 
+/// `native` natively, `miri` under Miri, which interprets every instruction.
+fn size(native: usize, miri: usize) -> usize {
+    if cfg!(miri) {
+        miri
+    } else {
+        native
+    }
+}
+
 /// A random range within `0..len`, empty ones included.
 fn random_range(rng: &mut fastrand::Rng, len: usize) -> (usize, usize) {
     let a = rng.usize(0..=len);
@@ -596,7 +605,7 @@ fn against_vec<R: PartialEq + std::fmt::Debug>(
     let dir = common::tmpdir();
     let mut rng = common::rng(name);
     for case in 0..if cfg!(miri) { 8 } else { 60 } {
-        let len = rng.usize(0..if case % 4 == 0 { 3000 } else { 40 });
+        let len = rng.usize(0..if case % 4 == 0 { size(3000, 600) } else { 40 });
         let mut model: Vec<u32> = Vec::with_capacity(len);
         while model.len() < len {
             let x = rng.u32(0..50);
@@ -856,7 +865,7 @@ fn resize_with_follows_vec() {
     against_vec(
         "resize_with",
         |v, r| {
-            let n = r.usize(0..v.len() * 2 + 5000);
+            let n = r.usize(0..v.len() * 2 + size(5000, 500));
             let mut i = 0;
             v.resize_with(n, || {
                 i += 3;
@@ -865,7 +874,7 @@ fn resize_with_follows_vec() {
             .unwrap();
         },
         |m, r| {
-            let n = r.usize(0..m.len() * 2 + 5000);
+            let n = r.usize(0..m.len() * 2 + size(5000, 500));
             let mut i = 0;
             m.resize_with(n, || {
                 i += 3;
@@ -880,14 +889,14 @@ fn try_extend_follows_vec() {
     against_vec(
         "try_extend",
         |v, r| {
-            let n = r.usize(0..20_000);
+            let n = r.usize(0..size(20_000, 1000));
             // Exact size, unknown size, and a plain array.
             v.try_extend(0..n as u32).unwrap();
             v.try_extend((0..n as u32).filter(|x| x % 3 == 0)).unwrap();
             v.try_extend([7, 8, 9]).unwrap();
         },
         |m, r| {
-            let n = r.usize(0..20_000);
+            let n = r.usize(0..size(20_000, 1000));
             m.extend(0..n as u32);
             m.extend((0..n as u32).filter(|x| x % 3 == 0));
             m.extend([7, 8, 9]);
@@ -900,7 +909,7 @@ fn spare_capacity_mut_and_set_len_follow_vec() {
     against_vec(
         "spare_capacity_mut",
         |v, r| {
-            let n = r.usize(0..3000);
+            let n = r.usize(0..size(3000, 300));
             let start = r.u32(..);
             v.reserve(n).unwrap();
             let spare = v.spare_capacity_mut();
@@ -912,7 +921,7 @@ fn spare_capacity_mut_and_set_len_follow_vec() {
             unsafe { v.set_len(v.len() + n) };
         },
         |m, r| {
-            let n = r.usize(0..3000);
+            let n = r.usize(0..size(3000, 300));
             let start = r.u32(..);
             m.reserve(n);
             for (i, s) in m.spare_capacity_mut()[..n].iter_mut().enumerate() {
