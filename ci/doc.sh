@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib
-echo "doc: cargo doc with warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --features bytemuck,zerocopy
+echo "doc: cargo doc with warnings denied, default features and with bytemuck + zerocopy"

@@ -225,11 +225,19 @@ impl From<Error> for std::io::Error {
     /// Keeps the OS error code where there is one (so `raw_os_error` survives), and otherwise
     /// maps the kind to the closest `std::io::ErrorKind` with this error as the payload.
     fn from(e: Error) -> Self {
-        use std::io::ErrorKind as K;
         if let Some(code) = e.raw_os_error() {
             return std::io::Error::from_raw_os_error(code);
         }
-        let kind = match e.kind {
+        std::io::Error::new(e.kind.io_kind(), e)
+    }
+}
+
+#[cfg(feature = "std")]
+impl ErrorKind {
+    /// The closest `std::io::ErrorKind`.
+    pub(crate) fn io_kind(self) -> std::io::ErrorKind {
+        use std::io::ErrorKind as K;
+        match self {
             ErrorKind::Locked => K::WouldBlock,
             ErrorKind::NotFound => K::NotFound,
             ErrorKind::AlreadyExists => K::AlreadyExists,
@@ -246,8 +254,112 @@ impl From<Error> for std::io::Error {
             | ErrorKind::Corrupt => K::InvalidData,
             ErrorKind::NotARegularFile | ErrorKind::InvalidPath => K::InvalidInput,
             ErrorKind::Io => K::Other,
-        };
-        std::io::Error::new(kind, e)
+        }
+    }
+}
+
+/// The error of [`MmapedVec::try_extend`](crate::MmapedVec::try_extend): how far it got
+/// before the file could not grow.
+///
+/// The elements appended before the error stay in the vector; [`appended`](Self::appended)
+/// counts them. The element taken from the iterator that could not be stored is
+/// [`element`](Self::element) (`None` when the error came from reserving the iterator's
+/// lower size bound, before anything was taken). Like [`Error`], it is `Copy` (for a `T:
+/// Pod`) and holds no heap data. It converts into [`Error`] (dropping the count and the
+/// element) so that `?` works in functions returning [`Result`].
+///
+/// ```
+/// # fn main() -> Result<(), persistence::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let mut v = persistence::MmapedVec::<u64>::open(dir.path().join("v.bin"))?;
+/// // An iterator that claims more elements than any file can hold: nothing is taken.
+/// let mut it = (0..u64::MAX).map(|x| x * 2);
+/// let e = v.try_extend(it.by_ref()).unwrap_err();
+/// assert_eq!(e.kind(), persistence::ErrorKind::CapacityOverflow);
+/// assert_eq!((e.appended(), e.element()), (0, None));
+/// assert_eq!(it.next(), Some(0));
+/// assert!(v.is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExtendError<T> {
+    appended: usize,
+    element: Option<T>,
+    error: Error,
+}
+
+impl<T: Copy> ExtendError<T> {
+    pub(crate) const fn new(appended: usize, element: Option<T>, error: Error) -> Self {
+        ExtendError {
+            appended,
+            element,
+            error,
+        }
+    }
+
+    /// How many elements this call appended before the error; they stay in the vector.
+    #[must_use]
+    pub const fn appended(&self) -> usize {
+        self.appended
+    }
+
+    /// The element taken from the iterator that could not be stored, if one was taken.
+    #[must_use]
+    pub const fn element(&self) -> Option<T> {
+        self.element
+    }
+
+    /// Why the vector could not grow.
+    #[must_use]
+    pub const fn error(&self) -> Error {
+        self.error
+    }
+
+    /// The kind of [`error`](Self::error).
+    #[must_use]
+    pub const fn kind(&self) -> ErrorKind {
+        self.error.kind
+    }
+}
+
+impl<T> fmt::Display for ExtendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (after appending {} elements)",
+            self.error, self.appended
+        )
+    }
+}
+
+impl<T> fmt::Debug for ExtendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExtendError")
+            .field("appended", &self.appended)
+            .field("element_taken", &self.element.is_some())
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl<T> core::error::Error for ExtendError<T> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl<T> From<ExtendError<T>> for Error {
+    /// The error alone: the count and the element are dropped.
+    fn from(e: ExtendError<T>) -> Self {
+        e.error
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T> From<ExtendError<T>> for std::io::Error {
+    /// As `From<Error>`: the count and the element are dropped.
+    fn from(e: ExtendError<T>) -> Self {
+        e.error.into()
     }
 }
 

@@ -59,9 +59,53 @@
 //!
 //! # Crate features
 //!
-//! * `std` (default): `From<Error> for std::io::Error`, and [`PathArg`] for `Path`,
-//!   `PathBuf`, `OsStr`, `String`. Without it the crate is `#![no_std]` and needs neither
-//!   `std` nor `alloc`; paths are `&CStr` or `&str`.
+//! * `std` (default): `From<Error> for std::io::Error`, `std::io::Write` for
+//!   `MmapedVec<u8>`, comparisons with `Vec`, and [`PathArg`] for `Path`, `PathBuf`,
+//!   `OsStr`, `String`. Without it the crate is `#![no_std]` and needs neither `std` nor
+//!   `alloc`; paths are `&CStr` or `&str`.
+//! * `bytemuck` (off by default; adds the `bytemuck` crate): `Bytemuck<T>` stores any
+//!   `T: bytemuck::Pod`, and `bytemuck_pod!` implements [`Pod`] for your own such types.
+//! * `zerocopy` (off by default; adds the `zerocopy` crate, 0.8): `Zerocopy<T>` stores any
+//!   `T: zerocopy::FromBytes + IntoBytes + Immutable + Copy`, and `zerocopy_pod!` implements
+//!   [`Pod`] for your own such types.
+//!
+//! ## Types from bytemuck and zerocopy
+//!
+//! A type that already is `bytemuck::Pod`, or zerocopy's `FromBytes + IntoBytes +
+//! Immutable`, need not be declared again with [`pod!`]. The obvious design, `impl<T:
+//! bytemuck::Pod> Pod for T`, cannot be written: it overlaps this crate's own impls (`u8`,
+//! `[T; N]`, …) and every `pod!` type; and if it could, any crate that implements [`Pod`] for
+//! a type that is also `bytemuck::Pod` (a `pod!` struct with `#[derive(bytemuck::Pod)]`)
+//! would stop compiling the moment any crate in the build turned the feature on. Features
+//! must be additive. So each feature adds two things that overlap nothing:
+//!
+//! * a wrapper, `Bytemuck<T>` or `Zerocopy<T>`: a `#[repr(transparent)]` struct that is
+//!   `Pod` for every `T` with the other crate's bounds. It works for types of any crate (this
+//!   crate implements its own trait for its own wrapper). It has `T`'s layout, so the file
+//!   holds exactly `T`'s bytes, and a vector's slice of wrappers is viewed as `&[T]` or
+//!   `&mut [T]` without a copy (`peel_slice`, `peel_slice_mut`; `wrap_slice` the other way);
+//!   it dereferences to `T`, so `v[i].field` reads through it.
+//! * a macro, `bytemuck_pod!(MyType)` or `zerocopy_pod!(MyType)`, that implements [`Pod`]
+//!   for a type of the calling crate after asserting at compile time that it has the other
+//!   crate's bounds and an alignment of at most 4096, so that `MmapedVec<MyType>` works
+//!   without a wrapper. The orphan rule limits it to the caller's own types; the wrapper
+//!   covers the rest.
+//!
+//! Neither needs the other crate's derive macros: the features add `bytemuck` or `zerocopy`
+//! alone, without `syn`.
+//!
+//! Why this is sound: [`Pod`] asks for every bit pattern valid, no padding, no references or
+//! pointers, and an alignment of at most 4096. `bytemuck::Pod` promises the first two (and no
+//! interior mutability) and holds for no reference type (not every bit pattern is a
+//! reference); so do zerocopy's `FromBytes` (every bit pattern valid) and `IntoBytes` (no
+//! padding) with `Immutable` (no interior mutability), which hold for no reference or raw
+//! pointer. `bool`, `char`, references and padded structs are refused by both. One caveat:
+//! bytemuck's opt-in `unsound_ptr_pod_impl` feature makes raw pointers `bytemuck::Pod`; a
+//! raw pointer of any bits is a valid value and dereferencing it is `unsafe` anyway, so
+//! memory safety holds, but its target will not survive a restart. The alignment and a
+//! non-zero size are checked where they matter: every typed view refuses a larger alignment
+//! or a zero size at compile time, whatever an impl claims, and the macros refuse a larger
+//! alignment at the declaration.
 //!
 //! The crate's own test suite also uses a hidden `test-hooks` feature (fault injection, a
 //! page-size override); it is not part of the API and must not be enabled elsewhere.
@@ -87,6 +131,8 @@ mod convert;
 mod error;
 mod format;
 mod inspect;
+#[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
+mod interop;
 mod options;
 mod path;
 mod pod;
@@ -95,14 +141,18 @@ mod slice;
 mod sys;
 mod vec;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, ExtendError, Result};
 pub use inspect::{inspect, FileInfo, SlotInfo};
+#[cfg(feature = "bytemuck")]
+pub use interop::Bytemuck;
+#[cfg(feature = "zerocopy")]
+pub use interop::Zerocopy;
 pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
 pub use pod::{Pod, SwapBytes};
 pub use region::MAX_GROWTH_STEP;
 pub use slice::MmapedSlice;
-pub use vec::MmapedVec;
+pub use vec::{Drain, MmapedVec};
 
 /// Hooks for this crate's own tests: make a chosen syscall fail, watch each one, pretend
 /// another page size, and say which remap path the build uses. Not API: hidden, behind the
@@ -123,6 +173,10 @@ struct ReadmeDoctests;
 
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "bytemuck")]
+    pub use bytemuck;
     pub use static_assertions;
+    #[cfg(feature = "zerocopy")]
+    pub use zerocopy;
     pub const MAX_ALIGN: usize = crate::format::MAX_ALIGN;
 }

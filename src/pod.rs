@@ -23,7 +23,40 @@
 ///
 /// A zero-sized `Pod` type breaks nothing, but no file can store it: `MmapedVec` and the
 /// other typed views refuse it at compile time (as they refuse an alignment above 4096,
-/// whatever an `impl` claims).
+/// whatever an `impl` claims), each with a message that says so:
+///
+/// ```compile_fail,E0080
+/// // error[E0080]: evaluation panicked: MmapedVec<T>, MmapedSlice<T>: T is zero-sized; a
+/// // file cannot store it
+/// #[derive(Clone, Copy)]
+/// struct Nothing;
+/// // SAFETY: no bytes, so every bit pattern is valid and there is no padding.
+/// unsafe impl persistence::Pod for Nothing {}
+/// let _ = persistence::MmapedVec::<Nothing>::open("nothing.bin");
+/// ```
+///
+/// ```compile_fail,E0080
+/// // error[E0080]: evaluation panicked: MmapedVec<T>, MmapedSlice<T>: T is aligned to more
+/// // than 4096 bytes; a persistence file allows at most 4096 (its element data starts at
+/// // byte 4096)
+/// #[derive(Clone, Copy)]
+/// #[repr(C, align(8192))]
+/// struct Page([u8; 8192]);
+/// // SAFETY: bytes only, no padding (its size is its alignment); the alignment is the lie.
+/// unsafe impl persistence::Pod for Page {}
+/// let _ = persistence::MmapedSlice::<Page>::open("page.bin");
+/// ```
+///
+/// The same with 4096, the largest alignment allowed, compiles:
+///
+/// ```no_run
+/// #[derive(Clone, Copy)]
+/// #[repr(C, align(4096))]
+/// struct Page([u8; 4096]);
+/// // SAFETY: bytes only, no padding (its size is its alignment), alignment 4096.
+/// unsafe impl persistence::Pod for Page {}
+/// let _ = persistence::MmapedSlice::<Page>::open("page.bin");
+/// ```
 pub unsafe trait Pod: Copy + 'static {}
 
 macro_rules! impl_pod {
@@ -145,17 +178,44 @@ impl<T: SwapBytes, const N: usize> SwapBytes for [T; N] {
 /// # let _ = s;
 /// ```
 ///
-/// A struct with padding is refused (`u8` then `u32` leaves 3 padding bytes):
+/// Attributes pass through (`derive`s, docs, `repr(align(N))`, another crate's derives).
+/// Each check fails to compile with a message that says what is wrong. A struct with
+/// padding (`u8` then `u32` leaves 3 padding bytes):
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
+/// // error[E0080]: evaluation panicked: pod!: `Padded` has padding bytes (it is larger than
+/// // its fields together); reorder the fields (largest alignment first) or add explicit
+/// // padding fields
 /// persistence::pod! {
 ///     pub struct Padded { pub a: u8, pub b: u32 }
 /// }
 /// ```
 ///
-/// So is a field that is not `Pod` (not every byte is a valid `bool`):
+/// An alignment above 4096, where element data starts in the file:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
+/// // error[E0080]: evaluation panicked: pod!: `Aligned` is aligned to more than 4096 bytes; a
+/// // persistence file allows at most 4096 (its element data starts at byte 4096)
+/// persistence::pod! {
+///     #[repr(align(8192))]
+///     pub struct Aligned { pub a: u64 }
+/// }
+/// ```
+///
+/// (`#[repr(align(4096))]` compiles, and then the struct is not padded only if its fields
+/// fill 4096 bytes:)
+///
+/// ```
+/// persistence::pod! {
+///     #[repr(align(4096))]
+///     pub struct Page { pub bytes: [u8; 4096] }
+/// }
+/// ```
+///
+/// A field that is not `Pod` (not every byte is a valid `bool`):
+///
+/// ```compile_fail,E0277
+/// // error[E0277]: the trait bound `bool: Pod` is not satisfied
 /// persistence::pod! {
 ///     pub struct Flagged { pub a: [u8; 7], pub flag: bool }
 /// }
@@ -163,7 +223,8 @@ impl<T: SwapBytes, const N: usize> SwapBytes for [T; N] {
 ///
 /// And a reference, which would not survive a restart:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
+/// // error[E0277]: the trait bound `&'static u64: Pod` is not satisfied
 /// persistence::pod! {
 ///     pub struct Pointing { pub a: &'static u64 }
 /// }
@@ -222,15 +283,26 @@ macro_rules! pod {
 
         const _: () = {
             $( $crate::__private::static_assertions::assert_impl_all!($fty: $crate::Pod); )*
-            // No padding: the struct is exactly as large as its fields together.
-            $crate::__private::static_assertions::const_assert_eq!(
-                ::core::mem::size_of::<$name>(),
-                0 $( + ::core::mem::size_of::<$fty>() )*
-            );
-            $crate::__private::static_assertions::const_assert!(
-                ::core::mem::align_of::<$name>() <= $crate::__private::MAX_ALIGN
-            );
         };
+        const _: () = ::core::assert!(
+            ::core::mem::align_of::<$name>() <= $crate::__private::MAX_ALIGN,
+            ::core::concat!(
+                "pod!: `", ::core::stringify!($name), "` is aligned to more than 4096 bytes; ",
+                "a persistence file allows at most 4096 (its element data starts at byte 4096)"
+            )
+        );
+        // No padding: the struct is exactly as large as its fields together. (Not checked
+        // when the alignment is refused above, which pads the struct too: one error, the
+        // one that says why.)
+        const _: () = ::core::assert!(
+            ::core::mem::align_of::<$name>() > $crate::__private::MAX_ALIGN
+                || ::core::mem::size_of::<$name>() == 0 $( + ::core::mem::size_of::<$fty>() )*,
+            ::core::concat!(
+                "pod!: `", ::core::stringify!($name), "` has padding bytes (it is larger than ",
+                "its fields together); reorder the fields (largest alignment first) or add ",
+                "explicit padding fields"
+            )
+        );
 
         // SAFETY: `#[repr(C)]`, every field is `Pod` (asserted above), and the size equals
         // the sum of the field sizes (asserted above), so there is no padding and every bit

@@ -4,15 +4,20 @@
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::mem::{self, ManuallyDrop};
-use core::ops::{Deref, DerefMut};
+use core::mem::{self, ManuallyDrop, MaybeUninit};
+use core::ops::{Bound, Deref, DerefMut, RangeBounds};
 use core::ptr;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ExtendError, Result};
 use crate::options::OpenOptions;
 use crate::path::PathArg;
 use crate::pod::Pod;
 use crate::region::RawRegion;
+
+mod cmp;
+mod drain;
+
+pub use drain::Drain;
 
 /// A `Vec`-like, resizable array of `T` whose storage is a memory-mapped file.
 ///
@@ -51,8 +56,10 @@ use crate::region::RawRegion;
 /// * **What is atomic** is the length: appends become durable all together at a commit.
 ///   Changes to elements that were already committed (`v[i] = x`, [`insert`](Self::insert),
 ///   [`remove`](Self::remove), [`retain`](Self::retain), [`swap_remove`](Self::swap_remove),
-///   truncate then push) go straight into the shared mapping and can reach the disk page by
-///   page before the next commit: after a crash each element holds its old or its new bytes.
+///   [`drain`](Self::drain), [`dedup`](Self::dedup), truncate then push, …) go straight into
+///   the shared mapping and can reach the disk page by page before the next commit: after a
+///   crash each element holds its old or its new bytes. Every mutator marks the elements it
+///   changes, so the next commit makes exactly those durable before it records the length.
 /// * **A full disk is an error, never a `SIGBUS`.** Growth reserves disk blocks before it
 ///   maps them (`fallocate`, or zeros written where the file system lacks it), so a full
 ///   disk is an [`ErrorKind::OutOfSpace`] error from `push`; the commit writes its slot with
@@ -93,18 +100,27 @@ pub struct MmapedVec<T: Pod> {
     len: usize,
     /// The lowest index whose bytes may differ from what is on disk; `<= len` at all times,
     /// so an append (written at `len`) is always covered by `dirty_from..len`. Kept by the
-    /// write funnel ([`write_from`](Self::write_from), [`spare_ptr`](Self::spare_ptr),
-    /// [`set_len_marked`](Self::set_len_marked)): no other code writes elements or the length.
+    /// write funnel ([`write_from`](Self::write_from), [`tail_mut`](Self::tail_mut),
+    /// [`spare_ptr`](Self::spare_ptr), [`set_len_marked`](Self::set_len_marked)): no other
+    /// code writes elements or lowers the length.
     dirty_from: usize,
     _marker: PhantomData<T>,
 }
 
 impl<T: Pod> MmapedVec<T> {
-    /// Refuses zero-sized types and alignments above 4096 when the vector is instantiated.
-    pub(crate) const LAYOUT_OK: () = assert!(
-        mem::size_of::<T>() > 0 && mem::align_of::<T>() <= crate::format::MAX_ALIGN,
-        "MmapedVec<T>: T must have a non-zero size and an alignment of at most 4096"
-    );
+    /// Refuses zero-sized types and alignments above 4096 when the vector is instantiated,
+    /// each with a message that says so.
+    pub(crate) const LAYOUT_OK: () = {
+        assert!(
+            mem::size_of::<T>() > 0,
+            "MmapedVec<T>, MmapedSlice<T>: T is zero-sized; a file cannot store it"
+        );
+        assert!(
+            mem::align_of::<T>() <= crate::format::MAX_ALIGN,
+            "MmapedVec<T>, MmapedSlice<T>: T is aligned to more than 4096 bytes; a persistence \
+             file allows at most 4096 (its element data starts at byte 4096)"
+        );
+    };
 
     /// Opens the vector stored at `path`, creating the file if it is missing, with an
     /// exclusive lock; as [`OpenOptions::new().open(path)`](OpenOptions::open).
@@ -181,6 +197,26 @@ impl<T: Pod> MmapedVec<T> {
     fn write_from(&mut self, from: usize) -> *mut T {
         self.dirty_from = self.dirty_from.min(from);
         self.raw.data_ptr().as_ptr().cast::<T>().wrapping_add(from)
+    }
+
+    /// Elements `from..len` as a mutable slice: marks them changed since the last commit.
+    #[inline]
+    fn tail_mut(&mut self, from: usize) -> &mut [T] {
+        debug_assert!(from <= self.len);
+        let p = self.write_from(from);
+        // SAFETY: `from <= len <= capacity`: elements `from..len` lie inside the live, writable
+        // mapping, are aligned, and are valid `T` (`T: Pod`: any bit pattern). `&mut self`
+        // makes this the only reference into the mapping while the slice lives.
+        unsafe { core::slice::from_raw_parts_mut(p, self.len - from) }
+    }
+
+    /// Stores `x` at `index < len` if its bytes differ from the element's there (the copy
+    /// a closure may have changed), so that an unchanged element is not marked.
+    #[inline]
+    fn store_if_changed(&mut self, index: usize, x: T) {
+        if !same_bytes(&self[index], &x) {
+            self.tail_mut(index)[0] = x;
+        }
     }
 
     /// A pointer to element `len`, for appending at `len..capacity`. Marks nothing: an append
@@ -325,6 +361,7 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// As [`push`](Self::push); on error the vector is unchanged.
+    #[track_caller]
     pub fn insert(&mut self, index: usize, element: T) -> Result<()> {
         let len = self.len;
         if index > len {
@@ -347,6 +384,7 @@ impl<T: Pod> MmapedVec<T> {
     /// # Panics
     ///
     /// If `index >= len`, as `Vec::remove`.
+    #[track_caller]
     pub fn remove(&mut self, index: usize) -> T {
         let len = self.len;
         if index >= len {
@@ -369,6 +407,7 @@ impl<T: Pod> MmapedVec<T> {
     /// # Panics
     ///
     /// If `index >= len`, as `Vec::swap_remove`.
+    #[track_caller]
     pub fn swap_remove(&mut self, index: usize) -> T {
         let len = self.len;
         if index >= len {
@@ -429,49 +468,501 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// Keeps only the elements for which `f` returns `true`, in order, calling `f` once per
-    /// element from first to last. If `f` panics, the elements not yet visited are kept and
-    /// the vector stays consistent.
+    /// element from first to last, as `Vec::retain`. If `f` panics, the elements not yet
+    /// visited are kept and the vector stays consistent.
+    ///
+    /// Marks for the next [`sync`](Self::sync) the elements from the first one removed on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.extend_from_slice(&[1, 2, 3, 4])?;
+    /// v.retain(|&x| x % 2 == 0);
+    /// assert_eq!(v, [2, 4]);
+    /// # Ok(()) }
+    /// ```
     pub fn retain<F: FnMut(&T) -> bool>(&mut self, mut f: F) {
-        /// Closes the gap between kept and unvisited elements, even when `f` panics.
-        struct Guard<'a, T: Pod> {
-            v: &'a mut MmapedVec<T>,
-            read: usize,
-            write: usize,
-            len: usize,
+        self.retain_mut(|x| f(x));
+    }
+
+    /// Keeps only the elements for which `f` returns `true`, passing each as `&mut T` so that
+    /// `f` can change the ones it keeps, as `Vec::retain_mut`: in order, once per element.
+    /// If `f` panics, the element it was given (with what `f` changed in it) and the ones not
+    /// yet visited are kept, and the vector stays consistent.
+    ///
+    /// Marks for the next [`sync`](Self::sync) the elements from the first one removed or
+    /// changed on (`f` works on a copy, which is stored back only when its bytes differ).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.extend_from_slice(&[1, 2, 3, 4])?;
+    /// v.retain_mut(|x| {
+    ///     *x *= 10;
+    ///     *x != 30
+    /// });
+    /// assert_eq!(v, [10, 20, 40]);
+    /// # Ok(()) }
+    /// ```
+    pub fn retain_mut<F: FnMut(&mut T) -> bool>(&mut self, mut f: F) {
+        let Some(&first) = self.first() else {
+            return;
+        };
+        let mut g = Compact::new(self, 0, first);
+        while g.read < g.len {
+            g.cur = g.v[g.read];
+            g.lent_cur = true;
+            let keep = f(&mut g.cur);
+            g.lent_cur = false;
+            if keep {
+                g.keep_cur();
+            } else {
+                g.read += 1;
+            }
         }
-        impl<T: Pod> Drop for Guard<'_, T> {
+    }
+
+    /// Removes consecutive repeated elements, as `Vec::dedup`: of each run of equal elements
+    /// (by `PartialEq`), the first is kept.
+    ///
+    /// Marks for the next [`sync`](Self::sync) the elements from the first one removed on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.extend_from_slice(&[1, 1, 2, 3, 3, 3, 1])?;
+    /// v.dedup();
+    /// assert_eq!(v, [1, 2, 3, 1]);
+    /// # Ok(()) }
+    /// ```
+    pub fn dedup(&mut self)
+    where
+        T: PartialEq,
+    {
+        self.dedup_by(|a, b| a == b);
+    }
+
+    /// Removes consecutive elements that map to the same key, as `Vec::dedup_by_key`: of
+    /// each run, the first is kept. `key` gets `&mut T` and may change the elements, as
+    /// [`dedup_by`](Self::dedup_by) describes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.extend_from_slice(&[10, 11, 20, 21, 22, 30])?;
+    /// v.dedup_by_key(|x| *x / 10);
+    /// assert_eq!(v, [10, 20, 30]);
+    /// # Ok(()) }
+    /// ```
+    pub fn dedup_by_key<K: PartialEq, F: FnMut(&mut T) -> K>(&mut self, mut key: F) {
+        self.dedup_by(|a, b| key(a) == key(b));
+    }
+
+    /// Removes consecutive elements that `same_bucket` says belong together, as
+    /// `Vec::dedup_by`: it is called as `same_bucket(a, b)` with `a` the element looked at and
+    /// `b` the last one kept before it, and `a` is removed when it returns `true`. Both are
+    /// `&mut`, so it may change them (merge `a` into `b`, say): changes to `b`, and to `a`
+    /// when it is kept, stay. If `same_bucket` panics, the changes it made stay, the element
+    /// it was looking at and the ones after it are kept, and the vector stays consistent.
+    ///
+    /// Marks for the next [`sync`](Self::sync) the elements from the first one removed or
+    /// changed on (`same_bucket` works on copies, stored back only when their bytes differ).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<[u32; 2]>::open(dir.path().join("v.bin"))?;
+    /// // [key, count] pairs: merge the counts of runs with the same key.
+    /// v.extend_from_slice(&[[1, 1], [1, 2], [2, 5], [1, 1], [1, 1]])?;
+    /// v.dedup_by(|a, b| {
+    ///     let same = a[0] == b[0];
+    ///     if same {
+    ///         b[1] += a[1];
+    ///     }
+    ///     same
+    /// });
+    /// assert_eq!(v, [[1, 3], [2, 5], [1, 2]]);
+    /// # Ok(()) }
+    /// ```
+    pub fn dedup_by<F: FnMut(&mut T, &mut T) -> bool>(&mut self, mut same_bucket: F) {
+        if self.len < 2 {
+            return;
+        }
+        let first = self[0];
+        let mut g = Compact::new(self, 1, first);
+        while g.read < g.len {
+            g.cur = g.v[g.read];
+            g.prev = g.v[g.write - 1];
+            g.lent_cur = true;
+            g.lent_prev = true;
+            let same = same_bucket(&mut g.cur, &mut g.prev);
+            g.lent_cur = false;
+            g.lent_prev = false;
+            let prev = g.prev;
+            g.v.store_if_changed(g.write - 1, prev);
+            if same {
+                g.read += 1;
+            } else {
+                g.keep_cur();
+            }
+        }
+    }
+
+    /// Removes and returns the last element if `predicate` returns `true` for it, as
+    /// `Vec::pop_if`; `None` if the vector is empty or `predicate` returns `false`.
+    /// `predicate` gets `&mut T`: a change to an element it keeps stays (and is marked for
+    /// the next [`sync`](Self::sync)), also when it panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// assert_eq!(v.pop_if(|x| *x % 2 == 0), None);
+    /// assert_eq!(v.pop_if(|x| *x == 3), Some(3));
+    /// assert_eq!(v, [1, 2]);
+    /// # Ok(()) }
+    /// ```
+    pub fn pop_if(&mut self, predicate: impl FnOnce(&mut T) -> bool) -> Option<T> {
+        /// Stores the lent copy back if its bytes changed, even when `predicate` panics.
+        struct Lent<'a, T: Pod> {
+            v: &'a mut MmapedVec<T>,
+            index: usize,
+            x: T,
+        }
+        impl<T: Pod> Drop for Lent<'_, T> {
             fn drop(&mut self) {
-                if self.read != self.write {
-                    let to = self.v.write_from(self.write);
-                    // SAFETY: `write < read <= len`: moves the unvisited tail down onto the
-                    // gap, inside the initialised part of the mapping.
-                    unsafe { ptr::copy(to.add(self.read - self.write), to, self.len - self.read) };
+                if self.index < self.v.len {
+                    self.v.store_if_changed(self.index, self.x);
                 }
-                self.v.set_len_marked(self.write + (self.len - self.read));
             }
         }
 
-        let len = self.len;
-        let mut g = Guard {
-            v: self,
-            read: 0,
-            write: 0,
-            len,
-        };
-        while g.read < len {
-            // SAFETY: `read < len`: an initialised element. It is copied out so that `f`
-            // sees a value no later move can change.
-            let item = unsafe { g.v.ptr().add(g.read).read() };
-            if f(&item) {
-                if g.read != g.write {
-                    let to = g.v.write_from(g.write);
-                    // SAFETY: `write < read < len`: inside the initialised part.
-                    unsafe { to.write(item) };
-                }
-                g.write += 1;
-            }
-            g.read += 1;
+        let index = self.len.checked_sub(1)?;
+        let x = self[index];
+        let mut lent = Lent { v: self, index, x };
+        if predicate(&mut lent.x) {
+            // Popped: nothing to store back.
+            lent.v.set_len_marked(index);
+            Some(lent.x)
+        } else {
+            None
         }
+    }
+
+    /// Removes the elements in `range` and returns them as an iterator, as `Vec::drain`.
+    ///
+    /// Dropping the iterator removes the whole range, whether or not it was consumed. If it
+    /// is leaked (`mem::forget`), the vector is left as it was, every element in place
+    /// (`Vec` would lose the elements after `range.start`; here nothing needs dropping, so
+    /// nothing is lost).
+    ///
+    /// Marks for the next [`sync`](Self::sync) the elements from `range.start` on, when the
+    /// range is not empty.
+    ///
+    /// # Panics
+    ///
+    /// If the start of the range is past its end, or its end past the length, with the
+    /// messages slicing gives, reported at the caller's line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.extend_from_slice(&[1, 2, 3, 4, 5])?;
+    /// let sum: u32 = v.drain(1..3).sum();
+    /// assert_eq!(sum, 5);
+    /// assert_eq!(v, [1, 4, 5]);
+    /// v.drain(..);
+    /// assert!(v.is_empty());
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn drain<R: RangeBounds<usize>>(&mut self, range: R) -> Drain<'_, T> {
+        let (start, end) = check_range(&range, self.len);
+        Drain::new(self, start, end)
+    }
+
+    /// Appends a copy of the elements in `src`, as `Vec::extend_from_within`.
+    ///
+    /// # Panics
+    ///
+    /// If the start of the range is past its end, or its end past the length, with the
+    /// messages slicing gives, reported at the caller's line.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push); on error the vector is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// v.extend_from_within(1..)?;
+    /// assert_eq!(v, [1, 2, 3, 2, 3]);
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn extend_from_within<R: RangeBounds<usize>>(&mut self, src: R) -> Result<()> {
+        let (start, end) = check_range(&src, self.len);
+        let n = end - start;
+        self.reserve(n)?;
+        let to = self.spare_ptr();
+        // SAFETY: `start..end` lies in `0..len` (checked above) and `len..len + n` in the
+        // capacity (reserved above): both inside the mapping, and disjoint. An append at
+        // `len`: covered by `dirty_from..len` once the length grows over it.
+        unsafe { ptr::copy_nonoverlapping(self.ptr().add(start), to, n) };
+        self.len += n;
+        Ok(())
+    }
+
+    /// Resizes to `new_len`, appending values returned by `f` (called once per new element,
+    /// in order) or truncating, as `Vec::resize_with`. If `f` panics, the elements it
+    /// returned so far stay appended.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push); the capacity is reserved before `f` is called, so on error
+    /// the vector is unchanged and `f` was not called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// let mut next = 0;
+    /// v.resize_with(4, || {
+    ///     next += 10;
+    ///     next
+    /// })?;
+    /// assert_eq!(v, [10, 20, 30, 40]);
+    /// v.resize_with(1, || unreachable!())?;
+    /// assert_eq!(v, [10]);
+    /// # Ok(()) }
+    /// ```
+    pub fn resize_with<F: FnMut() -> T>(&mut self, new_len: usize, mut f: F) -> Result<()> {
+        if new_len <= self.len {
+            self.truncate(new_len);
+            return Ok(());
+        }
+        self.reserve(new_len - self.len)?;
+        while self.len < new_len {
+            let x = f();
+            // SAFETY: `len < new_len <= capacity`: the slot is inside the mapping. An append:
+            // covered by `dirty_from..len` once the length grows over it.
+            unsafe { self.spare_ptr().write(x) };
+            self.len += 1;
+        }
+        Ok(())
+    }
+
+    /// Reserves capacity for at least `additional` more elements: the same as
+    /// [`reserve`](Self::reserve), which returns an error rather than panicking already.
+    /// Here for code written against `Vec::try_reserve`.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.try_reserve(10_000)?;
+    /// assert!(v.capacity() >= 10_000);
+    /// let e = v.try_reserve(usize::MAX).unwrap_err();
+    /// assert_eq!(e.kind(), persistence::ErrorKind::CapacityOverflow);
+    /// # Ok(()) }
+    /// ```
+    pub fn try_reserve(&mut self, additional: usize) -> Result<()> {
+        self.reserve(additional)
+    }
+
+    /// Reserves capacity for exactly `additional` more elements (in whole pages): the same
+    /// as [`reserve_exact`](Self::reserve_exact). Here for code written against
+    /// `Vec::try_reserve_exact`.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u64>::open(dir.path().join("v.bin"))?;
+    /// v.try_reserve_exact(1000)?;
+    /// assert!(v.capacity() >= 1000);
+    /// assert_eq!(v.file_len(), 4096 + 8192); // 8000 bytes of elements, in whole pages
+    /// # Ok(()) }
+    /// ```
+    pub fn try_reserve_exact(&mut self, additional: usize) -> Result<()> {
+        self.reserve_exact(additional)
+    }
+
+    /// Shrinks the file so that the capacity is `min_capacity`, but never below the length
+    /// nor below the committed length (as [`shrink_to_fit`](Self::shrink_to_fit)); does
+    /// nothing if the capacity is that small already, as `Vec::shrink_to`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error from `mremap`/`mmap` or `ftruncate`; the vector stays usable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u64>::open(dir.path().join("v.bin"))?;
+    /// v.reserve(10_000)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// v.shrink_to(100)?;
+    /// assert_eq!(v.capacity(), 100);
+    /// v.shrink_to(0)?;
+    /// assert_eq!(v.capacity(), 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn shrink_to(&mut self, min_capacity: usize) -> Result<()> {
+        if self.capacity() <= min_capacity {
+            return Ok(());
+        }
+        self.raw.shrink_to(min_capacity.max(self.len))
+    }
+
+    /// Appends every element of `iter`, in order: `Vec::extend`, with an error instead of a
+    /// panic when the file cannot grow.
+    ///
+    /// The iterator's lower size bound is reserved first; then each element is appended as
+    /// the iterator yields it, growing the file when needed.
+    ///
+    /// # Errors
+    ///
+    /// An [`ExtendError`] that says how far it got: the elements appended before the error
+    /// stay (the vector holds them, [`ExtendError::appended`] counts them), and the element
+    /// taken from the iterator that could not be stored is in
+    /// [`ExtendError::element`]. If reserving the lower size bound fails, nothing is taken
+    /// from the iterator and nothing is appended. Pass `iter.by_ref()` to go on with the rest
+    /// of an iterator after an error. The error holds no heap data; it converts into
+    /// [`Error`] (dropping the count) for `?`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.try_extend((1..=3).map(|x| x * x))?;
+    /// v.try_extend([7, 8])?;
+    /// assert_eq!(v, [1, 4, 9, 7, 8]);
+    /// # Ok(()) }
+    /// ```
+    pub fn try_extend<I: IntoIterator<Item = T>>(
+        &mut self,
+        iter: I,
+    ) -> core::result::Result<(), ExtendError<T>> {
+        let iter = iter.into_iter();
+        if let Err(error) = self.reserve(iter.size_hint().0) {
+            return Err(ExtendError::new(0, None, error));
+        }
+        for (appended, x) in iter.enumerate() {
+            if let Err(error) = self.push(x) {
+                return Err(ExtendError::new(appended, Some(x), error));
+            }
+        }
+        Ok(())
+    }
+
+    /// The spare capacity (elements `len..capacity`) as a slice of `MaybeUninit<T>`, to be
+    /// filled and then made part of the vector with [`set_len`](Self::set_len), as
+    /// `Vec::spare_capacity_mut`.
+    ///
+    /// Writing there changes nothing the next [`sync`](Self::sync) commits until `set_len`
+    /// takes the length over it, and `set_len` marks what it takes in. (The slots are in
+    /// fact initialised: they hold the file's bytes, zeros where it never held elements.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.reserve(3)?;
+    /// let spare = v.spare_capacity_mut();
+    /// for (i, slot) in spare[..3].iter_mut().enumerate() {
+    ///     slot.write(i as u32 * 2);
+    /// }
+    /// // SAFETY: the first 3 spare elements were written, and 3 <= capacity.
+    /// unsafe { v.set_len(3) };
+    /// assert_eq!(v, [0, 2, 4]);
+    /// # Ok(()) }
+    /// ```
+    pub fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<T>] {
+        let spare = self.capacity() - self.len;
+        let p = self.spare_ptr().cast::<MaybeUninit<T>>();
+        // SAFETY: elements `len..capacity` lie inside the live, writable mapping and are
+        // aligned; `MaybeUninit<T>` has `T`'s layout and accepts any bytes; `&mut self` makes
+        // this the only reference into the mapping while the slice lives.
+        unsafe { core::slice::from_raw_parts_mut(p, spare) }
+    }
+
+    /// Sets the length to `new_len`, as `Vec::set_len`, without writing any element.
+    ///
+    /// The elements it takes in (from the old length up to `new_len`) hold whatever the file
+    /// holds there: what was written through [`spare_capacity_mut`](Self::spare_capacity_mut),
+    /// else zeros where the file never held elements, or elements removed earlier (by
+    /// `truncate`, `pop`, …, or left past the committed length by a crash), which need not
+    /// match any commit. Since `T: Pod`, any bytes are a valid `T`, so this exposes no
+    /// invalid value. What is marked: the elements from the lower of the old and the new
+    /// length on, so the next [`sync`](Self::sync) makes everything it takes in durable
+    /// exactly as the vector shows it.
+    ///
+    /// # Safety
+    ///
+    /// * `new_len <= self.capacity()`: beyond it lies no mapped, file-backed memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut v = persistence::MmapedVec::<u32>::open(dir.path().join("v.bin"))?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// // SAFETY: 1 <= capacity.
+    /// unsafe { v.set_len(1) };
+    /// assert_eq!(v, [1]);
+    /// // SAFETY: 3 <= capacity; elements 1 and 2 still hold 2 and 3.
+    /// unsafe { v.set_len(3) };
+    /// assert_eq!(v, [1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
+    pub unsafe fn set_len(&mut self, new_len: usize) {
+        debug_assert!(new_len <= self.capacity(), "set_len past the capacity");
+        self.set_len_marked(new_len);
     }
 
     /// Commits: when it returns `Ok`, every element below [`len`](Self::len) and the length
@@ -527,6 +1018,122 @@ impl<T: Pod> MmapedVec<T> {
     }
 }
 
+/// Compacts a vector in place, for `retain_mut` and `dedup_by`: the elements from `read` on
+/// are still to be visited, the kept ones are stored from `write` on. Dropped, panic or not,
+/// it stores back the copies lent to the user's closure (when their bytes changed) and
+/// closes the gap, so the vector is consistent and every change is marked.
+struct Compact<'a, T: Pod> {
+    v: &'a mut MmapedVec<T>,
+    /// The next element to visit.
+    read: usize,
+    /// Where the next kept element goes; `write <= read`.
+    write: usize,
+    /// The length before compaction.
+    len: usize,
+    /// A copy of element `read`, lent to the closure while `lent_cur`.
+    cur: T,
+    /// A copy of element `write - 1`, lent to the closure while `lent_prev`.
+    prev: T,
+    lent_cur: bool,
+    lent_prev: bool,
+}
+
+impl<'a, T: Pod> Compact<'a, T> {
+    /// Starts with elements `0..start` kept; `init` is any value of `T` (for the copies).
+    fn new(v: &'a mut MmapedVec<T>, start: usize, init: T) -> Self {
+        let len = v.len;
+        Compact {
+            v,
+            read: start,
+            write: start,
+            len,
+            cur: init,
+            prev: init,
+            lent_cur: false,
+            lent_prev: false,
+        }
+    }
+
+    /// Keeps `cur`, the (possibly changed) copy of element `read`, at `write`.
+    fn keep_cur(&mut self) {
+        if self.read == self.write {
+            self.v.store_if_changed(self.write, self.cur);
+        } else {
+            self.v.tail_mut(self.write)[0] = self.cur;
+        }
+        self.write += 1;
+        self.read += 1;
+    }
+}
+
+impl<T: Pod> Drop for Compact<'_, T> {
+    fn drop(&mut self) {
+        // Only after a panic in the closure: keep what it changed in its copies.
+        if self.lent_prev {
+            self.v.store_if_changed(self.write - 1, self.prev);
+        }
+        if self.lent_cur {
+            self.v.store_if_changed(self.read, self.cur);
+        }
+        let (read, write, len) = (self.read, self.write, self.len);
+        if read != write && read < len {
+            // Move the unvisited tail down onto the gap.
+            self.v.tail_mut(write).copy_within(read - write.., 0);
+        }
+        self.v.set_len_marked(write + (len - read));
+    }
+}
+
+/// Whether two values have the same bytes (all initialised: `T: Pod` has no padding).
+#[inline]
+fn same_bytes<T: Pod>(a: &T, b: &T) -> bool {
+    let n = mem::size_of::<T>();
+    // SAFETY: both point to a live `T`, whose `n` bytes are all initialised (no padding)
+    // and may be read as `u8`.
+    let (a, b) = unsafe {
+        (
+            core::slice::from_raw_parts((a as *const T).cast::<u8>(), n),
+            core::slice::from_raw_parts((b as *const T).cast::<u8>(), n),
+        )
+    };
+    a == b
+}
+
+/// `range` as `(start, end)` within `0..len`; panics as slicing a slice of length `len`
+/// would (std's messages), at the caller's location.
+#[track_caller]
+fn check_range<R: RangeBounds<usize>>(range: &R, len: usize) -> (usize, usize) {
+    let end = match range.end_bound() {
+        Bound::Included(&e) if e >= len => range_failed(0, e, len),
+        Bound::Included(&e) => e + 1,
+        Bound::Excluded(&e) if e > len => range_failed(0, e, len),
+        Bound::Excluded(&e) => e,
+        Bound::Unbounded => len,
+    };
+    let start = match range.start_bound() {
+        Bound::Excluded(&s) if s >= end => range_failed(s, end, len),
+        Bound::Excluded(&s) => s + 1,
+        Bound::Included(&s) if s > end => range_failed(s, end, len),
+        Bound::Included(&s) => s,
+        Bound::Unbounded => 0,
+    };
+    (start, end)
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn range_failed(start: usize, end: usize, len: usize) -> ! {
+    if start > len {
+        panic!("range start index {start} out of range for slice of length {len}");
+    }
+    if end > len || start <= end {
+        // `start <= end`: an inclusive end at `len`, or an exclusive start at the end.
+        panic!("range end index {end} out of range for slice of length {len}");
+    }
+    panic!("slice index starts at {start} but ends at {end}");
+}
+
 #[cold]
 #[inline(never)]
 #[track_caller]
@@ -572,28 +1179,13 @@ impl<T: Pod> DerefMut for MmapedVec<T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
         // Any element can change through this borrow: the next commit syncs them all.
-        let p = self.write_from(0);
-        // SAFETY: as in `deref`; the mapping is writable and `&mut self` makes this the only
-        // reference into it.
-        unsafe { core::slice::from_raw_parts_mut(p, self.len) }
+        self.tail_mut(0)
     }
 }
 
 impl<T: Pod + fmt::Debug> fmt::Debug for MmapedVec<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: Pod + PartialEq> PartialEq<[T]> for MmapedVec<T> {
-    fn eq(&self, other: &[T]) -> bool {
-        **self == *other
-    }
-}
-
-impl<T: Pod + PartialEq, const N: usize> PartialEq<[T; N]> for MmapedVec<T> {
-    fn eq(&self, other: &[T; N]) -> bool {
-        **self == other[..]
     }
 }
 
@@ -625,5 +1217,165 @@ impl<'a, T: Pod> IntoIterator for &'a mut MmapedVec<T> {
     /// Iterates mutably; like any mutable borrow, the next commit syncs every element.
     fn into_iter(self) -> Self::IntoIter {
         self.iter_mut()
+    }
+}
+
+/// White-box: each mutator marks from the first element it changes, and no lower, so a
+/// commit flushes no more than it must (`tests/vec_marks.rs` checks from outside that what
+/// is marked is enough).
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use std::vec::Vec;
+
+    const N: usize = 1000;
+
+    /// A committed vector of `N` elements: 0..500 distinct, then runs of 2 (the first
+    /// duplicate at 501).
+    fn committed() -> (tempfile::TempDir, MmapedVec<u32>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = MmapedVec::<u32>::open(dir.path().join("v.bin")).unwrap();
+        let init: Vec<u32> = (0..N as u32)
+            .map(|i| if i < 500 { i } else { 500 + (i - 500) / 2 })
+            .collect();
+        v.extend_from_slice(&init).unwrap();
+        v.sync().unwrap();
+        assert_eq!(v.dirty_from, N);
+        (dir, v)
+    }
+
+    #[test]
+    fn each_mutator_marks_from_its_first_change() {
+        type Case = (&'static str, fn(&mut MmapedVec<u32>), usize);
+        let cases: &[Case] = &[
+            ("drain(300..400)", |v| drop(v.drain(300..400)), 300),
+            ("drain(990..)", |v| drop(v.drain(990..)), 990),
+            ("empty drain", |v| drop(v.drain(300..300)), N),
+            ("leaked drain", |v| mem::forget(v.drain(300..400)), N),
+            ("dedup", |v| v.dedup(), 501),
+            ("dedup_by keeping all", |v| v.dedup_by(|_, _| false), N),
+            (
+                "dedup_by changing the kept element 250",
+                |v| {
+                    v.dedup_by(|_, b| {
+                        if *b == 250 {
+                            *b = 7;
+                        }
+                        false
+                    })
+                },
+                250,
+            ),
+            ("dedup_by_key", |v| v.dedup_by_key(|x| *x), 501),
+            ("retain keeping all", |v| v.retain(|_| true), N),
+            (
+                "retain dropping 600",
+                |v| {
+                    let mut i = 0;
+                    v.retain(|_| {
+                        i += 1;
+                        i != 601
+                    })
+                },
+                600,
+            ),
+            (
+                "retain_mut changing 700",
+                |v| {
+                    let mut i = 0;
+                    v.retain_mut(|x| {
+                        i += 1;
+                        if i == 701 {
+                            *x += 1;
+                        }
+                        true
+                    })
+                },
+                700,
+            ),
+            ("pop_if false", |v| assert_eq!(v.pop_if(|_| false), None), N),
+            (
+                "pop_if changing",
+                |v| {
+                    assert_eq!(
+                        v.pop_if(|x| {
+                            *x += 1;
+                            false
+                        }),
+                        None
+                    )
+                },
+                N - 1,
+            ),
+            (
+                "pop_if true",
+                |v| assert!(v.pop_if(|_| true).is_some()),
+                N - 1,
+            ),
+            (
+                "extend_from_within",
+                |v| v.extend_from_within(..10).unwrap(),
+                N,
+            ),
+            (
+                "resize_with up",
+                |v| v.resize_with(N + 100, || 1).unwrap(),
+                N,
+            ),
+            (
+                "resize_with down",
+                |v| v.resize_with(900, || 1).unwrap(),
+                900,
+            ),
+            ("try_extend", |v| v.try_extend(0..50).unwrap(), N),
+            (
+                "spare_capacity_mut + set_len up",
+                |v| {
+                    v.reserve(10).unwrap();
+                    for s in &mut v.spare_capacity_mut()[..10] {
+                        s.write(3);
+                    }
+                    // SAFETY: within the capacity.
+                    unsafe { v.set_len(N + 10) };
+                },
+                N,
+            ),
+            (
+                "set_len down",
+                |v| {
+                    // SAFETY: 800 <= capacity.
+                    unsafe { v.set_len(800) }
+                },
+                800,
+            ),
+            ("try_reserve", |v| v.try_reserve(100_000).unwrap(), N),
+            ("shrink_to", |v| v.shrink_to(0).unwrap(), N),
+            (
+                "comparisons and hash",
+                |v| {
+                    use core::hash::Hash;
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    v.hash(&mut h);
+                    assert!(*v == *v && v.cmp(&v) == core::cmp::Ordering::Equal);
+                    let _: &[u32] = core::borrow::Borrow::borrow(&*v);
+                },
+                N,
+            ),
+            (
+                "borrow_mut",
+                |v| {
+                    let _: &mut [u32] = core::borrow::BorrowMut::borrow_mut(v);
+                },
+                0,
+            ),
+        ];
+        for &(what, op, want) in cases {
+            let (_dir, mut v) = committed();
+            op(&mut v);
+            assert_eq!(v.dirty_from, want, "{what}");
+            assert!(v.dirty_from <= v.len, "{what}: dirty_from above len");
+        }
     }
 }

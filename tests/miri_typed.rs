@@ -7,6 +7,10 @@
 //! a read-only view, or a leaked mapping. It runs natively too (as part of `cargo test`), with
 //! larger sizes. Sizes shrink under Miri, which interprets every instruction.
 
+// The oracle is today's `Vec` (`pop_if` is from Rust 1.86); the MSRV stage builds the
+// library alone.
+#![allow(clippy::incompatible_msrv)]
+
 mod common;
 
 use std::panic::{self, AssertUnwindSafe};
@@ -101,7 +105,7 @@ fn random_ops<T: Pod + PartialEq + std::fmt::Debug>(name: &str, make: fn(u64) ->
     let big = size(3000, 300);
     for step in 0..steps {
         let what = format!("{name} step {step}");
-        match rng.u32(0..24) {
+        match rng.u32(0..37) {
             0..=3 => {
                 let x = make(rng.u64(..));
                 v.push(x).unwrap();
@@ -198,6 +202,118 @@ fn random_ops<T: Pod + PartialEq + std::fmt::Debug>(name: &str, make: fn(u64) ->
                 drop((a, b));
                 v = MmapedVec::open(&path).unwrap();
             }
+            24 => {
+                // drain: consumed from both ends, partly, or leaked.
+                let a = rng.usize(0..=model.len());
+                let b = rng.usize(a..=model.len());
+                match rng.u8(0..3) {
+                    0 => {
+                        let got: Vec<T> = v.drain(a..b).rev().collect();
+                        let want: Vec<T> = model.drain(a..b).rev().collect();
+                        assert_eq!(got, want, "{what}: drain");
+                    }
+                    1 => {
+                        let k = rng.usize(0..=b - a);
+                        let mut d = v.drain(a..b);
+                        let mut md = model.drain(a..b);
+                        for _ in 0..k {
+                            assert_eq!(d.next(), md.next(), "{what}: drain");
+                        }
+                        assert_eq!(d.as_slice(), md.as_slice(), "{what}: drain");
+                    }
+                    _ => std::mem::forget(v.drain(a..b)), // the vector is left as it was
+                }
+            }
+            25 => {
+                // Repeats first, so that dedup removes some.
+                if let Some(&x) = model.last() {
+                    let n = rng.usize(0..4);
+                    v.extend_from_slice(&vec![x; n]).unwrap();
+                    model.extend(std::iter::repeat_n(x, n));
+                }
+                v.dedup();
+                model.dedup();
+            }
+            26 => {
+                // Changes both elements it is given when they differ.
+                let merge = |a: &mut T, b: &mut T| {
+                    let same = *a == *b;
+                    if !same {
+                        std::mem::swap(a, b);
+                    }
+                    same
+                };
+                v.dedup_by(merge);
+                model.dedup_by(merge);
+            }
+            27 => {
+                let keep: Vec<bool> = (0..model.len()).map(|_| rng.bool()).collect();
+                let repl: Vec<T> = (0..model.len()).map(|_| make(rng.u64(..))).collect();
+                let (mut i, mut j) = (0, 0);
+                v.retain_mut(|x| {
+                    *x = repl[i];
+                    i += 1;
+                    keep[i - 1]
+                });
+                model.retain_mut(|x| {
+                    *x = repl[j];
+                    j += 1;
+                    keep[j - 1]
+                });
+            }
+            28 => {
+                let (r, pop) = (make(rng.u64(..)), rng.bool());
+                let f = |x: &mut T| {
+                    *x = r;
+                    pop
+                };
+                assert_eq!(v.pop_if(f), model.pop_if(f), "{what}: pop_if");
+            }
+            29 => {
+                let a = rng.usize(0..=model.len());
+                let b = rng.usize(a..=model.len());
+                v.extend_from_within(a..b).unwrap();
+                model.extend_from_within(a..b);
+            }
+            30 => {
+                let n = rng.usize(0..model.len() + big);
+                let seed = rng.u64(..);
+                let (mut i, mut j) = (seed, seed);
+                v.resize_with(n, || {
+                    i = i.wrapping_add(1);
+                    make(i)
+                })
+                .unwrap();
+                model.resize_with(n, || {
+                    j = j.wrapping_add(1);
+                    make(j)
+                });
+            }
+            31 => {
+                let items: Vec<T> = (0..rng.usize(0..big)).map(|_| make(rng.u64(..))).collect();
+                // Lower bound 0: grows element by element, across growth steps.
+                v.try_extend(items.iter().copied().filter(|_| true))
+                    .unwrap();
+                model.extend_from_slice(&items);
+            }
+            32 => {
+                let items: Vec<T> = (0..rng.usize(0..big)).map(|_| make(rng.u64(..))).collect();
+                v.reserve(items.len()).unwrap();
+                for (s, &x) in v.spare_capacity_mut().iter_mut().zip(&items) {
+                    s.write(x);
+                }
+                // SAFETY: `items.len()` spare elements reserved and written.
+                unsafe { v.set_len(v.len() + items.len()) };
+                model.extend_from_slice(&items);
+            }
+            33 => {
+                let n = rng.usize(0..model.len() + big);
+                if rng.bool() {
+                    v.shrink_to(n).unwrap();
+                } else {
+                    v.try_reserve_exact(n).unwrap();
+                }
+            }
             _ => {
                 // Deref: slice reads.
                 assert_eq!(v.first(), model.first());
@@ -243,7 +359,7 @@ fn random_ops_pod_struct() {
 fn operations_at_the_capacity_boundary() {
     let dir = common::tmpdir();
     type Op = fn(&mut MmapedVec<u64>, &mut Vec<u64>);
-    let ops: [(&str, Op); 11] = [
+    let ops: [(&str, Op); 20] = [
         ("push", |v, m| {
             v.push(1).unwrap();
             m.push(1);
@@ -282,6 +398,54 @@ fn operations_at_the_capacity_boundary() {
         ("reverse", |v, m| {
             v.as_mut_slice().reverse();
             m.reverse();
+        }),
+        ("extend_from_within", |v, m| {
+            v.extend_from_within(1..4).unwrap();
+            m.extend_from_within(1..4);
+        }),
+        ("resize_with up", |v, m| {
+            let n = m.len() + 3;
+            v.resize_with(n, || 6).unwrap();
+            m.resize_with(n, || 6);
+        }),
+        ("try_extend", |v, m| {
+            v.try_extend((0..5).filter(|_| true)).unwrap();
+            m.extend(0..5);
+        }),
+        ("drain the last", |v, m| {
+            let n = m.len();
+            assert!(v.drain(n - 2..).eq(m.drain(n - 2..)));
+        }),
+        ("drain from 0", |v, m| {
+            assert!(v.drain(..3).eq(m.drain(..3)));
+        }),
+        ("dedup", |v, m| {
+            let n = m.len();
+            let x = m[n - 1];
+            m[n - 2] = x;
+            v[n - 2] = x;
+            v.dedup();
+            m.dedup();
+        }),
+        ("retain_mut", |v, m| {
+            let f = |x: &mut u64| {
+                *x += 1;
+                *x % 3 != 0
+            };
+            v.retain_mut(f);
+            m.retain_mut(f);
+        }),
+        ("pop_if", |v, m| {
+            assert_eq!(v.pop_if(|_| true), m.pop_if(|_| true))
+        }),
+        ("spare_capacity_mut + set_len", |v, m| {
+            v.reserve(2).unwrap();
+            let s = v.spare_capacity_mut();
+            s[0].write(7);
+            s[1].write(8);
+            // SAFETY: 2 spare elements written.
+            unsafe { v.set_len(v.len() + 2) };
+            m.extend([7, 8]);
         }),
     ];
     for (i, (name, op)) in ops.into_iter().enumerate() {

@@ -95,14 +95,14 @@ fn fails_without_alloc<T>(what: &str, kind: ErrorKind, f: impl FnOnce() -> Resul
 
 /// A fixed stack buffer that `core::fmt` can write into.
 struct StackBuf {
-    buf: [u8; 256],
+    buf: [u8; 1024],
     len: usize,
 }
 
 impl StackBuf {
     fn new() -> Self {
         StackBuf {
-            buf: [0; 256],
+            buf: [0; 1024],
             len: 0,
         }
     }
@@ -232,6 +232,121 @@ fn the_happy_path_allocates_nothing() {
             assert_eq!(s[9999], Rec::new(9999));
         },
     );
+}
+
+/// The rest of the `Vec` API (issue 11): every new method, the comparisons, `Hash`,
+/// `Borrow`, `io::Write`, and the errors of `try_extend` and `io::Write`, with their
+/// `Display`, all without the heap.
+#[test]
+fn the_rest_of_the_vec_api_allocates_nothing() {
+    use std::borrow::{Borrow, BorrowMut};
+    use std::hash::{Hash, Hasher};
+    use std::io::Write;
+    let dir = common::tmpdir();
+    let p: PathBuf = common::path_in(&dir, "v.bin");
+    let q: PathBuf = common::path_in(&dir, "w.bin");
+    let log: PathBuf = common::path_in(&dir, "log.bin");
+
+    no_alloc("new methods", || {
+        let mut v = MmapedVec::<u64>::open(&p).unwrap();
+        // Exact size, then unknown size (element by element, through growth steps).
+        v.try_extend((0..100_000u64).map(|x| x / 2)).unwrap();
+        v.try_extend((0..200_000u64).filter(|x| x % 3 == 0))
+            .unwrap();
+        v.sync().unwrap();
+        assert_eq!(v.drain(10..20).sum::<u64>(), (5..10).sum::<u64>() * 2);
+        let mut d = v.drain(..5);
+        assert_eq!(d.next(), Some(0));
+        assert_eq!(d.next_back(), Some(2));
+        drop(d);
+        std::mem::forget(v.drain(1..3));
+        v.dedup();
+        v.dedup_by_key(|x| *x / 3);
+        v.dedup_by(|a, b| {
+            *b += 1;
+            a == b
+        });
+        v.retain_mut(|x| {
+            *x += 1;
+            *x % 7 != 0
+        });
+        v.retain(|x| x % 11 != 0);
+        let _ = v.pop_if(|x| *x % 2 == 0);
+        v.extend_from_within(..1000).unwrap();
+        let n = v.len();
+        v.resize_with(n + 5000, || 3).unwrap();
+        v.resize_with(n, || 3).unwrap();
+        v.try_reserve(100_000).unwrap();
+        v.try_reserve_exact(10).unwrap();
+        for s in &mut v.spare_capacity_mut()[..10] {
+            s.write(1);
+        }
+        // SAFETY: 10 spare elements written, within the capacity.
+        unsafe { v.set_len(n + 10) };
+        v.sync().unwrap();
+        v.shrink_to(n + 100).unwrap();
+        v.shrink_to(0).unwrap();
+        let s: &mut [u64] = v.borrow_mut();
+        s[0] = 42;
+        v.close().unwrap();
+    });
+
+    no_alloc("comparisons, Hash, Borrow", || {
+        let a = MmapedVec::<u64>::open(&p).unwrap();
+        let mut b = MmapedVec::<u64>::open(&q).unwrap();
+        b.extend_from_slice(&a).unwrap();
+        assert!(a == b);
+        assert!(a == a[..] && a[..] == b);
+        assert!(a != a[..5000]);
+        assert_eq!(a.cmp(&b), std::cmp::Ordering::Equal);
+        b.push(1).unwrap();
+        assert!(a < b);
+        let mut h1 = std::collections::hash_map::DefaultHasher::new();
+        let mut h2 = std::collections::hash_map::DefaultHasher::new();
+        a.hash(&mut h1);
+        let s: &[u64] = a.borrow();
+        s.hash(&mut h2);
+        assert_eq!(h1.finish(), h2.finish());
+    });
+
+    no_alloc("io::Write", || {
+        let mut w = MmapedVec::<u8>::open(&log).unwrap();
+        writeln!(w, "{} {:?} {}", 1, "two", 3.5).unwrap();
+        w.write_all(&[b'x'; 100_000]).unwrap();
+        w.flush().unwrap();
+        w.sync().unwrap();
+        assert_eq!(&w[..13], b"1 \"two\" 3.5\nx");
+    });
+
+    // The error paths: a full disk for `try_extend` (its error displayed into a stack
+    // buffer) and for `io::Write`.
+    let mut v = MmapedVec::<u64>::open(&p).unwrap();
+    v.reserve(10).unwrap(); // room for some before the disk is "full"
+    let mut w = MmapedVec::<u8>::open(&log).unwrap();
+    let mut shown = StackBuf::new();
+    fails_without_alloc("try_extend on a full disk", ErrorKind::OutOfSpace, || {
+        fault::inject_always(fault::Op::Allocate, 28 /* ENOSPC */);
+        let r = v.try_extend((0..).filter(|x| x % 2 == 0));
+        fault::clear();
+        let e = r.unwrap_err();
+        assert!(e.appended() >= 10 && e.element().is_some());
+        write!(shown, "{e} {e:?}").unwrap();
+        Err::<(), Error>(e.into())
+    });
+    assert!(
+        shown.as_str().contains("after appending"),
+        "{}",
+        shown.as_str()
+    );
+    let big = vec![0u8; w.capacity() - w.len() + 1];
+    no_alloc("io::Write on a full disk", || {
+        fault::inject_always(fault::Op::Allocate, 28 /* ENOSPC */);
+        let e = w.write(&big).unwrap_err();
+        let e2 = w.write_all(&big).unwrap_err();
+        fault::clear();
+        assert_eq!(e.raw_os_error(), Some(28));
+        assert_eq!(e2.kind(), std::io::ErrorKind::StorageFull);
+    });
 }
 
 /// Every error a caller can provoke, each from a real file prepared beforehand.

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod cachestat;
 pub mod child;
 pub mod format;
 pub mod fs;

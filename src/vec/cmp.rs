@@ -1,0 +1,142 @@
+//! Comparison, hashing and borrowing of [`MmapedVec`], as `Vec` has them (all through the
+//! slice of elements), and `std::io::Write` for `MmapedVec<u8>`.
+
+use core::borrow::{Borrow, BorrowMut};
+use core::cmp::Ordering;
+use core::hash::{Hash, Hasher};
+
+use super::MmapedVec;
+use crate::pod::Pod;
+
+/// `PartialEq` between a vector and another sequence, both ways round, element by element
+/// (`T: PartialEq<U>`), as std has them for `Vec`.
+macro_rules! impl_eq {
+    ($([$($gen:tt)*] $lhs:ty, $rhs:ty;)*) => {$(
+        impl<$($gen)*> PartialEq<$rhs> for $lhs
+        where
+            T: PartialEq<U>,
+        {
+            #[inline]
+            fn eq(&self, other: &$rhs) -> bool {
+                self[..] == other[..]
+            }
+        }
+    )*};
+}
+
+impl_eq! {
+    [T: Pod, U: Pod] MmapedVec<T>, MmapedVec<U>;
+    [T: Pod, U] MmapedVec<T>, [U];
+    [T: Pod, U] MmapedVec<T>, &[U];
+    [T: Pod, U] MmapedVec<T>, &mut [U];
+    [T: Pod, U, const N: usize] MmapedVec<T>, [U; N];
+    [T: Pod, U, const N: usize] MmapedVec<T>, &[U; N];
+    [T, U: Pod] [T], MmapedVec<U>;
+    [T, U: Pod] &[T], MmapedVec<U>;
+    [T, U: Pod] &mut [T], MmapedVec<U>;
+    [T, U: Pod, const N: usize] [T; N], MmapedVec<U>;
+    [T, U: Pod, const N: usize] &[T; N], MmapedVec<U>;
+}
+
+#[cfg(feature = "std")]
+impl_eq! {
+    [T: Pod, U] MmapedVec<T>, std::vec::Vec<U>;
+    [T, U: Pod] std::vec::Vec<T>, MmapedVec<U>;
+}
+
+impl<T: Pod + Eq> Eq for MmapedVec<T> {}
+
+impl<T: Pod + PartialOrd> PartialOrd for MmapedVec<T> {
+    /// Compares the elements lexicographically, as slices (and `Vec`s) do.
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        PartialOrd::partial_cmp(&**self, &**other)
+    }
+}
+
+impl<T: Pod + Ord> Ord for MmapedVec<T> {
+    /// Compares the elements lexicographically, as slices (and `Vec`s) do.
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        Ord::cmp(&**self, &**other)
+    }
+}
+
+impl<T: Pod + Hash> Hash for MmapedVec<T> {
+    /// Hashes exactly as the slice of elements does (as `Vec` does), so that
+    /// `Borrow<[T]>` keeps its promise: a `HashSet<MmapedVec<T>>` can be searched by `&[T]`.
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Hash::hash(&**self, state);
+    }
+}
+
+impl<T: Pod> Borrow<[T]> for MmapedVec<T> {
+    #[inline]
+    fn borrow(&self) -> &[T] {
+        self
+    }
+}
+
+impl<T: Pod> BorrowMut<[T]> for MmapedVec<T> {
+    /// A mutable borrow of every element: like any, the next commit syncs them all.
+    #[inline]
+    fn borrow_mut(&mut self) -> &mut [T] {
+        self
+    }
+}
+
+/// `write` appends to the vector, growing the file as [`extend_from_slice`] does.
+///
+/// `flush` does nothing and returns `Ok`: `write` has put the bytes in the file's shared
+/// mapping already, so no buffer is left to hand on (as `std::fs::File::flush` does
+/// nothing for the same reason). It does **not** make them durable, nor visible to a
+/// reader as part of the vector: [`sync`](MmapedVec::sync) does both. It is not a commit
+/// because `Write` users call `flush` freely (`BufWriter`, `LineWriter`, loggers), and a
+/// commit costs two flushes to the disk; commit where it matters, with `sync`.
+///
+/// A failed `write` appends nothing. Its error is
+/// `io::Error::from_raw_os_error` where the OS gave one (`ENOSPC` for a full disk), else an
+/// `io::Error` of the matching kind; either way it holds no heap data.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("log.bin");
+/// use std::io::Write;
+///
+/// let mut log = persistence::MmapedVec::<u8>::open(&path)?;
+/// writeln!(log, "started {}", 42)?;
+/// log.write_all(b"ok\n")?;
+/// log.flush()?; // nothing to do
+/// log.sync()?; // durable
+/// assert_eq!(&log[..], b"started 42\nok\n");
+/// # Ok(()) }
+/// ```
+///
+/// [`extend_from_slice`]: MmapedVec::extend_from_slice
+#[cfg(feature = "std")]
+impl std::io::Write for MmapedVec<u8> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.extend_from_slice(buf).map_err(io_error)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.extend_from_slice(buf).map_err(io_error)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `e` as an `io::Error` without the heap: the OS error code where there is one, else the
+/// kind alone.
+#[cfg(feature = "std")]
+fn io_error(e: crate::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::from(e.kind().io_kind()),
+    }
+}
