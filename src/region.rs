@@ -12,6 +12,7 @@ use core::ptr::NonNull;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, Header, Layout, Slot, DATA_OFFSET, HEADER_SIZE, SLOT_OFFSETS};
+use crate::sidecar::Place;
 use crate::sys;
 
 /// The most bytes of element data that one amortised growth step adds beyond what was asked
@@ -108,6 +109,14 @@ pub(crate) struct RawRegion {
     /// Bytes were written with `pwrite` since the last commit: it also `fdatasync`s, since
     /// not every system's `msync` flushes pages dirtied by `write`.
     wrote_through_fd: bool,
+    /// A writer's directory and name of its file, where the live readers' lock file
+    /// `<name>-live` is (`sidecar.rs`); `None` for a read-only region, and for a writer that
+    /// could not resolve them: it then never makes the file shorter.
+    place: Option<Place>,
+    /// Elements a `shrink_to` asked to keep while a live reader was open (or the library
+    /// could not tell that none was): the cut waits, and is tried again after each commit
+    /// (so also at close) and at each `shrink_to`.
+    pending_cut: Option<usize>,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -120,7 +129,7 @@ unsafe impl Sync for RawRegion {}
 
 /// The element pointer of an unmapped region: dangling, but aligned to
 /// [`MAX_ALIGN`](format::MAX_ALIGN), so it is a valid base for an empty slice of any `Pod`.
-fn unmapped_data() -> NonNull<u8> {
+pub(crate) fn unmapped_data() -> NonNull<u8> {
     /// A type as aligned as the most aligned element the format allows.
     #[repr(align(4096))]
     struct MaxAligned;
@@ -193,6 +202,8 @@ pub(crate) struct HeaderPage {
     got: usize,
     /// The file size, read with `fstat` after the lock was taken.
     pub(crate) file_size: u64,
+    /// All that `fstat` said then.
+    pub(crate) stat: sys::Stat,
 }
 
 impl HeaderPage {
@@ -232,6 +243,7 @@ fn open_locked(
             bytes,
             got,
             file_size: stat.size,
+            stat,
         },
     ))
 }
@@ -250,8 +262,16 @@ pub(crate) struct Probe {
 
 /// Reads and validates a file's header without knowing its element type, exactly as
 /// [`RawRegion::open`] validates it before it compares the header with a type: opened
-/// read-only under a shared lock (never waiting), read with `pread`, never written or
-/// mapped, unlocked explicitly before it returns.
+/// read-only, read with `pread`, never written or mapped.
+///
+/// Under a shared lock (never waiting), unlocked explicitly before it returns, when it can
+/// get one. When it cannot (a writer holds the file), it reads without a lock, as a live
+/// reader would (it never faults: it does not map): the fixed fields once (a file with a
+/// commit never rewrites them), then the two slots as [`live::snapshot`] reads them (slot A,
+/// slot B, slot A again, each with its own `pread`, retried while A changed), and only then
+/// the size, so that a growth between the two never looks like a committed length past the
+/// end. A length that does not fit (the file was cut meanwhile) is read again a few times
+/// before it is `Corrupt`. It never creates the live readers' lock file.
 pub(crate) fn probe(path: &CStr) -> Result<Probe> {
     let how = sys::OpenHow {
         write: false,
@@ -259,16 +279,13 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
         create_new: false,
         mode: 0,
     };
-    let (file, page) = open_locked(path, &how, false, false)?;
-    let result = Header::decode(page.bytes(), false).and_then(|header| {
-        let (winner, _) = header.committed(page.file_size)?;
-        Ok(Probe {
-            header,
-            winner,
-            file_size: page.file_size,
-            fs: file.fs_facts(),
-        })
-    });
+    let file = sys::open(path, &how)?;
+    match file.lock(false, false) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::Locked => return probe_beside_writer(&file),
+        Err(e) => return Err(e),
+    }
+    let result = probe_locked(&file);
     // Unlock explicitly, as the region does: a child forked meanwhile may share the open file
     // description and would otherwise keep the lock after the descriptor is closed.
     let unlocked = file.unlock();
@@ -276,6 +293,89 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
     unlocked?;
     Ok(probe)
 }
+
+fn not_regular() -> Error {
+    Error::new(ErrorKind::NotARegularFile, "the path")
+}
+
+/// [`probe`] under the shared lock.
+fn probe_locked(file: &sys::File) -> Result<Probe> {
+    let stat = file.stat()?;
+    if !stat.regular {
+        return Err(not_regular());
+    }
+    let mut bytes = [0u8; HEADER_SIZE];
+    let got = file.read_at(&mut bytes, 0)?;
+    let header = Header::decode(&bytes[..got], false)?;
+    let (winner, _) = header.committed(stat.size)?;
+    Ok(Probe {
+        header,
+        winner,
+        file_size: stat.size,
+        fs: file.fs_facts(),
+    })
+}
+
+/// [`probe`] without a lock, beside a writer.
+fn probe_beside_writer(file: &sys::File) -> Result<Probe> {
+    if !file.stat()?.regular {
+        return Err(not_regular());
+    }
+    let mut page = [0u8; HEADER_SIZE];
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let got = file.read_at(&mut page, 0)?;
+        let sum = Header::decode(&page[..got], false)?.checksum();
+        let read = |i: usize| -> Result<[u64; 3]> {
+            let mut b = [0u8; format::SLOT_LEN];
+            if file.read_at(&mut b, SLOT_OFFSETS[i] as u64)? < b.len() {
+                return Ok([0; 3]); // Past the end of a short file: blank.
+            }
+            let w = |k: usize| {
+                let mut x = [0u8; 8];
+                x.copy_from_slice(&b[k * 8..k * 8 + 8]);
+                u64::from_ne_bytes(x)
+            };
+            Ok([w(0), w(1), w(2)])
+        };
+        let snap = crate::live::snapshot(
+            read,
+            |_, w| format::slot_words_valid(sum, w),
+            LOCKLESS_ROUNDS,
+        )?;
+        let Some(snap) = snap else {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                "no valid commit slot (no commit yet, or both slots damaged)",
+            ));
+        };
+        // The page with the slots as the snapshot read them, decoded as `open` decodes it.
+        for (i, words) in snap.words.iter().enumerate() {
+            let at = SLOT_OFFSETS[i];
+            for (k, w) in words.iter().enumerate() {
+                page[at + k * 8..at + k * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+            }
+        }
+        let header = Header::decode(&page[..got], false)?;
+        let size = file.stat()?.size;
+        match header.committed(size) {
+            Ok((winner, _)) => {
+                return Ok(Probe {
+                    header,
+                    winner,
+                    file_size: size,
+                    fs: file.fs_facts(),
+                })
+            }
+            Err(_) if attempt < 4 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How many times [`probe_beside_writer`] reads the slots (A, B, A) before it gives up.
+const LOCKLESS_ROUNDS: u32 = 16;
 
 impl RawRegion {
     /// Opens (or creates) the file at `path`, locks it, validates its header against
@@ -293,7 +393,25 @@ impl RawRegion {
         let size = page.file_size;
         let header = page.bytes();
 
-        let is_new = size == 0 || format::is_interrupted_creation(header, size, &opts.layout);
+        // A complete header with a valid slot is an existing (empty) vector, even when it
+        // also looks like the remains of a creation: a live reader may have mapped it, so
+        // it is never cut to zero and written again.
+        let is_new = size == 0
+            || (format::is_interrupted_creation(header, size, &opts.layout)
+                && Header::decode(header, false).map_or(true, |h| h.winner().is_none()));
+        // A writer finds where live readers lock, and creates their lock file there (best
+        // effort: without it the writer merely never cuts the file while it cannot tell
+        // that no reader is open). Never for a read-only region.
+        let place = if opts.write {
+            Place::resolve(path)
+                .ok()
+                .filter(|place| place.names(page.stat.id))
+        } else {
+            None
+        };
+        if let Some(place) = &place {
+            let _ = place.create_lock_file(&page.stat);
+        }
         let page_size = sys::page_size();
         let mut region = RawRegion {
             file,
@@ -313,6 +431,8 @@ impl RawRegion {
             slot: SlotDurability::Durable,
             poisoned: None,
             wrote_through_fd: false,
+            place,
+            pending_cut: None,
         };
         if is_new {
             if !opts.write {
@@ -378,8 +498,12 @@ impl RawRegion {
             .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // A full disk, say. Leave the empty file that opens as new, never a short header
-            // that would open as `Corrupt`.
-            let _ = self.file.set_len(0);
+            // that would open as `Corrupt`; but never cut under a live reader, which may have
+            // mapped a header that reached the page cache whole (a failed flush).
+            if let Some(gate) = self.place.as_ref().and_then(|p| p.lock_for_cut(&self.file)) {
+                let _ = self.file.set_len(0);
+                let _ = gate.unlock();
+            }
             return Err(e);
         }
         sys::sync_parent_dir(path)?;
@@ -500,6 +624,8 @@ impl RawRegion {
             Ok(base) => {
                 self.set_mapping(base, new_len);
                 self.file_len = new_size;
+                // The capacity is wanted again: a cut that was waiting is dropped.
+                self.pending_cut = None;
                 Ok(())
             }
             Err(e) => {
@@ -512,13 +638,33 @@ impl RawRegion {
 
     /// Cuts the file down to hold `keep` elements (never below the committed length: commit
     /// first to shrink further), remapping first so that no mapped byte outlives the file.
+    ///
+    /// Only while no live reader is open: the cut takes the exclusive lock on the live
+    /// readers' lock file without waiting (`sidecar.rs`, `Place::lock_for_cut`). When it
+    /// cannot, nothing changes now and the cut is remembered (`pending_cut`) and tried again
+    /// after each commit and at the next `shrink_to`; `Ok` either way.
     pub(crate) fn shrink_to(&mut self, keep: usize) -> Result<()> {
         debug_assert!(self.writable);
         let keep = keep.max(self.committed_len());
         let new_size = bytes_for(keep, self.elem_size)?;
         if new_size >= self.file_len {
+            self.pending_cut = None;
             return Ok(());
         }
+        let Some(gate) = self.place.as_ref().and_then(|p| p.lock_for_cut(&self.file)) else {
+            self.pending_cut = Some(keep);
+            return Ok(());
+        };
+        let cut = self.cut_to(new_size);
+        let unlocked = gate.unlock();
+        drop(gate);
+        cut?;
+        self.pending_cut = None;
+        unlocked
+    }
+
+    /// The cut itself, with the lock file held exclusively.
+    fn cut_to(&mut self, new_size: u64) -> Result<()> {
         let new_len = to_map_len(new_size)?;
         // SAFETY: `base`/`map_len` is this region's live mapping, no borrow of it exists while
         // `&mut self` is held, and the file is longer than `new_len` bytes.
@@ -529,6 +675,14 @@ impl RawRegion {
         self.file.set_len(new_size)?;
         self.file_len = new_size;
         Ok(())
+    }
+
+    /// Tries a cut that had to wait again, once a commit of `len` elements succeeded; a
+    /// failure leaves it waiting (the file is still valid, merely larger than needed).
+    fn retry_cut(&mut self, len: usize) {
+        if let Some(keep) = self.pending_cut {
+            let _ = self.shrink_to(keep.max(len));
+        }
     }
 
     /// Commits: makes elements `0..len` durable, then records `len` as the committed length.
@@ -589,7 +743,9 @@ impl RawRegion {
             SlotDurability::FlushFailed => true,
         };
         if !new_length && dirty_from >= len && !sync_file && !flush_slot {
-            return Ok(()); // Nothing changed since the last commit.
+            // Nothing changed since the last commit.
+            self.retry_cut(len);
+            return Ok(());
         }
         if let Some(e) = self.poisoned {
             return Err(e);
@@ -618,6 +774,7 @@ impl RawRegion {
             // bytes after a crash), so making them durable is the whole commit, and the
             // second flush (slot write + fdatasync) is saved.
             self.synced_file_len = self.file_len;
+            self.retry_cut(len);
             return Ok(());
         }
         // 2. The other slot, with `pwrite`. Never a store through the mapping: on a
@@ -646,6 +803,7 @@ impl RawRegion {
             return Err(e);
         }
         self.slot = SlotDurability::Durable;
+        self.retry_cut(len);
         Ok(())
     }
 
