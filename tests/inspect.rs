@@ -306,7 +306,11 @@ fn shares_the_file_with_readers_and_reads_beside_a_writer() {
     let before = inspect(&p).unwrap();
     assert_eq!(before.len, 3);
     w.extend_from_slice(&[4, 5]).unwrap();
-    assert_eq!(inspect(&p).unwrap().len, 3, "uncommitted elements are not counted");
+    assert_eq!(
+        inspect(&p).unwrap().len,
+        3,
+        "uncommitted elements are not counted"
+    );
     w.sync().unwrap();
     let after = inspect(&p).unwrap();
     assert_eq!(after.len, 5);

@@ -4,6 +4,7 @@
 pub mod child;
 pub mod format;
 pub mod fs;
+pub mod roles;
 
 use std::path::{Path, PathBuf};
 
