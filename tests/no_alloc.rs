@@ -531,6 +531,7 @@ fn live_readers_allocate_nothing() {
     MmapedVec::<u64>::open(&p).unwrap().close().unwrap();
     std::fs::remove_file(&lock).unwrap();
     let mut out = [0u64; 64];
+    let missing: PathBuf = common::path_in(&dir, "missing");
 
     no_alloc(
         "open_live, refresh, get, copy_to, iter, as_slice, cuts, inspect",
