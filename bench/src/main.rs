@@ -10,7 +10,8 @@
 //!
 //! Scenarios (u64 elements): 1 push then one sync, 2 extend_from_slice in 64 Ki chunks then
 //! one sync, 3 reopen (read one / sum all), 4 sync after changing one element, 5 growth of
-//! the capacity from 1 GiB to 2 GiB in one step, 6 random reads. Every table prints median,
+//! the capacity from 1 GiB to 2 GiB in one step, 6 random reads, 9 live readers (refresh,
+//! commit-to-visible latency, scan; issue 9). Every table prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
@@ -19,6 +20,7 @@ mod chart;
 mod common;
 mod growth;
 mod handrolled;
+mod live;
 mod os;
 mod peer;
 mod random;
@@ -35,11 +37,11 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,8] \
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,9] \
                      [--sizes N,N (elements for scenarios 1 and 2)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 8;
+const LAST: u32 = 9;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
@@ -230,6 +232,10 @@ fn run(ctx: &Ctx) -> io::Result<()> {
     if ctx.wants(8) {
         reserve::run_scenario(ctx, &mut report)?;
         took.say("S8");
+    }
+    if ctx.wants(9) {
+        live::run(ctx, &mut report)?;
+        took.say("S9");
     }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
