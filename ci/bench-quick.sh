@@ -14,7 +14,8 @@ cargo test -p persistence-bench
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 cargo run --release -p persistence-bench -- --quick | tee "$out"
-grep -q '^## Summary: targets of issues 4, 8 and 13' "$out"
+grep -q '^## Summary: targets of issues 4, 8, 9 and 13' "$out"
+grep -q '^### S9c scan ' "$out"
 grep -q '^### S7 reopen a ' "$out"
 grep -q '^## MmapedVec and vecdb 0.13, side by side' "$out"
 grep -q '^chart: ' "$out"
