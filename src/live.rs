@@ -196,7 +196,7 @@ impl View {
 }
 
 /// A reader of a vector file that a writer may be appending to at the same time, in this
-/// process or another: it sees each commit of the writer once it [`refresh`]es, and never
+/// process or another: it sees each commit of the writer once it [`refresh`](Self::refresh)es, and never
 /// anything that was not committed.
 ///
 /// Open one with [`OpenOptions::open_live`](crate::OpenOptions::open_live). Any number of

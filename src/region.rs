@@ -267,7 +267,7 @@ pub(crate) struct Probe {
 /// Under a shared lock (never waiting), unlocked explicitly before it returns, when it can
 /// get one. When it cannot (a writer holds the file), it reads without a lock, as a live
 /// reader would (it never faults: it does not map): the fixed fields once (a file with a
-/// commit never rewrites them), then the two slots as [`live::snapshot`] reads them (slot A,
+/// commit never rewrites them), then the two slots as [`crate::live::snapshot`] reads them (slot A,
 /// slot B, slot A again, each with its own `pread`, retried while A changed), and only then
 /// the size, so that a growth between the two never looks like a committed length past the
 /// end. A length that does not fit (the file was cut meanwhile) is read again a few times

@@ -57,7 +57,7 @@ impl Place {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidPath`] when the result is too long (more than
-    /// [`MAX_PATH`](crate::MAX_PATH) bytes, or a name that leaves no room for `-live` in 255
+    /// [`MAX_PATH`] bytes, or a name that leaves no room for `-live` in 255
     /// bytes), or more than 40 links; the OS error of `readlink` or of opening the
     /// directory.
     pub(crate) fn resolve(path: &CStr) -> Result<Place> {

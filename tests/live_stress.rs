@@ -274,7 +274,7 @@ fn t3_a_refresh_remaps_once_and_only_past_its_mapping() {
     w.reserve(100 * cap).unwrap();
     w.extend_from_slice(&[4; 10]).unwrap();
     w.sync().unwrap();
-    assert_eq!(counted_refresh(&mut r).0, true);
+    assert!(counted_refresh(&mut r).0);
     w.extend_from_slice(&[5; 10]).unwrap();
     w.sync().unwrap();
     assert_eq!(counted_refresh(&mut r), (true, 0, 0));
