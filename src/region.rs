@@ -498,10 +498,22 @@ impl RawRegion {
             .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // A full disk, say. Leave the empty file that opens as new, never a short header
-            // that would open as `Corrupt`; but never cut under a live reader, which may have
-            // mapped a header that reached the page cache whole (a failed flush).
-            if let Some(gate) = self.place.as_ref().and_then(|p| p.lock_for_cut(&self.file)) {
+            // that would open as `Corrupt`. But a header that reached the page cache whole
+            // (its flush failed) is a valid, empty vector that a live reader may have mapped:
+            // that one is cut only through the live readers' gate, and otherwise left as it
+            // is (it opens as an empty vector).
+            let mut page = [0u8; HEADER_SIZE];
+            let got = self.file.read_at(&mut page, 0).unwrap_or(0);
+            let complete = Header::decode(&page[..got], false).is_ok_and(|h| h.winner().is_some());
+            let gate = if complete {
+                self.place.as_ref().and_then(|p| p.lock_for_cut(&self.file))
+            } else {
+                None
+            };
+            if !complete || gate.is_some() {
                 let _ = self.file.set_len(0);
+            }
+            if let Some(gate) = gate {
                 let _ = gate.unlock();
             }
             return Err(e);

@@ -280,3 +280,32 @@ fn t7e_links_and_renames_never_let_a_cut_past_a_reader() {
         w.close().unwrap();
     });
 }
+
+/// A creation whose header reached the page cache whole but whose flush failed is a valid,
+/// empty vector that a reader (waiting for the first commit) may map: with a reader open the
+/// writer leaves it, without one it cuts the file back to empty as before.
+#[test]
+fn a_failed_creation_is_not_cut_under_a_reader() {
+    let dir = common::tmpdir();
+    for with_reader in [true, false] {
+        let p = common::path_in(&dir, &format!("new-{with_reader}.bin"));
+        std::fs::write(&p, b"").unwrap();
+        let mut r = with_reader.then(|| live(&p));
+        fault::inject(Op::SyncFile, 0, 5 /* EIO */);
+        let e = MmapedVec::<u64>::open(&p).unwrap_err();
+        fault::clear();
+        assert_eq!(e.raw_os_error(), Some(5));
+        if let Some(r) = &mut r {
+            assert_eq!(size(&p), 4096, "cut under a reader");
+            assert!(!r.refresh().unwrap());
+            assert_eq!(r.len(), 0);
+        } else {
+            assert_eq!(size(&p), 0, "the failed creation was not undone");
+        }
+        drop(r);
+        let mut w = MmapedVec::<u64>::open(&p).unwrap();
+        w.push(1).unwrap();
+        w.close().unwrap();
+        assert_eq!(live(&p).get(0), Some(1));
+    }
+}
