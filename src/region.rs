@@ -117,6 +117,10 @@ pub(crate) struct RawRegion {
     /// could not tell that none was): the cut waits, and is tried again after each commit
     /// (so also at close) and at each `shrink_to`.
     pending_cut: Option<usize>,
+    /// The slot the next commit overwrites may be torn: found invalid (and not blank) on
+    /// open, or a `pwrite` into it failed. The next slot write then reads it first and picks
+    /// its sequence number clear of it (`sequence_clear_of`).
+    target_torn: bool,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -433,6 +437,7 @@ impl RawRegion {
             wrote_through_fd: false,
             place,
             pending_cut: None,
+            target_torn: false,
         };
         if is_new {
             if !opts.write {
@@ -449,6 +454,10 @@ impl RawRegion {
             region.committed = slot;
             region.next_slot = 1 - winner;
             region.next_seq = slot.seq.saturating_add(1);
+            // The other slot, which the next commit overwrites, may hold part of a commit a
+            // writer died writing (see `sequence_clear_of`).
+            let other = decoded.slots()[1 - winner];
+            region.target_torn = !other.valid && !other.blank;
             // A writer killed between its slot write and its flush leaves a slot that is in
             // the page cache only; this open cannot tell, so the first new slot flushes it.
             region.slot = SlotDurability::Unknown;
@@ -792,7 +801,10 @@ impl RawRegion {
         // 2. The other slot, with `pwrite`. Never a store through the mapping: on a
         // copy-on-write file system (btrfs) rewriting a mapped page needs a new block, and on
         // a full disk that page fault raises `SIGBUS`; a `pwrite` returns `ENOSPC` instead.
-        let seq = self.next_seq;
+        let mut seq = self.next_seq;
+        if self.target_torn {
+            seq = self.sequence_clear_of(seq, len as u64)?;
+        }
         self.next_seq = seq
             .checked_add(1)
             .ok_or(Error::new(ErrorKind::Corrupt, "commit sequence exhausted"))?;
@@ -804,8 +816,16 @@ impl RawRegion {
         // bytes, for a live reader in another process that reads the slot and then them.
         core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
         let off = SLOT_OFFSETS[self.next_slot];
-        self.file
-            .write_all_at(&self.header.encode_slot(slot), off as u64)?;
+        if let Err(e) = self
+            .file
+            .write_all_at(&self.header.encode_slot(slot), off as u64)
+        {
+            // Some of its bytes may have landed.
+            self.target_torn = true;
+            return Err(e);
+        }
+        // The next commit overwrites the slot that held the previous commit, whole.
+        self.target_torn = false;
         self.committed = slot;
         self.next_slot = 1 - self.next_slot;
         self.synced_file_len = self.file_len;
@@ -817,6 +837,51 @@ impl RawRegion {
         self.slot = SlotDurability::Durable;
         self.retry_cut(len);
         Ok(())
+    }
+
+    /// The sequence number, at least `seq`, for a commit of `len` written over a slot that
+    /// may be torn, chosen so that no instant of the write shows a live reader a commit that
+    /// nobody wrote whole. A live reader loads a slot's three words while `pwrite` copies
+    /// them, so it can see any mixture of the slot's old words and the new ones. When the old
+    /// words are a valid commit, no mixture validates but the new value (checksums). When they
+    /// are part of a commit a writer died writing (some of its words written, some not), a
+    /// word of ours could complete that commit. So, reading the slot first (`pread`):
+    ///
+    /// * when its sequence and checksum words make a valid slot with our length (the dead
+    ///   writer was committing this very length, under a number not below ours), that slot
+    ///   is finished: the same sequence number, the same bytes it was writing, so every
+    ///   mixture is the old torn words or that value;
+    /// * otherwise the number is above the slot's sequence word (a number once written is
+    ///   never written again with other bytes), and makes no valid slot with the slot's own
+    ///   length and checksum words unless that length is ours (then that mixture is our
+    ///   value). No other mixture can then be valid: each needs our sequence word with the
+    ///   dead writer's checksum, or its sequence word with ours.
+    ///
+    /// The randomized model in `live.rs`'s tests checks this (and fails without it).
+    fn sequence_clear_of(&self, seq: u64, len: u64) -> Result<u64> {
+        let mut b = [0u8; format::SLOT_LEN];
+        self.file
+            .read_at(&mut b, SLOT_OFFSETS[self.next_slot] as u64)?;
+        let word = |k: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[k * 8..k * 8 + 8]);
+            u64::from_ne_bytes(x)
+        };
+        let (old_seq, old_len, old_sum) = (word(0), word(1), word(2));
+        let sum = self.header.checksum();
+        // A sequence word far above ours is damage, not a writer's (each number is spent by
+        // a slot write): following it would only run the numbers out.
+        let plausible = old_seq >= seq && old_seq - seq < 1 << 40;
+        if plausible && format::slot_words_valid(sum, &[old_seq, len, old_sum]) {
+            return Ok(old_seq);
+        }
+        let mut seq = if plausible { old_seq + 1 } else { seq };
+        while old_len != len && format::slot_words_valid(sum, &[seq, old_len, old_sum]) {
+            seq = seq
+                .checked_add(1)
+                .ok_or(Error::new(ErrorKind::Corrupt, "commit sequence exhausted"))?;
+        }
+        Ok(seq)
     }
 
     /// Step 1 of a commit: makes the bytes of elements `dirty_from..len` durable, and with

@@ -259,3 +259,74 @@ fn t6_failed_commit_steps_as_a_reader_sees_them() {
     w.close().unwrap();
     assert_eq!(MmapedVec::<u64>::open(&p).unwrap().len(), 14);
 }
+
+/// A writer that finds the slot it will overwrite torn (a writer died inside its `pwrite`:
+/// some words of its commit written, some not) numbers its commit so that no instant of its
+/// own slot write shows a live reader a commit nobody wrote whole: above the torn slot's
+/// sequence word; never the number whose checksum the torn slot holds with its length, unless
+/// that length is ours (then it finishes that very slot: the same bytes). Checked on forged
+/// files through the sequence the commit gets.
+#[test]
+fn t6b_a_torn_slot_is_never_completed_by_the_next_commit() {
+    use common::format::{encode_slot, header_sum, Order, Slot, SLOT_OFFSETS};
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "torn.bin");
+    {
+        let mut w = MmapedVec::<u64>::open(&p).unwrap();
+        w.extend_from_slice(&[7; 10]).unwrap();
+        w.sync().unwrap(); // B = (2, 10)
+        w.extend_from_slice(&[7; 5]).unwrap();
+        w.sync().unwrap(); // A = (3, 15), the newest
+        w.reserve(100).unwrap();
+        w.close().unwrap();
+    }
+    let clean = common::read(&p);
+    let sum = header_sum(&clean, Order::Native);
+    let words = |s: Slot| {
+        let b = encode_slot(sum, s, Order::Native);
+        let w = |k: usize| u64::from_ne_bytes(b[k * 8..k * 8 + 8].try_into().unwrap());
+        [w(0), w(1), w(2)]
+    };
+    let (dead, old) = (
+        words(Slot { seq: 4, len: 20 }),
+        words(Slot { seq: 2, len: 10 }),
+    );
+    // (B's words as the dead writer left them, our length, the sequence our commit gets)
+    let cases: [([u64; 3], u64, u64); 5] = [
+        // Length and checksum written, not the sequence word: (4, 20) with our sequence
+        // word 4 and another length would complete it: 5.
+        ([old[0], dead[1], dead[2]], 18, 5),
+        // The same, with our length 20: writing (4, 20) finishes that slot: 4.
+        ([old[0], dead[1], dead[2]], 20, 4),
+        // Only the sequence word written: above it.
+        ([dead[0], old[1], old[2]], 18, 5),
+        // Sequence and checksum written, not the length: ours is 20, finish it.
+        ([dead[0], old[1], dead[2]], 20, 4),
+        // The same with another length: above its sequence word.
+        ([dead[0], old[1], dead[2]], 18, 5),
+    ];
+    for (k, (torn, len, want)) in cases.into_iter().enumerate() {
+        let mut bytes = clean.clone();
+        for (i, w) in torn.iter().enumerate() {
+            let at = SLOT_OFFSETS[1] + 8 * i;
+            bytes[at..at + 8].copy_from_slice(&w.to_ne_bytes());
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        let info = inspect(&p).unwrap();
+        assert!(
+            !info.slots[1].valid && !info.slots[1].blank,
+            "case {k}: B is torn"
+        );
+        let mut w = MmapedVec::<u64>::open(&p).unwrap();
+        assert_eq!(w.len(), 15);
+        w.resize(len as usize, 7).unwrap();
+        w.sync().unwrap();
+        let info = inspect(&p).unwrap();
+        assert_eq!(
+            (info.winner, info.current().sequence, info.len),
+            (1, want, len),
+            "case {k}"
+        );
+        w.close().unwrap();
+    }
+}

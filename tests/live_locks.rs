@@ -358,3 +358,33 @@ fn a_spawned_child_does_not_keep_the_readers_lock() {
     child.wait().unwrap();
     assert!(free, "the lock outlived the reader in a spawned child");
 }
+
+/// A reader is `Send` and `Sync`: it moves to another thread, and threads share it to read.
+#[test]
+fn a_reader_moves_between_threads_and_is_shared_by_them() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "v.bin");
+    let mut w = MmapedVec::<u64>::open(&p).unwrap();
+    w.extend_from_slice(&(0..1000).collect::<Vec<u64>>())
+        .unwrap();
+    w.sync().unwrap();
+    let r = live(&p).unwrap();
+    send_sync(&r);
+    let r = std::thread::spawn(move || {
+        assert_eq!(r.len(), 1000);
+        r
+    })
+    .join()
+    .unwrap();
+    let sums: Vec<u64> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|k| {
+                let r = &r;
+                s.spawn(move || r.iter().skip(k * 250).take(250).sum::<u64>())
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(sums.iter().sum::<u64>(), 999 * 1000 / 2);
+}
