@@ -886,8 +886,8 @@ mod tests {
         let seed = option_env!("PERSISTENCE_MODEL_SEED")
             .and_then(|s| s.parse().ok())
             .unwrap_or(0x5eed_u64);
-        let runs = if cfg!(miri) { 12 } else { 4000 };
-        let steps = if cfg!(miri) { 1000 } else { 4000 };
+        let runs = if cfg!(miri) { 6 } else { 4000 };
+        let steps = if cfg!(miri) { 150 } else { 4000 };
         for run in 0..runs {
             // The writer's speed against the reader's: before each word read it takes a step
             // with probability 1/2, 1/4 or 1/8 (and again, geometrically).
