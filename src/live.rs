@@ -1038,7 +1038,7 @@ mod tests {
         world.written[0] = (1, 0);
         let mut view = View::new(SUM);
         let mut refreshes = 0;
-        while world.n_written < steps.min(4000) && refreshes < steps {
+        while world.n_written < 4000 && refreshes < steps {
             refreshes += 1;
             let start_max = world.done_max;
             let mut words = [[0u64; 3]; 2];
