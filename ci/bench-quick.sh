@@ -15,6 +15,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 cargo run --release -p persistence-bench -- --quick | tee "$out"
 grep -q '^## Summary: targets of issues ' "$out"
+grep -q '^### S11c scan ' "$out"
 grep -q '^### S7 reopen a ' "$out"
 grep -q '^## MmapedVec and vecdb 0.13, side by side' "$out"
 grep -q '^chart: ' "$out"

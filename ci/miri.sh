@@ -23,6 +23,9 @@ cargo +nightly miri test --lib
 cargo +nightly miri test --test miri_typed
 
 cargo +nightly miri test --test vec_api
+# LiveReader's mapping, slot loads and element reads on committed files (no writer beside it:
+# the stand-in's mappings do not see later writes; the concurrent tests are native only).
+cargo +nightly miri test --test live_miri
 
 if [[ "${MIRI_TREE_BORROWS:-0}" == 1 ]]; then
   MIRIFLAGS="$MIRIFLAGS -Zmiri-tree-borrows" cargo +nightly miri test --test miri_typed
@@ -31,5 +34,5 @@ else
   borrows="Stacked Borrows (MIRI_TREE_BORROWS=1 adds Tree Borrows)"
 fi
 
-echo "miri: lib unit tests, tests/miri_typed.rs and tests/vec_api.rs passed under Miri," \
+echo "miri: lib unit tests, tests/miri_typed.rs, tests/vec_api.rs and tests/live_miri.rs passed under Miri," \
   "$borrows, in $(( $(date +%s) - start )) s; tests marked cfg_attr(miri, ignore) run natively only"

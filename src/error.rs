@@ -45,7 +45,10 @@ pub enum ErrorKind {
     CapacityOverflow,
     /// Any other OS error; [`Error::raw_os_error`] has the code.
     Io,
-    /// The path holds a NUL byte, or is longer than [`MAX_PATH`](crate::MAX_PATH) bytes.
+    /// The path holds a NUL byte, or is longer than [`MAX_PATH`](crate::MAX_PATH) bytes; for
+    /// [`open_live`](crate::OpenOptions::open_live) also: the file's name leaves no room for
+    /// the `-live` of its lock file within 255 bytes, the path goes through more than 40
+    /// symbolic links, or (Linux) the file is bind-mounted on its own.
     InvalidPath,
     /// The file would grow past the largest size its file system allows, or past the
     /// process's `RLIMIT_FSIZE` (`EFBIG`): a limit of the file, not a full disk, so freeing

@@ -319,6 +319,11 @@ impl Header {
         }
     }
 
+    /// The header checksum as stored, which every slot checksum covers.
+    pub(crate) fn checksum(&self) -> u64 {
+        self.sum
+    }
+
     /// Slots A and B as they lie in the header.
     pub(crate) fn slots(&self) -> [StoredSlot; 2] {
         self.slots
@@ -368,7 +373,7 @@ impl Header {
 }
 
 /// A slot's bytes in `order`, bound to the header checksum `header_sum`.
-fn encode_slot(order: ByteOrder, header_sum: u64, slot: Slot) -> [u8; SLOT_LEN] {
+pub(crate) fn encode_slot(order: ByteOrder, header_sum: u64, slot: Slot) -> [u8; SLOT_LEN] {
     let mut out = [0u8; SLOT_LEN];
     out[0..8].copy_from_slice(&order.u64_bytes(slot.seq));
     out[8..16].copy_from_slice(&order.u64_bytes(slot.len));
@@ -376,6 +381,17 @@ fn encode_slot(order: ByteOrder, header_sum: u64, slot: Slot) -> [u8; SLOT_LEN] 
     let sum = fnv1a(sum, &order.u64_bytes(header_sum));
     out[16..24].copy_from_slice(&order.u64_bytes(sum));
     out
+}
+
+/// Whether the three words of a slot of a native-order file (sequence, length, checksum, as
+/// a reader loads them from the file as `u64`s) are a valid slot of a header whose checksum
+/// is `header_sum`: the checksum word matches the other two.
+pub(crate) fn slot_words_valid(header_sum: u64, words: &[u64; 3]) -> bool {
+    let slot = Slot {
+        seq: words[0],
+        len: words[1],
+    };
+    encode_slot(ByteOrder::Native, header_sum, slot)[16..24] == words[2].to_ne_bytes()
 }
 
 /// Format version 1: the fixed fields after the shared prefix, and the slots.

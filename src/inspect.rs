@@ -56,7 +56,8 @@ pub struct FileInfo {
     pub len: u64,
     /// How many elements the file has room for: `(file_size - 4096) / elem_size`.
     pub capacity: u64,
-    /// The file size in bytes (read with `fstat` under the lock).
+    /// The file size in bytes (read with `fstat` under the lock, or beside a writer after
+    /// the commit slots).
     pub file_size: u64,
     /// Commit slots A (`slots[0]`) and B (`slots[1]`).
     pub slots: [SlotInfo; 2],
@@ -93,13 +94,19 @@ impl FileInfo {
 /// and alignment, `usize` width, committed length, capacity, file size, and both commit
 /// slots with the one that wins.
 ///
-/// The file is opened read-only under a shared `flock` lock (so it waits for no one: a
-/// writer holding the file is [`ErrorKind::Locked`]), read with `pread` and never written or
-/// mapped. It validates exactly what [`open`](crate::OpenOptions::open) validates before
-/// it compares the header with a type, and fails with the same kinds, except that a file
-/// written on a machine of the other byte order is read in that order and reported
+/// The file is opened read-only, read with `pread` and never written or mapped. It
+/// validates exactly what [`open`](crate::OpenOptions::open) validates before it compares
+/// the header with a type, and fails with the same kinds, except that a file written on a
+/// machine of the other byte order is read in that order and reported
 /// ([`FileInfo::native_byte_order`] is `false`) where `open` refuses it with
 /// [`ErrorKind::WrongEndianness`].
+///
+/// It waits for no one. Without a writer it reads under a shared `flock` lock. While a
+/// writer holds the file (or another program holds an exclusive `flock` on it) it reads
+/// without a lock, as a live reader does: the commit slots with checks that never believe
+/// one the writer is writing at that instant, then the file size. What it returns is then a
+/// snapshot of one instant, possibly old by the time it returns. It never creates the live
+/// readers' lock file (see [`LiveReader`](crate::LiveReader)).
 ///
 /// ```
 /// # fn main() -> Result<(), persistence::Error> {
@@ -123,7 +130,6 @@ impl FileInfo {
 /// * [`ErrorKind::NotFound`], [`ErrorKind::PermissionDenied`],
 ///   [`ErrorKind::InvalidPath`], [`ErrorKind::Io`]: the file cannot be opened or read.
 /// * [`ErrorKind::NotARegularFile`]: a directory, FIFO, socket or device.
-/// * [`ErrorKind::Locked`]: a writer holds the file.
 /// * In the order that `open` checks them: [`ErrorKind::BadMagic`] (not a persistence
 ///   file), [`ErrorKind::UnsupportedFormatVersion`], and
 ///   [`ErrorKind::Corrupt`] for a bad header checksum or data offset, an element size of 0

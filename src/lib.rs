@@ -36,6 +36,7 @@
 //! | layer | owns |
 //! |---|---|
 //! | [`MmapedVec`], [`MmapedSlice`] | length, element math, the `Vec` API; every element write goes through one funnel that marks it for the next commit |
+//! | [`LiveReader`] | a reader beside a writer: the commit slots read without a system call, elements copied out with volatile loads; its lock is on `<file>-live` (`sidecar`, private) |
 //! | [`OpenOptions`] | magic, version, create modes, capacity, lock waiting, copy-on-write |
 //! | `RawRegion` (private) | one file, one mapping, one lock: validate on open, grow, write element bytes, commit |
 //! | `format` (private) | the on-disk header: one `Header` type that decodes, validates and encodes, by format version |
@@ -45,7 +46,8 @@
 //! # Safety model
 //!
 //! [`MmapedVec::open`] is a safe function. The library holds the lock protocol (an
-//! exclusive `flock` for a writer, shared for readers, `O_CLOEXEC` always) and validates
+//! exclusive `flock` for a writer, shared for readers, a shared `flock` on the lock file
+//! `<file>-live` for [`LiveReader`]s, `O_CLOEXEC` always) and validates
 //! every byte it trusts before trusting it: the header fields, a checksum over them, two
 //! checksummed commit slots, and a committed length that must fit inside the file, whose
 //! size is read with `fstat` after the lock is held. `T: Pod` makes any element bytes a
@@ -55,7 +57,9 @@
 //! the file while it is open here, except through this library (or another program that
 //! honours the same `flock` locks). Such a process could change bytes under a `&[T]`, or
 //! truncate the file so that touching the mapping raises `SIGBUS`; no library that maps
-//! files can prevent that.
+//! files can prevent that. While the file is open live, a program that makes it shorter must
+//! also hold `<file>-live` exclusively, and every writer must be of this version of the
+//! library or later (see [`LiveReader`]).
 //!
 //! # Crate features
 //!
@@ -133,10 +137,12 @@ mod format;
 mod inspect;
 #[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
 mod interop;
+mod live;
 mod options;
 mod path;
 mod pod;
 mod region;
+mod sidecar;
 mod slice;
 mod sys;
 mod vec;
@@ -147,6 +153,7 @@ pub use inspect::{inspect, FileInfo, SlotInfo};
 pub use interop::Bytemuck;
 #[cfg(feature = "zerocopy")]
 pub use interop::Zerocopy;
+pub use live::LiveReader;
 pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
 pub use pod::{Pod, SwapBytes};

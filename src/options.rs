@@ -2,6 +2,7 @@
 
 use crate::error::Result;
 use crate::format::Layout;
+use crate::live::LiveReader;
 use crate::path::PathArg;
 use crate::pod::Pod;
 use crate::region::{RawRegion, RegionOptions};
@@ -236,5 +237,56 @@ impl OpenOptions {
         let opts = self.region_options::<T>(false);
         path.with_c_path(|p| RawRegion::open(p, &opts))
             .map(MmapedSlice::from_region)
+    }
+
+    /// Opens `path` as a [`LiveReader<T>`]: a reader that runs beside a writer (in this
+    /// process or another) and any number of other live readers, opened in any order, and
+    /// sees each of the writer's commits when it [`refresh`](LiveReader::refresh)es. Never
+    /// creates or writes the data file: a missing one is
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound). `magic` and `version` are
+    /// checked as [`open`](Self::open) checks them; `create`, `create_new`, `capacity` and
+    /// `mode` are ignored.
+    ///
+    /// The reader takes a shared `flock` on the empty lock file `<file>-live` beside the data
+    /// file (creating it when it is missing; see [`LiveReader`]), never a lock on the data
+    /// file itself. It always waits for that lock, whatever
+    /// [`wait_for_lock`](Self::wait_for_lock) says: the only one who holds it exclusively
+    /// is a writer cutting the file (`shrink_to_fit` with no live reader open), for the span
+    /// of one `ftruncate`.
+    ///
+    /// A file that holds no commit yet (empty, or being created by a writer right now) opens
+    /// as an empty reader, which looks for the first commit at each `refresh`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("log.bin");
+    /// use persistence::{ErrorKind, MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// // A second writer is still refused.
+    /// assert_eq!(MmapedVec::<u32>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
+    /// writer.push(7)?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// assert_eq!(reader.get(0), Some(7));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `PermissionDenied` (also when `<file>-live` is missing and cannot be
+    /// created, as in a read-only directory before any writer opened the file),
+    /// `NotARegularFile` (also for a `<file>-live` that is not a regular file),
+    /// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath) (a name too long to append
+    /// `-live` to, or a file bind-mounted on its own), and the format errors of
+    /// [`open`](Self::open) in the same order; `Corrupt` also for a `<file>-live` that is not
+    /// empty.
+    pub fn open_live<T: Pod>(&self, path: impl PathArg) -> Result<LiveReader<T>> {
+        #[allow(clippy::let_unit_value)]
+        let () = MmapedVec::<T>::LAYOUT_OK;
+        let layout = Layout::of::<T>(self.magic, self.version);
+        path.with_c_path(|p| LiveReader::open(p, layout))
     }
 }

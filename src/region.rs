@@ -12,6 +12,7 @@ use core::ptr::NonNull;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::{self, Header, Layout, Slot, DATA_OFFSET, HEADER_SIZE, SLOT_OFFSETS};
+use crate::sidecar::Place;
 use crate::sys;
 
 pub(crate) mod rewrite;
@@ -134,6 +135,18 @@ pub(crate) struct RawRegion {
     /// Whether padding bulk writes to 2 MiB builds 2 MiB folios on this file's file
     /// system (ext4, XFS); `None` until the first write that would pad asks.
     pad_helps: Option<bool>,
+    /// A writer's directory and name of its file, where the live readers' lock file
+    /// `<name>-live` is (`sidecar.rs`); `None` for a read-only region, and for a writer that
+    /// could not resolve them: it then never makes the file shorter.
+    place: Option<Place>,
+    /// Elements a `shrink_to` asked to keep while a live reader was open (or the library
+    /// could not tell that none was): the cut waits, and is tried again after each commit
+    /// (so also at close) and at each `shrink_to`.
+    pending_cut: Option<usize>,
+    /// The slot the next commit overwrites may be torn: found invalid (and not blank) on
+    /// open, or a `pwrite` into it failed. The next slot write then reads it first and picks
+    /// its sequence number clear of it (`sequence_clear_of`).
+    target_torn: bool,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -146,7 +159,7 @@ unsafe impl Sync for RawRegion {}
 
 /// The element pointer of an unmapped region: dangling, but aligned to
 /// [`MAX_ALIGN`](format::MAX_ALIGN), so it is a valid base for an empty slice of any `Pod`.
-fn unmapped_data() -> NonNull<u8> {
+pub(crate) fn unmapped_data() -> NonNull<u8> {
     /// A type as aligned as the most aligned element the format allows.
     #[repr(align(4096))]
     struct MaxAligned;
@@ -238,6 +251,8 @@ pub(crate) struct HeaderPage {
     got: usize,
     /// The file size, read with `fstat` after the lock was taken.
     pub(crate) file_size: u64,
+    /// All that `fstat` said then.
+    pub(crate) stat: sys::Stat,
 }
 
 impl HeaderPage {
@@ -299,6 +314,7 @@ pub(crate) fn open_locked(
                 bytes,
                 got,
                 file_size: stat.size,
+                stat,
             },
         ));
     }
@@ -318,9 +334,17 @@ pub(crate) struct Probe {
 
 /// Reads and validates a file's header without knowing its element type, exactly as
 /// [`RawRegion::open`] validates it before it compares the header with a type, except that
-/// a file of the other byte order is decoded too (its header says so): opened
-/// read-only under a shared lock (never waiting), read with `pread`, never written or
-/// mapped, unlocked explicitly before it returns.
+/// a file of the other byte order is decoded too (its header says so): opened read-only,
+/// read with `pread`, never written or mapped.
+///
+/// Under a shared lock (never waiting), unlocked explicitly before it returns, when it can
+/// get one. When it cannot (a writer holds the file), it reads without a lock, as a live
+/// reader would (it never faults: it does not map): the fixed fields once (a file with a
+/// commit never rewrites them), then the two slots as [`crate::live::snapshot`] reads them (slot A,
+/// slot B, slot A again, each with its own `pread`, retried while A changed), and only then
+/// the size, so that a growth between the two never looks like a committed length past the
+/// end. A length that does not fit (the file was cut meanwhile) is read again a few times
+/// before it is `Corrupt`. It never creates the live readers' lock file.
 pub(crate) fn probe(path: &CStr) -> Result<Probe> {
     let how = sys::OpenHow {
         write: false,
@@ -328,17 +352,13 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
         create_new: false,
         mode: 0,
     };
-    let (file, page) = open_locked(path, &how, false, false)?;
-    // Foreign files too: `inspect` shows what they hold, so that they can be converted.
-    let result = Header::decode(page.bytes(), true).and_then(|header| {
-        let (winner, _) = header.committed(page.file_size)?;
-        Ok(Probe {
-            header,
-            winner,
-            file_size: page.file_size,
-            fs: file.fs_facts(),
-        })
-    });
+    let file = sys::open(path, &how)?;
+    match file.lock(false, false) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::Locked => return probe_beside_writer(&file),
+        Err(e) => return Err(e),
+    }
+    let result = probe_locked(&file);
     // Unlock explicitly, as the region does: a child forked meanwhile may share the open file
     // description and would otherwise keep the lock after the descriptor is closed.
     let unlocked = file.unlock();
@@ -346,6 +366,90 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
     unlocked?;
     Ok(probe)
 }
+
+fn not_regular() -> Error {
+    Error::new(ErrorKind::NotARegularFile, "the path")
+}
+
+/// [`probe`] under the shared lock.
+fn probe_locked(file: &sys::File) -> Result<Probe> {
+    let stat = file.stat()?;
+    if !stat.regular {
+        return Err(not_regular());
+    }
+    let mut bytes = [0u8; HEADER_SIZE];
+    let got = file.read_at(&mut bytes, 0)?;
+    // Foreign files too: `inspect` shows what they hold, so that they can be converted.
+    let header = Header::decode(&bytes[..got], true)?;
+    let (winner, _) = header.committed(stat.size)?;
+    Ok(Probe {
+        header,
+        winner,
+        file_size: stat.size,
+        fs: file.fs_facts(),
+    })
+}
+
+/// [`probe`] without a lock, beside a writer.
+fn probe_beside_writer(file: &sys::File) -> Result<Probe> {
+    if !file.stat()?.regular {
+        return Err(not_regular());
+    }
+    let mut page = [0u8; HEADER_SIZE];
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let got = file.read_at(&mut page, 0)?;
+        let sum = Header::decode(&page[..got], false)?.checksum();
+        let read = |i: usize| -> Result<[u64; 3]> {
+            let mut b = [0u8; format::SLOT_LEN];
+            if file.read_at(&mut b, SLOT_OFFSETS[i] as u64)? < b.len() {
+                return Ok([0; 3]); // Past the end of a short file: blank.
+            }
+            let w = |k: usize| {
+                let mut x = [0u8; 8];
+                x.copy_from_slice(&b[k * 8..k * 8 + 8]);
+                u64::from_ne_bytes(x)
+            };
+            Ok([w(0), w(1), w(2)])
+        };
+        let snap = crate::live::snapshot(
+            read,
+            |_, w| format::slot_words_valid(sum, w),
+            LOCKLESS_ROUNDS,
+        )?;
+        let Some(snap) = snap else {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                "no valid commit slot (no commit yet, or both slots damaged)",
+            ));
+        };
+        // The page with the slots as the snapshot read them, decoded as `open` decodes it.
+        for (i, words) in snap.words.iter().enumerate() {
+            let at = SLOT_OFFSETS[i];
+            for (k, w) in words.iter().enumerate() {
+                page[at + k * 8..at + k * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+            }
+        }
+        let header = Header::decode(&page[..got], false)?;
+        let size = file.stat()?.size;
+        match header.committed(size) {
+            Ok((winner, _)) => {
+                return Ok(Probe {
+                    header,
+                    winner,
+                    file_size: size,
+                    fs: file.fs_facts(),
+                })
+            }
+            Err(_) if attempt < 4 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How many times [`probe_beside_writer`] reads the slots (A, B, A) before it gives up.
+const LOCKLESS_ROUNDS: u32 = 16;
 
 impl RawRegion {
     /// Opens (or creates) the file at `path`, locks it, validates its header against
@@ -363,7 +467,25 @@ impl RawRegion {
         let size = page.file_size;
         let header = page.bytes();
 
-        let is_new = size == 0 || format::is_interrupted_creation(header, size, &opts.layout);
+        // A complete header with a valid slot is an existing (empty) vector, even when it
+        // also looks like the remains of a creation: a live reader may have mapped it, so
+        // it is never cut to zero and written again.
+        let is_new = size == 0
+            || (format::is_interrupted_creation(header, size, &opts.layout)
+                && Header::decode(header, false).map_or(true, |h| h.winner().is_none()));
+        // A writer finds where live readers lock, and creates their lock file there (best
+        // effort: without it the writer merely never cuts the file while it cannot tell
+        // that no reader is open). Never for a read-only region.
+        let place = if opts.write {
+            Place::resolve(path)
+                .ok()
+                .filter(|place| place.names(page.stat.id))
+        } else {
+            None
+        };
+        if let Some(place) = &place {
+            let _ = place.create_lock_file(&page.stat);
+        }
         let page_size = sys::page_size();
         let mut region = RawRegion {
             file,
@@ -387,6 +509,9 @@ impl RawRegion {
             advised: None,
             huge_pages: opts.huge_pages && opts.write,
             pad_helps: None,
+            place,
+            pending_cut: None,
+            target_torn: false,
         };
         if is_new {
             if !opts.write {
@@ -403,6 +528,10 @@ impl RawRegion {
             region.committed = slot;
             region.next_slot = 1 - winner;
             region.next_seq = slot.seq.saturating_add(1);
+            // The other slot, which the next commit overwrites, may hold part of a commit a
+            // writer died writing (see `sequence_clear_of`).
+            let other = decoded.slots()[1 - winner];
+            region.target_torn = !other.valid && !other.blank;
             // A writer killed between its slot write and its flush leaves a slot that is in
             // the page cache only; this open cannot tell, so the first new slot flushes it.
             region.slot = SlotDurability::Unknown;
@@ -452,8 +581,24 @@ impl RawRegion {
             .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // A full disk, say. Leave the empty file that opens as new, never a short header
-            // that would open as `Corrupt`.
-            let _ = self.file.set_len(0);
+            // that would open as `Corrupt`. But a header that reached the page cache whole
+            // (its flush failed) is a valid, empty vector that a live reader may have mapped:
+            // that one is cut only through the live readers' gate, and otherwise left as it
+            // is (it opens as an empty vector).
+            let mut page = [0u8; HEADER_SIZE];
+            let got = self.file.read_at(&mut page, 0).unwrap_or(0);
+            let complete = Header::decode(&page[..got], false).is_ok_and(|h| h.winner().is_some());
+            let gate = if complete {
+                self.place.as_ref().and_then(|p| p.lock_for_cut(&self.file))
+            } else {
+                None
+            };
+            if !complete || gate.is_some() {
+                let _ = self.file.set_len(0);
+            }
+            if let Some(gate) = gate {
+                let _ = gate.unlock();
+            }
             return Err(e);
         }
         sys::sync_parent_dir(path)?;
@@ -639,6 +784,8 @@ impl RawRegion {
             Ok(base) => {
                 self.remapped(base, new_len);
                 self.file_len = new_size;
+                // The capacity is wanted again: a cut that was waiting is dropped.
+                self.pending_cut = None;
                 Ok(())
             }
             Err(e) => {
@@ -651,13 +798,33 @@ impl RawRegion {
 
     /// Cuts the file down to hold `keep` elements (never below the committed length: commit
     /// first to shrink further), remapping first so that no mapped byte outlives the file.
+    ///
+    /// Only while no live reader is open: the cut takes the exclusive lock on the live
+    /// readers' lock file without waiting (`sidecar.rs`, `Place::lock_for_cut`). When it
+    /// cannot, nothing changes now and the cut is remembered (`pending_cut`) and tried again
+    /// after each commit and at the next `shrink_to`; `Ok` either way.
     pub(crate) fn shrink_to(&mut self, keep: usize) -> Result<()> {
         debug_assert!(self.writable);
         let keep = keep.max(self.committed_len());
         let new_size = bytes_for(keep, self.elem_size)?;
         if new_size >= self.file_len {
+            self.pending_cut = None;
             return Ok(());
         }
+        let Some(gate) = self.place.as_ref().and_then(|p| p.lock_for_cut(&self.file)) else {
+            self.pending_cut = Some(keep);
+            return Ok(());
+        };
+        let cut = self.cut_to(new_size);
+        let unlocked = gate.unlock();
+        drop(gate);
+        cut?;
+        self.pending_cut = None;
+        unlocked
+    }
+
+    /// The cut itself, with the lock file held exclusively.
+    fn cut_to(&mut self, new_size: u64) -> Result<()> {
         let new_len = to_map_len(new_size)?;
         // SAFETY: `base`/`map_len` is this region's live mapping, no borrow of it exists while
         // `&mut self` is held, and the file is longer than `new_len` bytes.
@@ -668,6 +835,14 @@ impl RawRegion {
         self.file.set_len(new_size)?;
         self.file_len = new_size;
         Ok(())
+    }
+
+    /// Tries a cut that had to wait again, once a commit of `len` elements succeeded; a
+    /// failure leaves it waiting (the file is still valid, merely larger than needed).
+    fn retry_cut(&mut self, len: usize) {
+        if let Some(keep) = self.pending_cut {
+            let _ = self.shrink_to(keep.max(len));
+        }
     }
 
     /// Commits: makes elements `0..len` durable, then records `len` as the committed length.
@@ -728,7 +903,9 @@ impl RawRegion {
             SlotDurability::FlushFailed => true,
         };
         if !new_length && dirty_from >= len && !sync_file && !flush_slot {
-            return Ok(()); // Nothing changed since the last commit.
+            // Nothing changed since the last commit.
+            self.retry_cut(len);
+            return Ok(());
         }
         if let Some(e) = self.poisoned {
             return Err(e);
@@ -759,12 +936,16 @@ impl RawRegion {
             // second flush (slot write + fdatasync) is saved.
             self.synced_file_len = self.file_len;
             self.adapt(before, len);
+            self.retry_cut(len);
             return Ok(());
         }
         // 2. The other slot, with `pwrite`. Never a store through the mapping: on a
         // copy-on-write file system (btrfs) rewriting a mapped page needs a new block, and on
         // a full disk that page fault raises `SIGBUS`; a `pwrite` returns `ENOSPC` instead.
-        let seq = self.next_seq;
+        let mut seq = self.next_seq;
+        if self.target_torn {
+            seq = self.sequence_clear_of(seq, len as u64)?;
+        }
         self.next_seq = seq
             .checked_add(1)
             .ok_or(Error::new(ErrorKind::Corrupt, "commit sequence exhausted"))?;
@@ -776,8 +957,16 @@ impl RawRegion {
         // bytes, for a live reader in another process that reads the slot and then them.
         core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
         let off = SLOT_OFFSETS[self.next_slot];
-        self.file
-            .write_all_at(&self.header.encode_slot(slot), off as u64)?;
+        if let Err(e) = self
+            .file
+            .write_all_at(&self.header.encode_slot(slot), off as u64)
+        {
+            // Some of its bytes may have landed.
+            self.target_torn = true;
+            return Err(e);
+        }
+        // The next commit overwrites the slot that held the previous commit, whole.
+        self.target_torn = false;
         self.committed = slot;
         self.next_slot = 1 - self.next_slot;
         self.synced_file_len = self.file_len;
@@ -788,6 +977,7 @@ impl RawRegion {
         }
         self.slot = SlotDurability::Durable;
         self.adapt(before, len);
+        self.retry_cut(len);
         Ok(())
     }
 
@@ -822,6 +1012,51 @@ impl RawRegion {
             self.file
                 .drop_clean_cache(from, self.file_len.saturating_sub(from));
         }
+    }
+
+    /// The sequence number, at least `seq`, for a commit of `len` written over a slot that
+    /// may be torn, chosen so that no instant of the write shows a live reader a commit that
+    /// nobody wrote whole. A live reader loads a slot's three words while `pwrite` copies
+    /// them, so it can see any mixture of the slot's old words and the new ones. When the old
+    /// words are a valid commit, no mixture validates but the new value (checksums). When they
+    /// are part of a commit a writer died writing (some of its words written, some not), a
+    /// word of ours could complete that commit. So, reading the slot first (`pread`):
+    ///
+    /// * when its sequence and checksum words make a valid slot with our length (the dead
+    ///   writer was committing this very length, under a number not below ours), that slot
+    ///   is finished: the same sequence number, the same bytes it was writing, so every
+    ///   mixture is the old torn words or that value;
+    /// * otherwise the number is above the slot's sequence word (a number once written is
+    ///   never written again with other bytes), and makes no valid slot with the slot's own
+    ///   length and checksum words unless that length is ours (then that mixture is our
+    ///   value). No other mixture can then be valid: each needs our sequence word with the
+    ///   dead writer's checksum, or its sequence word with ours.
+    ///
+    /// The randomized model in `live.rs`'s tests checks this (and fails without it).
+    fn sequence_clear_of(&self, seq: u64, len: u64) -> Result<u64> {
+        let mut b = [0u8; format::SLOT_LEN];
+        self.file
+            .read_at(&mut b, SLOT_OFFSETS[self.next_slot] as u64)?;
+        let word = |k: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[k * 8..k * 8 + 8]);
+            u64::from_ne_bytes(x)
+        };
+        let (old_seq, old_len, old_sum) = (word(0), word(1), word(2));
+        let sum = self.header.checksum();
+        // A sequence word far above ours is damage, not a writer's (each number is spent by
+        // a slot write): following it would only run the numbers out.
+        let plausible = old_seq >= seq && old_seq - seq < 1 << 40;
+        if plausible && format::slot_words_valid(sum, &[old_seq, len, old_sum]) {
+            return Ok(old_seq);
+        }
+        let mut seq = if plausible { old_seq + 1 } else { seq };
+        while old_len != len && format::slot_words_valid(sum, &[seq, old_len, old_sum]) {
+            seq = seq
+                .checked_add(1)
+                .ok_or(Error::new(ErrorKind::Corrupt, "commit sequence exhausted"))?;
+        }
+        Ok(seq)
     }
 
     /// Step 1 of a commit: makes the bytes of elements `dirty_from..len` durable, and with

@@ -320,6 +320,15 @@ impl<T: Pod> MmapedVec<T> {
     /// [`sync`](Self::sync) first to shrink further), so that the committed length always
     /// fits the file.
     ///
+    /// **While a [`LiveReader`](crate::LiveReader) of the file is open** (in any process), the
+    /// file is not cut: a reader may still hold an older, longer length and read up to its
+    /// end. The cut then happens later, at a later `shrink_to_fit`, `sync` or close once no
+    /// live reader is open; meanwhile the capacity stays as it was. The same holds when the
+    /// library cannot be sure that no reader is open: the file has more than one hard link,
+    /// its path no longer leads to it (renamed or replaced), or the live readers' lock file
+    /// `<file>-live` cannot be opened or created (a read-only directory); see
+    /// [`LiveReader`](crate::LiveReader).
+    ///
     /// # Errors
     ///
     /// The OS error from `mremap`/`mmap` or `ftruncate`; the vector stays usable.
@@ -977,7 +986,10 @@ impl<T: Pod> MmapedVec<T> {
     /// `fdatasync`, and outside Linux a flush follows the `msync`, since it does not promise
     /// to flush the drive's cache there. When the length is unchanged (only in-place
     /// changes), the data `msync` is the whole commit; a sync with nothing changed does no
-    /// I/O. `docs/design.md`, "Commit", argues why a crash at any instant is safe.
+    /// I/O. `docs/design.md`, "Commit", argues why a crash at any instant is safe. After a
+    /// successful commit, a cut of the file that [`shrink_to_fit`](Self::shrink_to_fit) had
+    /// to put off while live readers were open is tried again (a failure of that leaves the
+    /// file larger and is not reported).
     ///
     /// # Errors
     ///

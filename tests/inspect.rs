@@ -336,7 +336,7 @@ fn a_foreign_file_is_reported_in_its_byte_order() {
 }
 
 #[test]
-fn shares_the_file_with_readers_but_not_with_a_writer() {
+fn shares_the_file_with_readers_and_reads_beside_a_writer() {
     let dir = common::tmpdir();
     let p = common::path_in(&dir, "locked.bin");
     ticks_file(&p);
@@ -347,12 +347,25 @@ fn shares_the_file_with_readers_but_not_with_a_writer() {
         .unwrap();
     assert_eq!(inspect(&p).unwrap().len, 3);
     drop(r);
-    let w = OpenOptions::new()
+    let mut w = OpenOptions::new()
         .magic(*b"TICKS\0\0\0")
         .version(3)
         .open::<u32>(&p)
         .unwrap();
-    assert_eq!(inspect(&p).unwrap_err().kind(), ErrorKind::Locked);
+    // Beside a writer: no lock, the committed length only.
+    let before = inspect(&p).unwrap();
+    assert_eq!(before.len, 3);
+    w.extend_from_slice(&[4, 5]).unwrap();
+    assert_eq!(
+        inspect(&p).unwrap().len,
+        3,
+        "uncommitted elements are not counted"
+    );
+    w.sync().unwrap();
+    let after = inspect(&p).unwrap();
+    assert_eq!(after.len, 5);
+    assert!(after.current().sequence > before.current().sequence);
+    assert_eq!(after.file_size, std::fs::metadata(&p).unwrap().len());
     drop(w);
     // The lock inspect took is gone once it returns: a writer can open the file.
     inspect(&p).unwrap();

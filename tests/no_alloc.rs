@@ -397,15 +397,15 @@ fn every_error_path_allocates_nothing() {
     let privileged = std::fs::File::open(&readonly).is_ok(); // root ignores permissions
     let opts = *OpenOptions::new().magic(*b"APPMAGIC").version(3);
 
-    // Locked: a writer excludes a second writer, a reader and inspect; a reader excludes a
-    // writer.
+    // Locked: a writer excludes a second writer and a reader (inspect reads beside it); a
+    // reader excludes a writer.
     no_alloc("Locked", || {
         let w = opts.open::<u64>(&good).unwrap();
         let e = opts.open::<u64>(&good).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Locked);
         let e = opts.open_read_only::<u64>(&good).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Locked);
-        assert_eq!(inspect(&good).unwrap_err().kind(), ErrorKind::Locked);
+        assert_eq!(inspect(&good).unwrap().len, 1000);
         drop(w);
         let r = opts.open_read_only::<u64>(&good).unwrap();
         assert_eq!(
@@ -746,4 +746,79 @@ fn formatting_an_error_allocates_nothing() {
         "{}",
         os_display.as_str()
     );
+}
+
+/// Live readers: `open_live` (an existing file; a missing lock file, created; a file with no
+/// commit yet), `refresh` (nothing new, a new length inside the mapping, a remap, the first
+/// commit of an empty file), `get`, `copy_to`, `iter`, `as_slice`, `close` and drop; a
+/// writer's cut put off while a reader is open and done after it closed; `inspect` beside a
+/// writer. None touches the heap.
+#[test]
+fn live_readers_allocate_nothing() {
+    let dir = common::tmpdir();
+    let p: PathBuf = common::path_in(&dir, "live.bin");
+    let empty: PathBuf = common::path_in(&dir, "empty.bin");
+    let mut lock = p.as_os_str().to_os_string();
+    lock.push("-live");
+    let lock = PathBuf::from(lock);
+    std::fs::write(&empty, b"").unwrap();
+    MmapedVec::<u64>::open(&p).unwrap().close().unwrap();
+    std::fs::remove_file(&lock).unwrap();
+    let mut out = [0u64; 64];
+    let missing: PathBuf = common::path_in(&dir, "missing");
+
+    no_alloc(
+        "open_live, refresh, get, copy_to, iter, as_slice, cuts, inspect",
+        || {
+            let mut w = MmapedVec::<u64>::open(&p).unwrap(); // creates the lock file again
+            std::fs::remove_file(&lock).unwrap();
+            w.extend_from_slice(&[1, 2, 3]).unwrap();
+            w.sync().unwrap();
+            let mut r = OpenOptions::new().open_live::<u64>(&p).unwrap(); // creates it
+            assert!(lock.exists());
+            assert!(!r.refresh().unwrap()); // nothing new
+            w.push(4).unwrap();
+            w.sync().unwrap();
+            assert!(r.refresh().unwrap()); // inside the mapping
+            for i in 0..100_000 {
+                w.push(i).unwrap();
+            }
+            w.sync().unwrap();
+            assert!(r.refresh().unwrap()); // past it: a remap
+            assert_eq!(r.get(3), Some(4));
+            assert_eq!(r.copy_to(1, &mut out), 64);
+            assert_eq!(out[..3], [2, 3, 4]);
+            assert_eq!(r.iter().take(4).sum::<u64>(), 10);
+            // SAFETY: the writer changes nothing in place while the slice lives.
+            assert_eq!(unsafe { &r.as_slice()[..2] }, &[1, 2]);
+            assert_eq!(inspect(&p).unwrap().len, 100_004); // beside the writer
+            let size = std::fs::metadata(&p).unwrap().len();
+            w.truncate(10);
+            w.sync().unwrap();
+            w.shrink_to_fit().unwrap(); // put off
+            assert_eq!(std::fs::metadata(&p).unwrap().len(), size);
+            let r2 = OpenOptions::new().open_live::<u64>(&p).unwrap();
+            drop(r2);
+            r.close().unwrap();
+            w.sync().unwrap(); // the cut, now
+            assert_eq!(std::fs::metadata(&p).unwrap().len(), 4096 + 80);
+            w.close().unwrap();
+
+            let mut e = OpenOptions::new().open_live::<u64>(&empty).unwrap(); // no commit yet
+            assert!(!e.refresh().unwrap());
+            let mut w = MmapedVec::<u64>::open(&empty).unwrap();
+            w.push(7).unwrap();
+            w.sync().unwrap();
+            assert!(e.refresh().unwrap()); // the first commit
+            assert_eq!(e.get(0), Some(7));
+            drop(e);
+            drop(w);
+        },
+    );
+    fails_without_alloc("open_live of a missing file", ErrorKind::NotFound, || {
+        OpenOptions::new().open_live::<u64>(&missing)
+    });
+    fails_without_alloc("open_live, wrong layout", ErrorKind::LayoutMismatch, || {
+        OpenOptions::new().open_live::<u32>(&p)
+    });
 }

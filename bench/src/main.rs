@@ -13,8 +13,8 @@
 //! one sync, 3 reopen (read one / sum all), 4 sync after changing one element, 5 growth of
 //! the capacity from 1 GiB to 2 GiB in one step, 6 random reads, 7 scan after reopen, 8 block
 //! reservation where `fallocate` is missing, 9 converting a file of the other byte order
-//! (issue 10) against `cp`, 10 appends with a durable commit every batch. Every table
-//! prints median,
+//! (issue 10) against `cp`, 10 appends with a durable commit every batch, 11 live readers
+//! (refresh, commit-to-visible latency, scan; issue 9). Every table prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
@@ -25,6 +25,7 @@ mod common;
 mod convert;
 mod growth;
 mod handrolled;
+mod live;
 mod os;
 mod peer;
 mod random;
@@ -41,12 +42,12 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,10] \
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,11] \
                      [--sizes N,N (elements for scenarios 1 and 2)] [--files N,N (elements \
                      of the S3/S4/S6 files)] [--scan N (elements for scenario 7)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 10;
+const LAST: u32 = 11;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
@@ -266,6 +267,10 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         commits::run(ctx, &mut report)?;
         took.say("S10");
     }
+    if ctx.wants(11) {
+        live::run(ctx, &mut report)?;
+        took.say("S11");
+    }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
         println!("\n{side}");
@@ -379,8 +384,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "11"])).is_err());
-        assert!(parse(&args(&["--only", "7,8,9,10"])).is_ok());
+        assert!(parse(&args(&["--only", "12"])).is_err());
+        assert!(parse(&args(&["--only", "7,8,9,10,11"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());
         assert!(parse(&args(&["--sizes", "0"])).is_err());

@@ -1,4 +1,4 @@
-//! The closing summary: every target of issues 4, 8, 10 and 13 with its measured ratio, met or
+//! The closing summary: every target of issues 4, 8, 9, 10 and 13 with its measured ratio, met or
 //! missed, as a Markdown table for bench/README.md, and the side-by-side table of vecdb and
 //! MmapedVec in every scenario both ran.
 
@@ -469,6 +469,50 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
             lib.is_finite(),
         ));
     }
+    // Issue 9: live readers.
+    {
+        use crate::live::names as lv;
+        let ns = r.figure("live refresh ns");
+        out.push(Target {
+            what: "S11a LiveReader::refresh with nothing new".into(),
+            goal: "< 100 ns".into(),
+            measured: if ns.is_finite() {
+                format!("{ns:.1} ns")
+            } else {
+                "-".into()
+            },
+            met: ns.is_finite().then_some(ns < 100.0),
+        });
+        let ret = r.figure("live visible after return us");
+        out.push(info(
+            "S11b commit-to-visible: sync() returned → reader's refresh shows it (median)".into(),
+            format!(
+                "{ret:+.1} µs (seen before sync returned in {:.0} % of commits; sync called → \
+                 shown: {:+.1} µs; floor, pwrite returned → shown: {:+.2} µs)",
+                100.0 * r.figure("live seen before return"),
+                r.figure("live visible after call us"),
+                r.figure("live pwrite floor us")
+            ),
+            ret.is_finite(),
+        ));
+        for n in [125_000, ctx.scan_elems] {
+            let key = format!("live scan {n}");
+            out.push(at_most(
+                format!(
+                    "S11c scan {} u64: LiveReader::copy_to vs the writer's Deref",
+                    fmt_count(n)
+                ),
+                ratio(r, &key, lv::COPY_TO, lv::DEREF),
+                1.2,
+                format!(
+                    "{} vs {} per element; iter {}",
+                    fmt_time(median(r, &key, lv::COPY_TO) / n as f64),
+                    fmt_time(median(r, &key, lv::DEREF) / n as f64),
+                    fmt_ratio(ratio(r, &key, lv::ITER, lv::DEREF))
+                ),
+            ));
+        }
+    }
     // Issue 8, item 2: the price of reserving blocks where fallocate is missing.
     {
         use crate::reserve::names as rs;
@@ -548,7 +592,7 @@ pub fn render(ctx: &Ctx, r: &Report) -> String {
     let missed = ts.iter().filter(|t| t.met == Some(false)).count();
     let figures = ts.iter().filter(|t| t.goal == INFO).count();
     format!(
-        "## Summary: targets of issues 4, 8, 10 and 13 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
+        "## Summary: targets of issues 4, 8, 9, 10 and 13 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
         crate::os::utc_now(),
         crate::os::cpu_model(),
         crate::os::fs_type(&ctx.dir),

@@ -42,6 +42,17 @@ pub enum Op {
     /// The page-cache hints `madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE)` and
     /// `posix_fadvise(POSIX_FADV_DONTNEED)` (a failure is ignored).
     Advise,
+    /// `readlink` of the path's final component (where the live readers' lock file goes).
+    ReadLink,
+    /// `open` of the data file's directory (`O_PATH` or `O_DIRECTORY`).
+    OpenDir,
+    /// `fstatat` of a name in the data file's directory (no symlinks followed).
+    StatAt,
+    /// `openat` of the live readers' lock file, `<name>-live` (created where missing).
+    OpenSidecar,
+    /// `flock` of the live readers' lock file: a live reader's shared lock, a cutting
+    /// writer's exclusive one.
+    LockSidecar,
 }
 
 #[cfg(all(feature = "test-hooks", feature = "std"))]

@@ -60,7 +60,7 @@ use rustix::fs::FlockOperation;
 use rustix::io::Errno;
 
 pub(crate) use super::errno::{fallocate_missing, kind_of_errno, ENOSPC};
-use super::{os_error, FsFacts, OpenHow, Stat};
+use super::{os_error, FileId, FsFacts, OpenHow, Stat};
 use crate::error::{Error, Result};
 
 /// The page size of the emulated mappings (their alignment, and what `msync` requires).
@@ -110,17 +110,18 @@ impl File {
         unsafe { BorrowedFd::borrow_raw(self.file.as_raw_fd()) }
     }
 
-    /// `fstat(fd)`: file type and size.
+    /// `fstat(fd)`: file type, size, identity, links, permissions, owner.
     pub fn stat(&self) -> Result<Stat> {
-        use std::os::unix::fs::MetadataExt;
         let meta = self.file.metadata().map_err(|e| io_err(&e, "fstat"))?;
-        Ok(Stat {
-            regular: meta.file_type().is_file(),
-            size: meta.len(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            nlink: meta.nlink(),
-        })
+        Ok(stat_of(&meta))
+    }
+
+    /// Miri has no `fchmod`/`fchown`: nothing happens (Miri checks memory, not modes).
+    pub fn set_perm_owner(&self, _perm: u32, _uid: u32, _gid: u32) {}
+
+    /// Miri has no `statx`: it cannot tell.
+    pub fn is_mount_root(&self) -> bool {
+        false
     }
 
     /// `flock(fd, LOCK_EX or LOCK_SH | LOCK_NB)`. A conflicting lock is `Locked`. With `wait`
@@ -268,6 +269,92 @@ impl File {
     /// Miri cannot `fstatfs`: nothing is known about the file system.
     pub fn fs_facts(&self) -> FsFacts {
         FsFacts::UNKNOWN
+    }
+}
+
+/// The fields of `meta` that the library uses.
+fn stat_of(meta: &fs::Metadata) -> Stat {
+    use std::os::unix::fs::MetadataExt;
+    Stat {
+        regular: meta.file_type().is_file(),
+        size: meta.len(),
+        id: FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        },
+        nlink: meta.nlink(),
+        perm: meta.mode() & 0o7777,
+        uid: meta.uid(),
+        gid: meta.gid(),
+    }
+}
+
+/// A directory: its path (Miri has no `openat`/`fstatat`, so names are looked up by joining
+/// them to it), checked to be a directory when opened.
+#[derive(Debug)]
+pub struct Dir {
+    path: std::path::PathBuf,
+}
+
+/// "Opens" the directory `path`: checks that it is one and remembers its path.
+pub fn open_dir(path: &CStr) -> Result<Dir> {
+    let path = Path::new(OsStr::from_bytes(path.to_bytes()));
+    let meta = fs::metadata(path).map_err(|e| io_err(&e, "open (directory)"))?;
+    if !meta.is_dir() {
+        return Err(errno(Errno::NOTDIR, "open (directory)"));
+    }
+    Ok(Dir {
+        path: path.to_path_buf(),
+    })
+}
+
+/// `readlink(path)` into `buf`; `None` when `path` is not a symbolic link.
+pub fn read_link(path: &CStr, buf: &mut [u8]) -> Result<Option<usize>> {
+    let path = Path::new(OsStr::from_bytes(path.to_bytes()));
+    match fs::read_link(path) {
+        Ok(target) => {
+            let bytes = target.as_os_str().as_bytes();
+            let n = bytes.len().min(buf.len());
+            buf[..n].copy_from_slice(&bytes[..n]);
+            Ok(Some(n))
+        }
+        Err(e) if e.raw_os_error() == Some(Errno::INVAL.raw_os_error()) => Ok(None),
+        Err(e) => Err(io_err(&e, "readlink")),
+    }
+}
+
+impl Dir {
+    fn join(&self, name: &CStr) -> std::path::PathBuf {
+        self.path.join(OsStr::from_bytes(name.to_bytes()))
+    }
+
+    /// `lstat(dir/name)`.
+    pub fn stat_at(&self, name: &CStr) -> Result<Stat> {
+        let meta = fs::symlink_metadata(self.join(name)).map_err(|e| io_err(&e, "fstatat"))?;
+        Ok(stat_of(&meta))
+    }
+
+    /// `open(dir/name, O_NOFOLLOW [| O_CREAT | O_EXCL])`; read-write when creating (std
+    /// creates only for writing), which changes nothing for `flock`.
+    pub fn open_at(&self, name: &CStr, create_new: bool) -> Result<File> {
+        let mut opts = fs::OpenOptions::new();
+        opts.read(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        if create_new {
+            opts.write(true).create_new(true).mode(0o600);
+        }
+        match opts.open(self.join(name)) {
+            Ok(file) => Ok(File {
+                file: Arc::new(file),
+                write: false,
+            }),
+            Err(e) if e.raw_os_error() == Some(Errno::LOOP.raw_os_error()) => Err(Error::os(
+                crate::ErrorKind::NotARegularFile,
+                Errno::LOOP.raw_os_error(),
+                "openat (live readers' lock file): a symbolic link",
+            )),
+            Err(e) => Err(io_err(&e, "openat (live readers' lock file)")),
+        }
     }
 }
 

@@ -107,20 +107,32 @@ pub(crate) struct Stat {
     pub(crate) regular: bool,
     /// Size in bytes.
     pub(crate) size: u64,
-    /// The device and inode numbers: two descriptors are of the same file when both match.
-    pub(crate) dev: u64,
-    /// See `dev`.
-    pub(crate) ino: u64,
+    /// The device and inode: which file this is, to tell whether two names (or a name and
+    /// a descriptor) are the same file.
+    pub(crate) id: FileId,
     /// How many directory entries name the file: 0 once it was removed or renamed over (a
     /// lock taken on it then guards a file that no path leads to any more).
     pub(crate) nlink: u64,
+    /// The permission bits (`st_mode & 0o7777`).
+    pub(crate) perm: u32,
+    /// Owner and group.
+    pub(crate) uid: u32,
+    /// Group.
+    pub(crate) gid: u32,
 }
 
 impl Stat {
     /// Whether both describe the same file (device and inode).
     pub(crate) fn same_file(&self, other: &Stat) -> bool {
-        self.dev == other.dev && self.ino == other.ino
+        self.id == other.id
     }
+}
+
+/// A file's identity: `(st_dev, st_ino)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileId {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
 }
 
 /// What the file system says about a file, for [`inspect`](crate::inspect).
@@ -345,6 +357,95 @@ impl File {
     /// * [Linux `statfs(2)`](https://man7.org/linux/man-pages/man2/statfs.2.html)
     pub(crate) fn fs_facts(&self) -> FsFacts {
         self.0.fs_facts()
+    }
+}
+
+impl File {
+    /// `flock` of the live readers' lock file (its own fault-seam [`Op`], so that a test can
+    /// stop at a reader's or a cutting writer's lock and not at the data file's).
+    pub(crate) fn lock_sidecar(&self, exclusive: bool, wait: bool) -> Result<()> {
+        fault::check(Op::LockSidecar, "flock (live readers' lock file)")?;
+        self.0.lock(exclusive, wait)
+    }
+
+    /// Gives a file this library created the permission bits `perm` (`fchmod`, so that the
+    /// umask does not narrow them) and the owner and group `uid`/`gid` (`fchown`; where that
+    /// is refused, as it is unless the caller is privileged, the group alone). Best effort:
+    /// failures are ignored.
+    ///
+    /// # References
+    ///
+    /// * [POSIX `fchmod`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/fchmod.html)
+    /// * [POSIX `fchown`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/fchown.html)
+    pub(crate) fn set_perm_owner(&self, perm: u32, uid: u32, gid: u32) {
+        self.0.set_perm_owner(perm, uid, gid);
+    }
+
+    /// Whether the file is the root of a mount of its own (a file bind-mounted on its own,
+    /// as `docker run -v /host/file:/file` does): Linux's `statx` `STATX_ATTR_MOUNT_ROOT`
+    /// (kernel 5.8 and later). `false` where the system cannot tell.
+    ///
+    /// # References
+    ///
+    /// * [Linux `statx(2)`](https://man7.org/linux/man-pages/man2/statx.2.html)
+    pub(crate) fn is_mount_root(&self) -> bool {
+        self.0.is_mount_root()
+    }
+}
+
+/// An open directory (Linux, Android, FreeBSD: `O_PATH`, which needs no read permission;
+/// elsewhere `O_RDONLY | O_DIRECTORY`), closed on drop: the place where names are looked up
+/// with [`Dir::stat_at`] and opened with [`Dir::open_at`], whatever happens to the path that
+/// led to it.
+#[derive(Debug)]
+pub(crate) struct Dir(imp::Dir);
+
+/// Opens the directory `path` (`O_CLOEXEC` always).
+///
+/// # References
+///
+/// * [Linux `open(2)`](https://man7.org/linux/man-pages/man2/open.2.html), `O_PATH`
+pub(crate) fn open_dir(path: &CStr) -> Result<Dir> {
+    fault::check(Op::OpenDir, "open (directory)")?;
+    imp::open_dir(path).map(Dir)
+}
+
+/// `readlink(path)` into `buf`: `Some(bytes)` when the final component of `path` is a
+/// symbolic link (its target is `buf[..bytes]`, not NUL-terminated; `bytes == buf.len()`
+/// means it may have been cut short), `None` when it is not a link (`EINVAL`).
+///
+/// # References
+///
+/// * [POSIX `readlink`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/readlink.html)
+pub(crate) fn read_link(path: &CStr, buf: &mut [u8]) -> Result<Option<usize>> {
+    fault::check(Op::ReadLink, "readlink")?;
+    imp::read_link(path, buf)
+}
+
+impl Dir {
+    /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: what `name` in this directory is now (a
+    /// symbolic link is described, not followed).
+    ///
+    /// # References
+    ///
+    /// * [POSIX `fstatat`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/fstatat.html)
+    pub(crate) fn stat_at(&self, name: &CStr) -> Result<Stat> {
+        fault::check(Op::StatAt, "fstatat")?;
+        self.0.stat_at(name)
+    }
+
+    /// `openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)`, with
+    /// `create_new` also `O_CREAT | O_EXCL` and permission bits `0o600` (the caller sets the
+    /// real ones with [`File::set_perm_owner`]). A symbolic link at `name` is refused
+    /// ([`ErrorKind::NotARegularFile`](crate::ErrorKind::NotARegularFile)); a FIFO opens at
+    /// once without waiting for a peer.
+    ///
+    /// # References
+    ///
+    /// * [POSIX `openat`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/openat.html)
+    pub(crate) fn open_at(&self, name: &CStr, create_new: bool) -> Result<File> {
+        fault::check(Op::OpenSidecar, "openat (live readers' lock file)")?;
+        self.0.open_at(name, create_new).map(File)
     }
 }
 

@@ -15,7 +15,7 @@ use rustix::io::Errno;
 use rustix::mm::{self, MapFlags, MsyncFlags, ProtFlags};
 
 pub(crate) use super::errno::{fallocate_missing, kind_of_errno, ENOSPC};
-use super::{os_error, FsFacts, OpenHow, Stat};
+use super::{os_error, FileId, FsFacts, OpenHow, Stat};
 use crate::error::{Error, ErrorKind, Result};
 
 /// An open file descriptor, closed on drop.
@@ -59,22 +59,65 @@ pub fn open(path: &CStr, how: &OpenHow) -> Result<File> {
     Ok(File { fd })
 }
 
-impl File {
-    /// `fstat(fd)`: file type and size.
-    pub fn stat(&self) -> Result<Stat> {
-        let st = fs::fstat(&self.fd).map_err(|e| err(e, "fstat"))?;
-        let regular = fs::FileType::from_raw_mode(st.st_mode as _).is_file();
-        let size = u64::try_from(st.st_size)
-            .map_err(|_| Error::new(ErrorKind::Corrupt, "negative file size"))?;
-        // The widths and signs of these differ between targets (so a cast is needless on some).
-        #[allow(clippy::unnecessary_cast)]
-        Ok(Stat {
-            regular,
-            size,
+/// The fields of `st` that the library uses.
+// The field types differ between systems (`dev_t` is signed on macOS, `nlink_t` 16 bits
+// there), so some casts are needless on some targets.
+#[allow(clippy::unnecessary_cast)]
+fn stat_of(st: &fs::Stat) -> Result<Stat> {
+    let regular = fs::FileType::from_raw_mode(st.st_mode as _).is_file();
+    let size = u64::try_from(st.st_size)
+        .map_err(|_| Error::new(ErrorKind::Corrupt, "negative file size"))?;
+    Ok(Stat {
+        regular,
+        size,
+        id: FileId {
             dev: st.st_dev as u64,
             ino: st.st_ino as u64,
-            nlink: st.st_nlink as u64,
-        })
+        },
+        nlink: st.st_nlink as u64,
+        perm: st.st_mode as u32 & 0o7777,
+        uid: st.st_uid as u32,
+        gid: st.st_gid as u32,
+    })
+}
+
+impl File {
+    /// `fstat(fd)`: file type, size, identity, links, permissions, owner.
+    pub fn stat(&self) -> Result<Stat> {
+        let st = fs::fstat(&self.fd).map_err(|e| err(e, "fstat"))?;
+        stat_of(&st)
+    }
+
+    /// `fchmod` to `perm`, then `fchown` to `uid`/`gid` or, where refused, the group alone;
+    /// failures ignored.
+    pub fn set_perm_owner(&self, perm: u32, uid: u32, gid: u32) {
+        let _ = fs::fchmod(&self.fd, Mode::from_raw_mode(perm as _));
+        let (uid, gid) = (
+            rustix::fs::Uid::from_raw(uid as _),
+            rustix::fs::Gid::from_raw(gid as _),
+        );
+        if fs::fchown(&self.fd, Some(uid), Some(gid)).is_err() {
+            let _ = fs::fchown(&self.fd, None, Some(gid));
+        }
+    }
+
+    /// Linux: `statx(fd, "", AT_EMPTY_PATH)`'s `STATX_ATTR_MOUNT_ROOT`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn is_mount_root(&self) -> bool {
+        use rustix::fs::{statx, AtFlags, StatxAttributes, StatxFlags};
+        match statx(&self.fd, c"", AtFlags::EMPTY_PATH, StatxFlags::BASIC_STATS) {
+            Ok(st) => {
+                st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+                    && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Elsewhere the library cannot tell.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub fn is_mount_root(&self) -> bool {
+        false
     }
 
     /// `flock(fd, LOCK_EX or LOCK_SH [| LOCK_NB])`. A conflicting lock is `Locked`.
@@ -306,6 +349,63 @@ fn full_sync(fd: &OwnedFd) -> Result<()> {
 )))]
 fn full_sync(fd: &OwnedFd) -> Result<()> {
     retry(|| fs::fdatasync(fd)).map_err(|e| err(e, "fdatasync"))
+}
+
+/// An open directory, closed on drop.
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+}
+
+/// Opens the directory `path`: `O_PATH` where it exists (no read permission needed),
+/// else `O_RDONLY`; `O_DIRECTORY | O_CLOEXEC` always.
+pub fn open_dir(path: &CStr) -> Result<Dir> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    let access = OFlags::PATH;
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    let access = OFlags::RDONLY;
+    let flags = access | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd =
+        retry(|| fs::open(path, flags, Mode::empty())).map_err(|e| err(e, "open (directory)"))?;
+    Ok(Dir { fd })
+}
+
+/// `readlink(path)` into `buf`; `None` when `path` is not a symbolic link.
+pub fn read_link(path: &CStr, buf: &mut [u8]) -> Result<Option<usize>> {
+    match fs::readlinkat_raw(fs::CWD, path, &mut *buf) {
+        Ok(n) => Ok(Some(n)),
+        Err(Errno::INVAL) => Ok(None),
+        Err(e) => Err(err(e, "readlink")),
+    }
+}
+
+impl Dir {
+    /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`.
+    pub fn stat_at(&self, name: &CStr) -> Result<Stat> {
+        let st = fs::statat(&self.fd, name, fs::AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| err(e, "fstatat"))?;
+        stat_of(&st)
+    }
+
+    /// `openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK [|
+    /// O_CREAT | O_EXCL], 0o600)`; a symbolic link (`ELOOP`) is `NotARegularFile`.
+    pub fn open_at(&self, name: &CStr, create_new: bool) -> Result<File> {
+        let mut flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+        if create_new {
+            flags |= OFlags::CREATE | OFlags::EXCL;
+        }
+        let mode = Mode::from_raw_mode(0o600);
+        match retry(|| fs::openat(&self.fd, name, flags, mode)) {
+            Ok(fd) => Ok(File { fd }),
+            Err(Errno::LOOP) => Err(Error::os(
+                ErrorKind::NotARegularFile,
+                Errno::LOOP.raw_os_error(),
+                "openat (live readers' lock file): a symbolic link",
+            )),
+            Err(e) => Err(err(e, "openat (live readers' lock file)")),
+        }
+    }
 }
 
 /// Makes the directory entry of `path` durable: `fsync` of its parent directory, so that a

@@ -81,6 +81,31 @@ impl File {
     pub fn fs_facts(&self) -> FsFacts {
         FsFacts::UNKNOWN
     }
+    pub fn set_perm_owner(&self, _perm: u32, _uid: u32, _gid: u32) {}
+    pub fn is_mount_root(&self) -> bool {
+        false
+    }
+}
+
+/// A directory that can never be opened.
+#[derive(Debug)]
+pub struct Dir;
+
+pub fn open_dir(_path: &CStr) -> Result<Dir> {
+    Err(unsupported())
+}
+
+pub fn read_link(_path: &CStr, _buf: &mut [u8]) -> Result<Option<usize>> {
+    Err(unsupported())
+}
+
+impl Dir {
+    pub fn stat_at(&self, _name: &CStr) -> Result<Stat> {
+        Err(unsupported())
+    }
+    pub fn open_at(&self, _name: &CStr, _create_new: bool) -> Result<File> {
+        Err(unsupported())
+    }
 }
 
 pub fn sync_parent_dir(_path: &CStr) -> Result<()> {

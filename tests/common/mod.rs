@@ -5,6 +5,7 @@ pub mod cachestat;
 pub mod child;
 pub mod format;
 pub mod fs;
+pub mod roles;
 
 use std::path::{Path, PathBuf};
 
