@@ -316,6 +316,10 @@ impl OpenOptions {
     /// locked meanwhile); the same options apply and the same stack buffer is used, no heap.
     /// The source must be in this machine's byte order (convert it first).
     ///
+    /// A [`LiveReader`](crate::LiveReader) open on the file that `to` replaces keeps the file
+    /// it opened: nothing cuts that file, so it reads every element it had, without a fault,
+    /// and sees no later commit; a reader opened afterwards sees the new file.
+    ///
     /// If `f` panics, the temporary file is removed as the panic unwinds and `to` is left as
     /// it was.
     ///

@@ -136,6 +136,36 @@ fn in_place_to_a_larger_then_a_smaller_record() {
 }
 
 #[test]
+fn a_live_reader_beside_an_in_place_migration_keeps_reading_the_old_file() {
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "live.bin");
+    v1_file(&p, 3000);
+    let mut reader = v(1).open_live::<V1>(&p).unwrap();
+    assert_eq!(reader.len(), 3000);
+    // The migration renames a new file over the name; the reader's mapping is of the old
+    // file, which nothing cuts, so every element it had stays readable and unchanged.
+    assert_eq!(v(2).migrate(1, &p, &p, |o: &V1| up(o, 1)).unwrap(), 3000);
+    assert!(!reader.refresh().unwrap());
+    assert_eq!(reader.len(), 3000);
+    assert_eq!(reader.get(2999), Some(old(2999)));
+    assert_eq!(reader.iter().filter(|r| r.id < 3000).count(), 3000);
+    // A reader opened now sees the migrated file, beside its writer.
+    let mut w = v(2).open::<V2>(&p).unwrap();
+    let mut fresh = v(2).open_live::<V2>(&p).unwrap();
+    assert_eq!(fresh.get(7), Some(up(&old(7), 1)));
+    w.push(up(&old(3000), 2)).unwrap();
+    w.sync().unwrap();
+    assert!(fresh.refresh().unwrap());
+    assert_eq!(fresh.len(), 3001);
+    // The old reader still sees the old file, and its type there.
+    assert!(!reader.refresh().unwrap());
+    assert_eq!(reader.get(0), Some(old(0)));
+    w.close().unwrap();
+    reader.close().unwrap();
+    fresh.close().unwrap();
+}
+
+#[test]
 fn an_empty_file_migrates_to_an_empty_file() {
     let dir = common::tmpdir();
     let from = common::path_in(&dir, "empty.bin");
