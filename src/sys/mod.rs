@@ -194,6 +194,10 @@ impl File {
 
     /// `flock(fd, LOCK_UN)`: releases the lock even where a forked child still shares the
     /// open file description.
+    ///
+    /// # References
+    ///
+    /// * [Linux `flock(2)`](https://man7.org/linux/man-pages/man2/flock.2.html), `LOCK_UN`
     pub(crate) fn unlock(&self) -> Result<()> {
         self.0.unlock()
     }
@@ -363,6 +367,10 @@ impl File {
 impl File {
     /// `flock` of the live readers' lock file (its own fault-seam [`Op`], so that a test can
     /// stop at a reader's or a cutting writer's lock and not at the data file's).
+    ///
+    /// # References
+    ///
+    /// * [Linux `flock(2)`](https://man7.org/linux/man-pages/man2/flock.2.html)
     pub(crate) fn lock_sidecar(&self, exclusive: bool, wait: bool) -> Result<()> {
         fault::check(Op::LockSidecar, "flock (live readers' lock file)")?;
         self.0.lock(exclusive, wait)
@@ -485,6 +493,10 @@ pub(crate) fn unlink(path: &CStr) -> Result<()> {
 }
 
 /// The OS page size, read at run time (4 KiB, 16 KiB and 64 KiB all occur).
+///
+/// # References
+///
+/// * [POSIX `sysconf(_SC_PAGESIZE)`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/sysconf.html)
 pub(crate) fn page_size() -> usize {
     fault::page_size().unwrap_or_else(imp::page_size)
 }
