@@ -132,12 +132,51 @@ impl Error {
     }
 
     /// The kind of error, to match on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "error-kind", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, MmapedSlice};
+    ///
+    /// let count = match MmapedSlice::<u32>::open(&path) {
+    ///     Ok(s) => s.len(),
+    ///     Err(e) if e.kind() == ErrorKind::NotFound => 0, // nothing recorded yet
+    ///     Err(e) => return Err(e),
+    /// };
+    /// assert_eq!(count, 0);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub const fn kind(&self) -> ErrorKind {
         self.kind
     }
 
     /// The OS error code (`errno`) behind this error, if it came from a system call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "error-raw_os_error", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedSlice, MmapedVec};
+    ///
+    /// let err = MmapedSlice::<u32>::open(&path).unwrap_err(); // no such file: ENOENT
+    /// let code = err.raw_os_error().expect("open(2) failed");
+    /// assert_eq!(std::io::Error::from_raw_os_error(code).kind(), std::io::ErrorKind::NotFound);
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// let err = v.reserve(usize::MAX).unwrap_err(); // refused before any system call
+    /// assert_eq!(err.raw_os_error(), None);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub const fn raw_os_error(&self) -> Option<i32> {
         if self.errno == 0 {
@@ -150,6 +189,22 @@ impl Error {
 
 impl ErrorKind {
     /// A short description of the kind, as `Display` starts it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "error-as_str", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, MmapedSlice};
+    ///
+    /// assert_eq!(ErrorKind::NotFound.as_str(), "the file does not exist");
+    /// let err = MmapedSlice::<u32>::open(&path).unwrap_err();
+    /// assert!(err.to_string().starts_with(err.kind().as_str()));
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub const fn as_str(&self) -> &'static str {
         match self {
@@ -301,24 +356,97 @@ impl<T: Copy> ExtendError<T> {
     }
 
     /// How many elements this call appended before the error; they stay in the vector.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "extenderror-appended", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2])?;
+    /// // All or nothing: on an error, take back what this call appended.
+    /// let e = v.try_extend(0..u64::MAX).unwrap_err();
+    /// v.truncate(v.len() - e.appended());
+    /// assert_eq!(e.kind(), ErrorKind::CapacityOverflow);
+    /// assert_eq!(v, [1, 2]);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub const fn appended(&self) -> usize {
         self.appended
     }
 
     /// The element taken from the iterator that could not be stored, if one was taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "extenderror-element", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2])?;
+    /// let e = v.try_extend(0..u64::MAX).unwrap_err(); // more than any file holds
+    /// // Refused while reserving its size hint, before anything was taken:
+    /// assert_eq!((e.appended(), e.element()), (0, None));
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub const fn element(&self) -> Option<T> {
         self.element
     }
 
     /// Why the vector could not grow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "extenderror-error", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{Error, ErrorKind, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// let e = v.try_extend(0..u64::MAX).unwrap_err();
+    /// let err: Error = e.error();
+    /// assert_eq!(err.kind(), ErrorKind::CapacityOverflow);
+    /// assert_eq!(err, Error::from(e)); // what `?` turns it into
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub const fn error(&self) -> Error {
         self.error
     }
 
     /// The kind of [`error`](Self::error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "extenderror-kind", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// let e = v.try_extend(0..u64::MAX).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::CapacityOverflow);
+    /// assert_eq!(e.kind(), e.error().kind());
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub const fn kind(&self) -> ErrorKind {
         self.error.kind

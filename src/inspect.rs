@@ -76,12 +76,54 @@ pub struct FileInfo {
 
 impl FileInfo {
     /// The winning slot, whose length is the committed length.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "inspect-current", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{inspect, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.push(1)?;
+    /// v.sync()?;
+    /// v.push(2)?;
+    /// v.close()?; // a second commit, into the other slot
+    /// let info = inspect(&path)?;
+    /// assert!(info.current().valid);
+    /// assert_eq!(info.current().len, 2);
+    /// let previous = &info.slots[1 - info.winner];
+    /// assert_eq!((previous.len, previous.sequence + 1), (1, info.current().sequence));
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn current(&self) -> &SlotInfo {
         &self.slots[self.winner]
     }
 
     /// Bytes of element data the committed length covers: `len * elem_size`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "inspect-data_bytes", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{inspect, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// v.close()?;
+    /// let info = inspect(&path)?;
+    /// assert_eq!(info.data_bytes(), 3 * 8);
+    /// assert!(info.data_bytes() <= info.file_size - 4096);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn data_bytes(&self) -> u64 {
         // Cannot overflow: `inspect` checked that the committed data fits in the file.
@@ -108,6 +150,21 @@ impl FileInfo {
 /// snapshot of one instant, possibly old by the time it returns. It never creates the live
 /// readers' lock file (see [`LiveReader`](crate::LiveReader)).
 ///
+/// # Errors
+///
+/// * [`ErrorKind::NotFound`], [`ErrorKind::PermissionDenied`],
+///   [`ErrorKind::InvalidPath`], [`ErrorKind::Io`]: the file cannot be opened or read.
+/// * [`ErrorKind::NotARegularFile`]: a directory, FIFO, socket or device.
+/// * In the order that `open` checks them: [`ErrorKind::BadMagic`] (not a persistence
+///   file), [`ErrorKind::UnsupportedFormatVersion`], and
+///   [`ErrorKind::Corrupt`] for a bad header checksum or data offset, an element size of 0
+///   or an alignment that is not a power of two up to 4096, no valid commit slot, or a
+///   committed length that does not fit in the file. A file shorter than its header is
+///   `Corrupt` too, including a zero-length file and the remains of an interrupted creation:
+///   they hold no commit yet (`open` for writing treats them as a new file).
+///
+/// # Examples
+///
 /// ```
 /// # fn main() -> Result<(), persistence::Error> {
 /// # let dir = tempfile::tempdir().unwrap();
@@ -124,19 +181,6 @@ impl FileInfo {
 /// assert!(info.capacity >= 3);
 /// # Ok(()) }
 /// ```
-///
-/// # Errors
-///
-/// * [`ErrorKind::NotFound`], [`ErrorKind::PermissionDenied`],
-///   [`ErrorKind::InvalidPath`], [`ErrorKind::Io`]: the file cannot be opened or read.
-/// * [`ErrorKind::NotARegularFile`]: a directory, FIFO, socket or device.
-/// * In the order that `open` checks them: [`ErrorKind::BadMagic`] (not a persistence
-///   file), [`ErrorKind::UnsupportedFormatVersion`], and
-///   [`ErrorKind::Corrupt`] for a bad header checksum or data offset, an element size of 0
-///   or an alignment that is not a power of two up to 4096, no valid commit slot, or a
-///   committed length that does not fit in the file. A file shorter than its header is
-///   `Corrupt` too, including a zero-length file and the remains of an interrupted creation:
-///   they hold no commit yet (`open` for writing treats them as a new file).
 pub fn inspect(path: impl PathArg) -> Result<FileInfo> {
     let probe = path.with_c_path(region::probe)?;
     let header = probe.header;

@@ -17,6 +17,25 @@ macro_rules! wrapper_api {
         impl<T: $($bound)*> $wrapper<T> {
             /// Views a slice of `T` as a slice of wrappers (no copy), to append it with
             /// [`extend_from_slice`](crate::MmapedVec::extend_from_slice).
+            ///
+            /// # Examples
+            ///
+            #[doc = concat!(
+                "```\n",
+                "# fn main() -> Result<(), persistence::Error> {\n",
+                "# let path = std::env::temp_dir().join(format!(\"persistence-doc-{}-{}.bin\", \"interop-wrap_slice-", stringify!($wrapper), "\", std::process::id()));\n",
+                "# struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure\n",
+                "# impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension(\"bin-live\")] { let _ = std::fs::remove_file(p); } } }\n",
+                "# let _rm = Rm(path.clone());\n",
+                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
+                "\n",
+                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+                "v.extend_from_slice(", stringify!($wrapper), "::wrap_slice(&[1, 2, 3]))?;\n",
+                "assert_eq!(v.len(), 3);\n",
+                "assert_eq!(v[2].into_inner(), 3);\n",
+                "# Ok(()) }\n",
+                "```",
+            )]
             #[inline]
             #[must_use]
             pub fn wrap_slice(s: &[T]) -> &[Self] {
@@ -26,6 +45,27 @@ macro_rules! wrapper_api {
             }
 
             /// Views a mutable slice of `T` as a mutable slice of wrappers (no copy).
+            ///
+            /// # Examples
+            ///
+            #[doc = concat!(
+                "```\n",
+                "# fn main() -> Result<(), persistence::Error> {\n",
+                "# let path = std::env::temp_dir().join(format!(\"persistence-doc-{}-{}.bin\", \"interop-wrap_slice_mut-", stringify!($wrapper), "\", std::process::id()));\n",
+                "# struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure\n",
+                "# impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension(\"bin-live\")] { let _ = std::fs::remove_file(p); } } }\n",
+                "# let _rm = Rm(path.clone());\n",
+                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
+                "\n",
+                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+                "v.extend_from_slice(", stringify!($wrapper), "::wrap_slice(&[1, 2, 3]))?;\n",
+                "// Copy the elements out into an array of plain `u32`s.\n",
+                "let mut out = [0u32; 3];\n",
+                stringify!($wrapper), "::wrap_slice_mut(&mut out).copy_from_slice(&v);\n",
+                "assert_eq!(out, [1, 2, 3]);\n",
+                "# Ok(()) }\n",
+                "```",
+            )]
             #[inline]
             #[must_use]
             pub fn wrap_slice_mut(s: &mut [T]) -> &mut [Self] {
@@ -35,6 +75,26 @@ macro_rules! wrapper_api {
 
             /// Views a slice of wrappers (a vector's elements: `&v` or `&v[..]`) as a slice
             /// of `T` (no copy).
+            ///
+            /// # Examples
+            ///
+            #[doc = concat!(
+                "```\n",
+                "# fn main() -> Result<(), persistence::Error> {\n",
+                "# let path = std::env::temp_dir().join(format!(\"persistence-doc-{}-{}.bin\", \"interop-peel_slice-", stringify!($wrapper), "\", std::process::id()));\n",
+                "# struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure\n",
+                "# impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension(\"bin-live\")] { let _ = std::fs::remove_file(p); } } }\n",
+                "# let _rm = Rm(path.clone());\n",
+                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
+                "\n",
+                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+                "v.push(", stringify!($wrapper), "(5))?;\n",
+                "v.push(", stringify!($wrapper), "(7))?;\n",
+                "let xs: &[u32] = ", stringify!($wrapper), "::peel_slice(&v);\n",
+                "assert_eq!(xs.iter().sum::<u32>(), 12);\n",
+                "# Ok(()) }\n",
+                "```",
+            )]
             #[inline]
             #[must_use]
             pub fn peel_slice(s: &[Self]) -> &[T] {
@@ -44,6 +104,26 @@ macro_rules! wrapper_api {
 
             /// Views a mutable slice of wrappers (`&mut v[..]`, which marks every element for
             /// the next commit, as any mutable borrow does) as a mutable slice of `T`.
+            ///
+            /// # Examples
+            ///
+            #[doc = concat!(
+                "```\n",
+                "# fn main() -> Result<(), persistence::Error> {\n",
+                "# let path = std::env::temp_dir().join(format!(\"persistence-doc-{}-{}.bin\", \"interop-peel_slice_mut-", stringify!($wrapper), "\", std::process::id()));\n",
+                "# struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure\n",
+                "# impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension(\"bin-live\")] { let _ = std::fs::remove_file(p); } } }\n",
+                "# let _rm = Rm(path.clone());\n",
+                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
+                "\n",
+                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+                "v.extend_from_slice(", stringify!($wrapper), "::wrap_slice(&[3, 1, 2]))?;\n",
+                stringify!($wrapper), "::peel_slice_mut(&mut v).sort_unstable();\n",
+                "v.sync()?; // the new order is durable\n",
+                "assert_eq!(", stringify!($wrapper), "::peel_slice(&v), &[1, 2, 3]);\n",
+                "# Ok(()) }\n",
+                "```",
+            )]
             #[inline]
             #[must_use]
             pub fn peel_slice_mut(s: &mut [Self]) -> &mut [T] {
@@ -52,6 +132,25 @@ macro_rules! wrapper_api {
             }
 
             /// The wrapped value.
+            ///
+            /// # Examples
+            ///
+            #[doc = concat!(
+                "```\n",
+                "# fn main() -> Result<(), persistence::Error> {\n",
+                "# let path = std::env::temp_dir().join(format!(\"persistence-doc-{}-{}.bin\", \"interop-into_inner-", stringify!($wrapper), "\", std::process::id()));\n",
+                "# struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure\n",
+                "# impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension(\"bin-live\")] { let _ = std::fs::remove_file(p); } } }\n",
+                "# let _rm = Rm(path.clone());\n",
+                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
+                "\n",
+                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+                "v.push(", stringify!($wrapper), "(42))?;\n",
+                "let x: u32 = v[0].into_inner();\n",
+                "assert_eq!(x, 42);\n",
+                "# Ok(()) }\n",
+                "```",
+            )]
             #[inline]
             #[must_use]
             pub fn into_inner(self) -> T {

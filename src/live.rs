@@ -432,6 +432,26 @@ impl<T: crate::Pod> LiveReader<T> {
 
     /// The length of the commit seen at open or at the last [`refresh`](Self::refresh), in
     /// elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "live-len", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// writer.extend_from_slice(&[1, 2])?;
+    /// writer.sync()?;
+    /// assert_eq!(reader.len(), 0); // the commit seen at open
+    /// reader.refresh()?;
+    /// assert_eq!(reader.len(), 2);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
@@ -439,6 +459,26 @@ impl<T: crate::Pod> LiveReader<T> {
     }
 
     /// Whether [`len`](Self::len) is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "live-is_empty", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// assert!(reader.is_empty());
+    /// writer.push(1)?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// assert!(!reader.is_empty());
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -462,6 +502,27 @@ impl<T: crate::Pod> LiveReader<T> {
     /// reader unchanged; [`ErrorKind::Corrupt`] when the file is shorter than the new commit
     /// (something cut it without the lock protocol); while no commit exists yet, the errors
     /// of [`open_live`](crate::OpenOptions::open_live) once the header is complete.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "live-refresh", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// writer.push(1)?;
+    /// assert!(!reader.refresh()?); // not committed: nothing to see
+    /// writer.sync()?;
+    /// assert!(reader.refresh()?); // a new length
+    /// assert!(!reader.refresh()?); // nothing new since
+    /// assert_eq!(reader.len(), 1);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     pub fn refresh(&mut self) -> Result<bool> {
         if self.map_len != 0 && self.view.unchanged(&self.read_words()) {
@@ -472,6 +533,28 @@ impl<T: crate::Pod> LiveReader<T> {
 
     /// The element at `index`, copied out (one volatile read), or `None` past
     /// [`len`](Self::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "live-get", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// writer.extend_from_slice(&[10, 20])?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// assert_eq!(reader.get(1), Some(20));
+    /// assert_eq!(reader.get(2), None);
+    /// writer[1] = 21; // an in-place change shows at once
+    /// assert_eq!(reader.get(1), Some(21));
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn get(&self, index: usize) -> Option<T> {
@@ -488,6 +571,27 @@ impl<T: crate::Pod> LiveReader<T> {
     /// Copies elements `start..` into `out`, as many as fit and exist below
     /// [`len`](Self::len); returns how many. Each is read once (as [`get`](Self::get) reads
     /// it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "live-copy_to", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// writer.extend_from_slice(&[1, 2, 3, 4, 5])?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// let mut buf = [0; 4];
+    /// assert_eq!(reader.copy_to(3, &mut buf), 2); // only elements 3 and 4 exist
+    /// assert_eq!(buf[..2], [4, 5]);
+    /// # Ok(()) }
+    /// ```
     pub fn copy_to(&self, start: usize, out: &mut [T]) -> usize {
         let n = out.len().min(self.len.saturating_sub(start));
         let src = self.data();
@@ -500,6 +604,26 @@ impl<T: crate::Pod> LiveReader<T> {
 
     /// An iterator over copies of elements `0..len` (each read once, as [`get`](Self::get)
     /// reads it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "live-iter", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// writer.extend_from_slice(&[1, 2, 3])?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// assert_eq!(reader.iter().sum::<u32>(), 6);
+    /// assert_eq!(reader.iter().rev().next(), Some(3));
+    /// # Ok(()) }
+    /// ```
     pub fn iter(
         &self,
     ) -> impl DoubleEndedIterator<Item = T> + ExactSizeIterator + core::iter::FusedIterator + '_
@@ -529,6 +653,30 @@ impl<T: crate::Pod> LiveReader<T> {
     /// just a stale value. When the writer may change elements in place, use
     /// [`get`](Self::get), [`copy_to`](Self::copy_to) or [`iter`](Self::iter): they copy each
     /// element out with a volatile read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "live-as_slice", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// writer.extend_from_slice(&[1, 2, 3])?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// // SAFETY: nothing changes elements 0..3 while `s` lives: this process's only writer just
+    /// // appends (below), and no other program writes the file.
+    /// let s = unsafe { reader.as_slice() };
+    /// writer.push(4)?; // past the reader's length: fine
+    /// writer.sync()?;
+    /// assert_eq!(s, [1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub unsafe fn as_slice(&self) -> &[T] {
@@ -544,6 +692,29 @@ impl<T: crate::Pod> LiveReader<T> {
     /// # Errors
     ///
     /// The OS error of `flock(LOCK_UN)`. The reader is closed either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "live-close", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u64>::open(&path)?;
+    /// writer.reserve(1000)?;
+    /// writer.push(1)?;
+    /// writer.sync()?;
+    /// let reader = OpenOptions::new().open_live::<u64>(&path)?;
+    /// writer.shrink_to_fit()?;
+    /// assert!(writer.capacity() >= 1000); // a live reader is open: the file is not cut
+    /// reader.close()?;
+    /// writer.shrink_to_fit()?;
+    /// assert_eq!(writer.capacity(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn close(mut self) -> Result<()> {
         self.unmap();
         self.lock.unlock()

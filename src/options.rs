@@ -53,6 +53,25 @@ impl Default for OpenOptions {
 
 impl OpenOptions {
     /// The defaults listed on the type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-new", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::OpenOptions;
+    ///
+    /// // The defaults: read-write, create if missing, no magic, version 0.
+    /// const DEFAULTS: OpenOptions = OpenOptions::new();
+    /// assert_eq!(DEFAULTS, OpenOptions::default());
+    /// let mut v = DEFAULTS.open::<u32>(&path)?; // as `MmapedVec::open`
+    /// v.push(1)?;
+    /// assert_eq!(v, [1]);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub const fn new() -> Self {
         OpenOptions {
@@ -71,6 +90,24 @@ impl OpenOptions {
     /// The application magic: 8 bytes that say which application's file this is. Written
     /// into new files; an existing file with another magic is
     /// [`ErrorKind::MagicMismatch`](crate::ErrorKind::MagicMismatch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-magic", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{inspect, ErrorKind, OpenOptions};
+    ///
+    /// OpenOptions::new().magic(*b"MYAPP\0\0\0").open::<u32>(&path)?.close()?;
+    /// assert_eq!(inspect(&path)?.app_magic, *b"MYAPP\0\0\0");
+    ///
+    /// let err = OpenOptions::new().magic(*b"OTHER\0\0\0").open::<u32>(&path).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::MagicMismatch);
+    /// # Ok(()) }
+    /// ```
     pub fn magic(&mut self, magic: [u8; 8]) -> &mut Self {
         self.magic = magic;
         self
@@ -79,6 +116,25 @@ impl OpenOptions {
     /// The application data version. Written into new files; an existing file with another
     /// version is [`ErrorKind::VersionMismatch`](crate::ErrorKind::VersionMismatch), so a
     /// program can migrate old files deliberately.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-version", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{inspect, ErrorKind, OpenOptions};
+    ///
+    /// OpenOptions::new().version(1).open::<u32>(&path)?.close()?;
+    ///
+    /// // Version 2 of the program finds a version 1 file: it must migrate it deliberately.
+    /// let err = OpenOptions::new().version(2).open::<u32>(&path).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::VersionMismatch);
+    /// assert_eq!(inspect(&path)?.app_version, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn version(&mut self, version: u32) -> &mut Self {
         self.version = version;
         self
@@ -86,6 +142,24 @@ impl OpenOptions {
 
     /// Whether to create the file if it is missing (default `true`). With `false`, a missing
     /// file is [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-create", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, MmapedVec, OpenOptions};
+    ///
+    /// let existing = *OpenOptions::new().create(false);
+    /// assert_eq!(existing.open::<u32>(&path).unwrap_err().kind(), ErrorKind::NotFound);
+    ///
+    /// MmapedVec::<u32>::open(&path)?.close()?; // now it exists
+    /// assert!(existing.open::<u32>(&path)?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn create(&mut self, create: bool) -> &mut Self {
         self.create = create;
         self
@@ -93,12 +167,44 @@ impl OpenOptions {
 
     /// Whether to insist on creating a new file (default `false`). With `true`, an existing
     /// file is [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-create_new", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, OpenOptions};
+    ///
+    /// let fresh = *OpenOptions::new().create_new(true);
+    /// fresh.open::<u32>(&path)?.close()?; // created
+    /// assert_eq!(fresh.open::<u32>(&path).unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// # Ok(()) }
+    /// ```
     pub fn create_new(&mut self, create_new: bool) -> &mut Self {
         self.create_new = create_new;
         self
     }
 
     /// A minimum capacity in elements, reserved (with disk blocks) when the vector opens.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-capacity", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::OpenOptions;
+    ///
+    /// let v = OpenOptions::new().capacity(100_000).open::<u64>(&path)?;
+    /// assert!(v.is_empty());
+    /// assert!(v.capacity() >= 100_000); // no growth for the first 100 000 pushes
+    /// # Ok(()) }
+    /// ```
     pub fn capacity(&mut self, capacity: usize) -> &mut Self {
         self.capacity = capacity;
         self
@@ -106,6 +212,30 @@ impl OpenOptions {
 
     /// Whether to wait for a conflicting lock to go away (default `false`: fail at once with
     /// [`ErrorKind::Locked`](crate::ErrorKind::Locked)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-wait_for_lock", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, MmapedVec, OpenOptions};
+    ///
+    /// let mut first = MmapedVec::<u32>::open(&path)?;
+    /// first.push(1)?;
+    /// assert_eq!(MmapedVec::<u32>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
+    ///
+    /// let t = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(50));
+    ///     drop(first); // commits and unlocks
+    /// });
+    /// let second = OpenOptions::new().wait_for_lock(true).open::<u32>(&path)?; // waits for it
+    /// assert_eq!(second, [1]);
+    /// t.join().expect("the first handle's thread panicked");
+    /// # Ok(()) }
+    /// ```
     pub fn wait_for_lock(&mut self, wait: bool) -> &mut Self {
         self.wait_for_lock = wait;
         self
@@ -113,6 +243,23 @@ impl OpenOptions {
 
     /// The permission bits of a new file, before the umask (default `0o600`: the owner
     /// alone may read and write it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-mode", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::OpenOptions;
+    /// use std::os::unix::fs::PermissionsExt;
+    ///
+    /// let v = OpenOptions::new().mode(0o640).open::<u32>(&path)?;
+    /// let mode = std::fs::metadata(&path)?.permissions().mode();
+    /// assert_eq!(mode & 0o777 & !0o640, 0); // at most rw-r-----, less what the umask takes
+    /// # Ok(()) }
+    /// ```
     pub fn mode(&mut self, mode: u32) -> &mut Self {
         self.mode = mode;
         self
@@ -139,6 +286,8 @@ impl OpenOptions {
     /// data), nor on file systems without the attribute (ext4, XFS, tmpfs rewrite in place
     /// anyway; ZFS is always copy-on-write). [`inspect`](crate::inspect) reports which a file
     /// is.
+    ///
+    /// # Examples
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
@@ -175,6 +324,8 @@ impl OpenOptions {
     /// page-cache hints and leaves the folio sizes to its read-ahead (which still builds
     /// some large ones for data written by `push`). It changes no contents and nothing in
     /// the file; any open may choose either. Read-only opens never give hints.
+    ///
+    /// # Examples
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
@@ -217,6 +368,27 @@ impl OpenOptions {
     /// (header checksum), `MagicMismatch`, `VersionMismatch`, `LayoutMismatch`, and
     /// `Corrupt` when no commit slot is valid or the length does not fit the file. A failed
     /// open never changes the file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-open", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, OpenOptions};
+    ///
+    /// let opts = *OpenOptions::new().magic(*b"PRICES\0\0").version(1);
+    /// let mut v = opts.open::<f64>(&path)?;
+    /// v.push(101.5)?;
+    /// v.close()?;
+    ///
+    /// assert_eq!(opts.open::<f64>(&path)?, [101.5]);
+    /// // The same file as another element type is refused.
+    /// assert_eq!(opts.open::<u32>(&path).unwrap_err().kind(), ErrorKind::LayoutMismatch);
+    /// # Ok(()) }
+    /// ```
     pub fn open<T: Pod>(&self, path: impl PathArg) -> Result<MmapedVec<T>> {
         #[allow(clippy::let_unit_value)]
         let () = MmapedVec::<T>::LAYOUT_OK;
@@ -231,6 +403,27 @@ impl OpenOptions {
     /// # Errors
     ///
     /// As [`open`](Self::open); a missing file is `NotFound`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "options-open_read_only", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, OpenOptions};
+    ///
+    /// let opts = *OpenOptions::new().magic(*b"PRICES\0\0");
+    /// assert_eq!(opts.open_read_only::<f64>(&path).unwrap_err().kind(), ErrorKind::NotFound);
+    ///
+    /// let mut v = opts.open::<f64>(&path)?;
+    /// v.extend_from_slice(&[1.5, 2.5])?;
+    /// v.close()?;
+    /// let prices = opts.open_read_only::<f64>(&path)?;
+    /// assert_eq!(prices.iter().sum::<f64>(), 4.0);
+    /// # Ok(()) }
+    /// ```
     pub fn open_read_only<T: Pod>(&self, path: impl PathArg) -> Result<MmapedSlice<T>> {
         #[allow(clippy::let_unit_value)]
         let () = MmapedVec::<T>::LAYOUT_OK;
@@ -257,6 +450,18 @@ impl OpenOptions {
     /// A file that holds no commit yet (empty, or being created by a writer right now) opens
     /// as an empty reader, which looks for the first commit at each `refresh`.
     ///
+    /// # Errors
+    ///
+    /// `NotFound`, `PermissionDenied` (also when `<file>-live` is missing and cannot be
+    /// created, as in a read-only directory before any writer opened the file),
+    /// `NotARegularFile` (also for a `<file>-live` that is not a regular file),
+    /// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath) (a name too long to append
+    /// `-live` to, or a file bind-mounted on its own), and the format errors of
+    /// [`open`](Self::open) in the same order; `Corrupt` also for a `<file>-live` that is not
+    /// empty.
+    ///
+    /// # Examples
+    ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
     /// # let dir = tempfile::tempdir().unwrap();
@@ -273,16 +478,6 @@ impl OpenOptions {
     /// assert_eq!(reader.get(0), Some(7));
     /// # Ok(()) }
     /// ```
-    ///
-    /// # Errors
-    ///
-    /// `NotFound`, `PermissionDenied` (also when `<file>-live` is missing and cannot be
-    /// created, as in a read-only directory before any writer opened the file),
-    /// `NotARegularFile` (also for a `<file>-live` that is not a regular file),
-    /// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath) (a name too long to append
-    /// `-live` to, or a file bind-mounted on its own), and the format errors of
-    /// [`open`](Self::open) in the same order; `Corrupt` also for a `<file>-live` that is not
-    /// empty.
     pub fn open_live<T: Pod>(&self, path: impl PathArg) -> Result<LiveReader<T>> {
         #[allow(clippy::let_unit_value)]
         let () = MmapedVec::<T>::LAYOUT_OK;

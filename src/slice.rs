@@ -46,6 +46,26 @@ impl<T: Pod> MmapedSlice<T> {
     ///
     /// [`ErrorKind::Locked`](crate::ErrorKind::Locked) while a writer holds the file; the
     /// format errors of [`MmapedVec::open`](crate::MmapedVec::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "slice-open", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{ErrorKind, MmapedSlice, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// assert_eq!(MmapedSlice::<u32>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
+    /// v.close()?;
+    ///
+    /// let s = MmapedSlice::<u32>::open(&path)?; // once the writer is gone
+    /// assert_eq!(s[..], [1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
     pub fn open(path: impl PathArg) -> Result<Self> {
         OpenOptions::new().open_read_only(path)
     }
@@ -60,6 +80,25 @@ impl<T: Pod> MmapedSlice<T> {
     }
 
     /// The number of elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "slice-len", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedSlice, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// v.close()?;
+    ///
+    /// let s = MmapedSlice::<u32>::open(&path)?;
+    /// assert_eq!(s.len(), 3);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
@@ -67,6 +106,22 @@ impl<T: Pod> MmapedSlice<T> {
     }
 
     /// Whether the view holds no elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "slice-is_empty", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedSlice, MmapedVec};
+    ///
+    /// MmapedVec::<u32>::open(&path)?.close()?; // an empty vector file
+    /// let s = MmapedSlice::<u32>::open(&path)?;
+    /// assert!(s.is_empty());
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -74,6 +129,26 @@ impl<T: Pod> MmapedSlice<T> {
     }
 
     /// A slice of all elements (as `&s[..]`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "slice-as_slice", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{MmapedSlice, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[3, 1, 2])?;
+    /// v.close()?;
+    ///
+    /// let s = MmapedSlice::<u32>::open(&path)?;
+    /// let xs: &[u32] = s.as_slice();
+    /// assert_eq!(xs.iter().max(), Some(&3));
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn as_slice(&self) -> &[T] {

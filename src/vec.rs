@@ -130,6 +130,25 @@ impl<T: Pod> MmapedVec<T> {
     /// [`ErrorKind::Locked`] if another handle has the file open; a format error
     /// ([`ErrorKind::BadMagic`], [`ErrorKind::LayoutMismatch`], [`ErrorKind::Corrupt`], …)
     /// if it is not a valid vector of this `T`; the OS error otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-open", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?; // created, empty
+    /// v.push(42)?;
+    /// v.close()?;
+    ///
+    /// let v = MmapedVec::<u64>::open(&path)?; // opened again: the element is there
+    /// assert_eq!(v, [42]);
+    /// # Ok(()) }
+    /// ```
     pub fn open(path: impl PathArg) -> Result<Self> {
         OpenOptions::new().open(path)
     }
@@ -146,6 +165,23 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// The number of elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-len", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// assert_eq!(v.len(), 0);
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// assert_eq!(v.len(), 3);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
@@ -153,6 +189,23 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// Whether the vector holds no elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-is_empty", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// assert!(v.is_empty());
+    /// v.push(1)?;
+    /// assert!(!v.is_empty());
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -160,6 +213,25 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// How many elements fit without growing the file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-capacity", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.reserve(1000)?;
+    /// let cap = v.capacity();
+    /// assert!(cap >= 1000);
+    /// v.extend_from_slice(&[7; 1000])?; // fits: the file does not grow
+    /// assert_eq!(v.capacity(), cap);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn capacity(&self) -> usize {
@@ -168,6 +240,24 @@ impl<T: Pod> MmapedVec<T> {
 
     /// The length recorded by the last commit (or found on open): what a reopen after a
     /// crash right now would show.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-committed_len", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// assert_eq!(v.committed_len(), 0); // a crash now would lose all three
+    /// v.sync()?;
+    /// assert_eq!(v.committed_len(), 3);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn committed_len(&self) -> usize {
@@ -175,6 +265,24 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// The size of the file in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-file_len", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.reserve(1000)?;
+    /// // A 4096-byte header, then room for `capacity` elements.
+    /// assert_eq!(v.file_len(), 4096 + 8 * v.capacity() as u64);
+    /// assert_eq!(v.file_len(), std::fs::metadata(&path)?.len());
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn file_len(&self) -> u64 {
         self.raw.file_len()
@@ -240,6 +348,26 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// A slice of all elements (as `&v[..]`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-as_slice", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// fn total(xs: &[u32]) -> u32 {
+    ///     xs.iter().sum()
+    /// }
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// assert_eq!(total(v.as_slice()), 6);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn as_slice(&self) -> &[T] {
@@ -247,6 +375,24 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// A mutable slice of all elements (as `&mut v[..]`); the next commit syncs them all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-as_mut_slice", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[3, 1, 2])?;
+    /// v.as_mut_slice().sort_unstable();
+    /// v.sync()?; // the new order is durable
+    /// assert_eq!(v, [1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [T] {
         self
@@ -254,6 +400,25 @@ impl<T: Pod> MmapedVec<T> {
 
     /// A raw pointer to element 0. It is invalidated by anything that may grow or shrink the
     /// file (the mapping can move).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-as_ptr", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[10, 20])?;
+    /// let p = v.as_ptr();
+    /// // SAFETY: `p` points to `v.len()` elements, and nothing grows or shrinks `v` meanwhile.
+    /// let second = unsafe { *p.add(1) };
+    /// assert_eq!(second, 20);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     #[must_use]
     pub fn as_ptr(&self) -> *const T {
@@ -267,6 +432,23 @@ impl<T: Pod> MmapedVec<T> {
     /// When the file must grow: [`ErrorKind::OutOfSpace`] if the disk is full,
     /// [`ErrorKind::CapacityOverflow`] past `isize::MAX` bytes, or the OS error. On error
     /// the vector is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-push", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.push(1)?;
+    /// v.push(2)?;
+    /// assert_eq!(v, [1, 2]);
+    /// # Ok(()) }
+    /// ```
     #[inline]
     pub fn push(&mut self, value: T) -> Result<()> {
         if self.len == self.capacity() {
@@ -296,6 +478,23 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// As [`push`](Self::push).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-reserve", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.push(1)?;
+    /// v.reserve(10_000)?;
+    /// assert!(v.capacity() >= 10_001);
+    /// # Ok(()) }
+    /// ```
     pub fn reserve(&mut self, additional: usize) -> Result<()> {
         if self.capacity() - self.len < additional {
             self.grow_for(additional, false)?;
@@ -309,6 +508,25 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// As [`push`](Self::push).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-reserve_exact", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.reserve_exact(1000)?;
+    /// let cap = v.capacity();
+    /// assert!(cap >= 1000);
+    /// v.extend_from_slice(&[7; 1000])?; // fits: the file does not grow
+    /// assert_eq!(v.capacity(), cap);
+    /// # Ok(()) }
+    /// ```
     pub fn reserve_exact(&mut self, additional: usize) -> Result<()> {
         if self.capacity() - self.len < additional {
             self.grow_for(additional, true)?;
@@ -332,6 +550,28 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// The OS error from `mremap`/`mmap` or `ftruncate`; the vector stays usable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-shrink_to_fit", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.extend_from_slice(&[0; 10_000])?;
+    /// v.sync()?;
+    /// v.truncate(10);
+    /// v.shrink_to_fit()?;
+    /// assert_eq!(v.capacity(), 10_000); // the commit still holds 10 000
+    /// v.sync()?;
+    /// v.shrink_to_fit()?;
+    /// assert_eq!(v.capacity(), 10);
+    /// # Ok(()) }
+    /// ```
     pub fn shrink_to_fit(&mut self) -> Result<()> {
         self.raw.shrink_to(self.len)
     }
@@ -348,6 +588,23 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// As [`push`](Self::push); on error the vector is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-extend_from_slice", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2])?;
+    /// v.extend_from_slice(&[3])?;
+    /// assert_eq!(v, [1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
     pub fn extend_from_slice(&mut self, other: &[T]) -> Result<()> {
         self.reserve(other.len())?;
         // SAFETY: `T: Pod` has no padding bytes, so all bytes of `other` are initialised and
@@ -370,6 +627,24 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// As [`push`](Self::push); on error the vector is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-insert", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 3])?;
+    /// v.insert(1, 2)?;
+    /// v.insert(3, 4)?;
+    /// assert_eq!(v, [1, 2, 3, 4]);
+    /// # Ok(()) }
+    /// ```
     #[track_caller]
     pub fn insert(&mut self, index: usize, element: T) -> Result<()> {
         let len = self.len;
@@ -393,6 +668,23 @@ impl<T: Pod> MmapedVec<T> {
     /// # Panics
     ///
     /// If `index >= len`, as `Vec::remove`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-remove", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// assert_eq!(v.remove(1), 2);
+    /// assert_eq!(v, [1, 3]);
+    /// # Ok(()) }
+    /// ```
     #[track_caller]
     pub fn remove(&mut self, index: usize) -> T {
         let len = self.len;
@@ -416,6 +708,23 @@ impl<T: Pod> MmapedVec<T> {
     /// # Panics
     ///
     /// If `index >= len`, as `Vec::swap_remove`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-swap_remove", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3, 4])?;
+    /// assert_eq!(v.swap_remove(1), 2);
+    /// assert_eq!(v, [1, 4, 3]);
+    /// # Ok(()) }
+    /// ```
     #[track_caller]
     pub fn swap_remove(&mut self, index: usize) -> T {
         let len = self.len;
@@ -435,6 +744,24 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// Removes the last element and returns it, or `None` if the vector is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-pop", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2])?;
+    /// assert_eq!(v.pop(), Some(2));
+    /// assert_eq!(v.pop(), Some(1));
+    /// assert_eq!(v.pop(), None);
+    /// # Ok(()) }
+    /// ```
     pub fn pop(&mut self) -> Option<T> {
         let last = self.len.checked_sub(1)?;
         self.set_len_marked(last);
@@ -444,6 +771,27 @@ impl<T: Pod> MmapedVec<T> {
 
     /// Shortens the vector to `len` elements; does nothing if it is not longer. The file
     /// keeps its size (see [`shrink_to_fit`](Self::shrink_to_fit)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-truncate", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3, 4])?;
+    /// let cap = v.capacity();
+    /// v.truncate(2);
+    /// assert_eq!(v, [1, 2]);
+    /// assert_eq!(v.capacity(), cap); // the file keeps its size
+    /// v.truncate(5); // not longer: nothing happens
+    /// assert_eq!(v, [1, 2]);
+    /// # Ok(()) }
+    /// ```
     pub fn truncate(&mut self, len: usize) {
         if len < self.len {
             self.set_len_marked(len);
@@ -451,6 +799,25 @@ impl<T: Pod> MmapedVec<T> {
     }
 
     /// Removes all elements (the file keeps its size).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-clear", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// v.clear();
+    /// assert!(v.is_empty());
+    /// v.close()?;
+    /// assert!(MmapedVec::<u32>::open(&path)?.is_empty()); // cleared in the file too
+    /// # Ok(()) }
+    /// ```
     pub fn clear(&mut self) {
         self.truncate(0);
     }
@@ -460,6 +827,25 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// As [`push`](Self::push); on error the vector is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-resize", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.push(1)?;
+    /// v.resize(3, 0)?;
+    /// assert_eq!(v, [1, 0, 0]);
+    /// v.resize(1, 0)?;
+    /// assert_eq!(v, [1]);
+    /// # Ok(()) }
+    /// ```
     pub fn resize(&mut self, new_len: usize, value: T) -> Result<()> {
         if new_len <= self.len {
             self.truncate(new_len);
@@ -1007,6 +1393,24 @@ impl<T: Pod> MmapedVec<T> {
     ///   are durable; only whether the length itself survives a power loss is unknown.
     ///   [`committed_len`](Self::committed_len) says so, and the next `sync` flushes the
     ///   slot again: when it returns `Ok`, the length is durable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-sync", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::{inspect, MmapedVec};
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3])?;
+    /// assert_eq!(inspect(&path)?.len, 0); // not committed: a crash would lose them
+    /// v.sync()?;
+    /// assert_eq!(inspect(&path)?.len, 3); // durable
+    /// # Ok(()) }
+    /// ```
     pub fn sync(&mut self) -> Result<()> {
         self.raw.commit(self.len, self.dirty_from)?;
         self.dirty_from = self.len;
@@ -1019,6 +1423,25 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// The error of the commit, or of `flock(LOCK_UN)`. The file is closed either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-close", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.push(1)?;
+    /// v.close()?; // committed and unlocked, or an error says why not
+    ///
+    /// let v = MmapedVec::<u32>::open(&path)?; // not `Locked`: the lock went with `close`
+    /// assert_eq!(v, [1]);
+    /// # Ok(()) }
+    /// ```
     pub fn close(mut self) -> Result<()> {
         let synced = self.sync();
         let this = ManuallyDrop::new(self);

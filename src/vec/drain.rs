@@ -52,6 +52,27 @@ impl<'a, T: Pod> Drain<'a, T> {
     }
 
     /// The elements not yet yielded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "drain-as_slice", std::process::id()));
+    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
+    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
+    /// # let _rm = Rm(path.clone());
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3, 4])?;
+    /// let mut d = v.drain(..3);
+    /// assert_eq!(d.as_slice(), &[1, 2, 3]);
+    /// d.next();
+    /// assert_eq!(d.as_slice(), &[2, 3]);
+    /// drop(d); // the whole range goes, yielded or not
+    /// assert_eq!(v, [4]);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn as_slice(&self) -> &[T] {
         &self.vec[self.front..self.back]
