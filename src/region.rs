@@ -147,6 +147,8 @@ pub(crate) struct RawRegion {
     /// open, or a `pwrite` into it failed. The next slot write then reads it first and picks
     /// its sequence number clear of it (`sequence_clear_of`).
     target_torn: bool,
+    /// `close` already released the lock: `Drop` need not `flock(LOCK_UN)` again.
+    unlocked: bool,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -512,6 +514,7 @@ impl RawRegion {
             place,
             pending_cut: None,
             target_torn: false,
+            unlocked: false,
         };
         if is_new {
             if !opts.write {
@@ -1081,7 +1084,8 @@ impl RawRegion {
     pub(crate) fn close(mut self) -> Result<()> {
         self.unmap();
         let result = self.file.unlock();
-        // Dropping `self` unmaps nothing more and unlocks again, which is harmless.
+        // Dropping `self` then unmaps nothing more and only closes the descriptor.
+        self.unlocked = true;
         result
     }
 
@@ -1100,7 +1104,9 @@ impl Drop for RawRegion {
     /// file description and would otherwise keep the lock), then closes the descriptor.
     fn drop(&mut self) {
         self.unmap();
-        let _ = self.file.unlock();
+        if !self.unlocked {
+            let _ = self.file.unlock();
+        }
     }
 }
 
