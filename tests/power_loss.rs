@@ -676,7 +676,10 @@ fn power_loss_with_2_mib_folios() {
         &Shape {
             steps: 8,
             appends: (270_000.0, 400_000.0),
-            min_images: 48,
+            // Model 1 gives 6 images per step that commits something; where model 2 cannot
+            // run (tmpfs) that is all, and a step of random operations may commit nothing
+            // new (seed 4768804023221620424 gave 42 on tmpfs). Most steps must count.
+            min_images: 36,
             huge_pages: true,
         },
     );
