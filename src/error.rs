@@ -137,10 +137,8 @@ impl Error {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "error-kind", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("error-kind.bin");
     /// use persistence::{ErrorKind, MmapedSlice};
     ///
     /// let count = match MmapedSlice::<u32>::open(&path) {
@@ -162,10 +160,8 @@ impl Error {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "error-raw_os_error", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("error-raw_os_error.bin");
     /// use persistence::{MmapedSlice, MmapedVec};
     ///
     /// let err = MmapedSlice::<u32>::open(&path).unwrap_err(); // no such file: ENOENT
@@ -194,10 +190,8 @@ impl ErrorKind {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "error-as_str", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("error-as_str.bin");
     /// use persistence::{ErrorKind, MmapedSlice};
     ///
     /// assert_eq!(ErrorKind::NotFound.as_str(), "the file does not exist");
@@ -361,10 +355,8 @@ impl<T: Copy> ExtendError<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "extenderror-appended", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("extenderror-appended.bin");
     /// use persistence::{ErrorKind, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;
@@ -387,10 +379,8 @@ impl<T: Copy> ExtendError<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "extenderror-element", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("extenderror-element.bin");
     /// use persistence::{ErrorKind, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;
@@ -411,10 +401,8 @@ impl<T: Copy> ExtendError<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "extenderror-error", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("extenderror-error.bin");
     /// use persistence::{Error, ErrorKind, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;
@@ -435,10 +423,8 @@ impl<T: Copy> ExtendError<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "extenderror-kind", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("extenderror-kind.bin");
     /// use persistence::{ErrorKind, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;

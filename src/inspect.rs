@@ -81,10 +81,8 @@ impl FileInfo {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "inspect-current", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("inspect-current.bin");
     /// use persistence::{inspect, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -110,10 +108,8 @@ impl FileInfo {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "inspect-data_bytes", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("inspect-data_bytes.bin");
     /// use persistence::{inspect, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;

@@ -51,10 +51,8 @@ impl<T: Pod> MmapedSlice<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "slice-open", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("slice-open.bin");
     /// use persistence::{ErrorKind, MmapedSlice, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -85,10 +83,8 @@ impl<T: Pod> MmapedSlice<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "slice-len", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("slice-len.bin");
     /// use persistence::{MmapedSlice, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -111,10 +107,8 @@ impl<T: Pod> MmapedSlice<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "slice-is_empty", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("slice-is_empty.bin");
     /// use persistence::{MmapedSlice, MmapedVec};
     ///
     /// MmapedVec::<u32>::open(&path)?.close()?; // an empty vector file
@@ -134,10 +128,8 @@ impl<T: Pod> MmapedSlice<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "slice-as_slice", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("slice-as_slice.bin");
     /// use persistence::{MmapedSlice, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;

@@ -135,10 +135,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-open", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-open.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?; // created, empty
@@ -170,10 +168,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-len", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-len.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -194,10 +190,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-is_empty", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-is_empty.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -218,10 +212,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-capacity", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-capacity.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;
@@ -245,10 +237,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-committed_len", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-committed_len.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -270,10 +260,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-file_len", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-file_len.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;
@@ -353,10 +341,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-as_slice", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-as_slice.bin");
     /// use persistence::MmapedVec;
     ///
     /// fn total(xs: &[u32]) -> u32 {
@@ -380,10 +366,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-as_mut_slice", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-as_mut_slice.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -405,10 +389,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-as_ptr", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-as_ptr.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -437,10 +419,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-push", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-push.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -483,10 +463,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-reserve", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-reserve.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;
@@ -513,10 +491,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-reserve_exact", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-reserve_exact.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;
@@ -555,10 +531,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-shrink_to_fit", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-shrink_to_fit.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u64>::open(&path)?;
@@ -593,10 +567,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-extend_from_slice", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-extend_from_slice.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -632,10 +604,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-insert", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-insert.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -673,10 +643,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-remove", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-remove.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -713,10 +681,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-swap_remove", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-swap_remove.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -749,10 +715,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-pop", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-pop.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -776,10 +740,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-truncate", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-truncate.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -804,10 +766,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-clear", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-clear.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -832,10 +792,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-resize", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-resize.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -1398,10 +1356,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-sync", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-sync.bin");
     /// use persistence::{inspect, MmapedVec};
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
@@ -1428,10 +1384,8 @@ impl<T: Pod> MmapedVec<T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "vec-close", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-close.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;

@@ -57,10 +57,8 @@ impl<'a, T: Pod> Drain<'a, T> {
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
-    /// # let path = std::env::temp_dir().join(format!("persistence-doc-{}-{}.bin", "drain-as_slice", std::process::id()));
-    /// # struct Rm(std::path::PathBuf); // removes the file and its `-live` beside it, even on failure
-    /// # impl Drop for Rm { fn drop(&mut self) { for p in [self.0.clone(), self.0.with_extension("bin-live")] { let _ = std::fs::remove_file(p); } } }
-    /// # let _rm = Rm(path.clone());
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("drain-as_slice.bin");
     /// use persistence::MmapedVec;
     ///
     /// let mut v = MmapedVec::<u32>::open(&path)?;
