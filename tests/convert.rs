@@ -32,7 +32,7 @@ mod example;
 
 const MAGIC: [u8; 8] = *b"CONVERT!";
 const VERSION: u32 = 4;
-const TEMP_SUFFIX: &str = ".persistence-tmp";
+use common::{temp_files, TEMP_SUFFIX};
 
 fn opts() -> OpenOptions {
     *OpenOptions::new().magic(MAGIC).version(VERSION)
@@ -193,15 +193,6 @@ fn foreign_file<T: Sample>(path: &Path, elems: &[T]) {
 
 fn samples<T: Sample>(n: u64) -> Vec<T> {
     (0..n).map(T::sample).collect()
-}
-
-/// The names of temporary files in `dir`.
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(TEMP_SUFFIX))
-        .collect()
 }
 
 fn read_opt(path: &Path) -> Option<Vec<u8>> {

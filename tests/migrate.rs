@@ -11,7 +11,7 @@ use common::format::{vector_file, Fixed, Order};
 use persistence::{inspect, pod, ErrorKind, MmapedVec, OpenOptions};
 
 const MAGIC: [u8; 8] = *b"MIGRATE!";
-const TEMP_SUFFIX: &str = ".persistence-tmp";
+use common::temp_files;
 
 pod! {
     /// Version 1: 16 bytes.
@@ -57,14 +57,6 @@ fn v1_file(path: &Path, n: u64) {
         f.push(old(i)).unwrap();
     }
     f.close().unwrap();
-}
-
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(TEMP_SUFFIX))
-        .collect()
 }
 
 #[test]

@@ -68,3 +68,15 @@ impl Rec {
         }
     }
 }
+
+/// The suffix of a conversion's or migration's temporary file, `<to>.persistence-tmp`.
+pub const TEMP_SUFFIX: &str = ".persistence-tmp";
+
+/// The names of conversion temporary files in `dir`.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(TEMP_SUFFIX))
+        .collect()
+}
