@@ -383,6 +383,13 @@ pub(crate) fn encode_slot(order: ByteOrder, header_sum: u64, slot: Slot) -> [u8;
     out
 }
 
+/// The three words of a native-order slot's bytes (sequence, length, checksum), as a live
+/// reader loads them: not validated (see [`slot_words_valid`]).
+pub(crate) fn slot_words(bytes: &[u8; SLOT_LEN]) -> [u64; 3] {
+    let w = |k: usize| ByteOrder::Native.u64_at(bytes, k * 8);
+    [w(0), w(1), w(2)]
+}
+
 /// Whether the three words of a slot of a native-order file (sequence, length, checksum, as
 /// a reader loads them from the file as `u64`s) are a valid slot of a header whose checksum
 /// is `header_sum`: the checksum word matches the other two.

@@ -408,12 +408,7 @@ fn probe_beside_writer(file: &sys::File) -> Result<Probe> {
             if file.read_at(&mut b, SLOT_OFFSETS[i] as u64)? < b.len() {
                 return Ok([0; 3]); // Past the end of a short file: blank.
             }
-            let w = |k: usize| {
-                let mut x = [0u8; 8];
-                x.copy_from_slice(&b[k * 8..k * 8 + 8]);
-                u64::from_ne_bytes(x)
-            };
-            Ok([w(0), w(1), w(2)])
+            Ok(format::slot_words(&b))
         };
         let snap = crate::live::snapshot(
             read,
@@ -1040,12 +1035,7 @@ impl RawRegion {
         let mut b = [0u8; format::SLOT_LEN];
         self.file
             .read_at(&mut b, SLOT_OFFSETS[self.next_slot] as u64)?;
-        let word = |k: usize| {
-            let mut x = [0u8; 8];
-            x.copy_from_slice(&b[k * 8..k * 8 + 8]);
-            u64::from_ne_bytes(x)
-        };
-        let (old_seq, old_len, old_sum) = (word(0), word(1), word(2));
+        let [old_seq, old_len, old_sum] = format::slot_words(&b);
         let sum = self.header.checksum();
         // A sequence word far above ours is damage, not a writer's (each number is spent by
         // a slot write): following it would only run the numbers out.
