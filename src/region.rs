@@ -339,7 +339,9 @@ pub(crate) struct Probe {
 /// a file of the other byte order is decoded too (its header says so): opened read-only,
 /// read with `pread`, never written or mapped.
 ///
-/// Under a shared lock (never waiting), unlocked explicitly before it returns, when it can
+/// Through [`open_locked`], as `RawRegion::open` (so the same refusals, and a file renamed over
+/// while it was opened is opened again), under a shared lock (never waiting), unlocked
+/// explicitly before it returns, when it can
 /// get one. When it cannot (a writer holds the file), it reads without a lock, as a live
 /// reader would (it never faults: it does not map): the fixed fields once (a file with a
 /// commit never rewrites them), then the two slots as [`crate::live::snapshot`] reads them (slot A,
@@ -354,13 +356,24 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
         create_new: false,
         mode: 0,
     };
-    let file = sys::open(path, &how)?;
-    match file.lock(false, false) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::Locked => return probe_beside_writer(&file),
+    let (file, page) = match open_locked(path, &how, false, false) {
+        Ok(opened) => opened,
+        // A writer holds the file: read it as a live reader would, without a lock.
+        Err(e) if e.kind() == ErrorKind::Locked => {
+            return probe_beside_writer(&sys::open(path, &how)?)
+        }
         Err(e) => return Err(e),
-    }
-    let result = probe_locked(&file);
+    };
+    // Foreign files too: `inspect` shows what they hold, so that they can be converted.
+    let result = Header::decode(page.bytes(), true).and_then(|header| {
+        let (winner, _) = header.committed(page.file_size)?;
+        Ok(Probe {
+            header,
+            winner,
+            file_size: page.file_size,
+            fs: file.fs_facts(),
+        })
+    });
     // Unlock explicitly, as the region does: a child forked meanwhile may share the open file
     // description and would otherwise keep the lock after the descriptor is closed.
     let unlocked = file.unlock();
@@ -371,25 +384,6 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
 
 fn not_regular() -> Error {
     Error::new(ErrorKind::NotARegularFile, "the path")
-}
-
-/// [`probe`] under the shared lock.
-fn probe_locked(file: &sys::File) -> Result<Probe> {
-    let stat = file.stat()?;
-    if !stat.regular {
-        return Err(not_regular());
-    }
-    let mut bytes = [0u8; HEADER_SIZE];
-    let got = file.read_at(&mut bytes, 0)?;
-    // Foreign files too: `inspect` shows what they hold, so that they can be converted.
-    let header = Header::decode(&bytes[..got], true)?;
-    let (winner, _) = header.committed(stat.size)?;
-    Ok(Probe {
-        header,
-        winner,
-        file_size: stat.size,
-        fs: file.fs_facts(),
-    })
 }
 
 /// [`probe`] without a lock, beside a writer.
