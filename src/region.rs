@@ -697,6 +697,43 @@ impl RawRegion {
         Ok(())
     }
 
+    /// Overwrites elements from `index` (all below the length) with `bytes`, dirtying in the
+    /// page cache only the file blocks the bytes fall in: with `pwrite` where the mapping
+    /// shows such writes at once, else by a copy into the mapping. A store through the
+    /// mapping would take a write fault, and the file system then marks the whole page-cache
+    /// folio under it dirty (up to 2 MiB, all written at the next commit); a `pwrite` marks
+    /// only the blocks it writes. It also fails with an error where a store would raise
+    /// `SIGBUS` (a page on a full copy-on-write file system). Never pads, never cuts.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `pwrite`; some of the bytes may then have been written.
+    ///
+    /// # Panics
+    ///
+    /// If the bytes do not fit in the capacity (a bug in the caller).
+    pub(crate) fn overwrite_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()> {
+        let offset = DATA_OFFSET + index * self.elem_size;
+        assert!(
+            self.writable && offset + bytes.len() <= DATA_OFFSET + self.capacity * self.elem_size
+        );
+        if sys::WRITE_SHOWS_IN_MAPPINGS {
+            // Before the write: even a failed one may have changed some bytes.
+            self.wrote_through_fd = true;
+            return self.file.write_all_at(bytes, offset as u64);
+        }
+        // SAFETY: as in `write_elems`: the range lies in the writable mapping, and `bytes`
+        // (a borrow of something else) cannot overlap it while `&mut self` lives.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.base.as_ptr().add(offset),
+                bytes.len(),
+            )
+        };
+        Ok(())
+    }
+
     /// Records a new mapping (or none, with `map_len == 0`) and what derives from it.
     fn set_mapping(&mut self, base: NonNull<u8>, map_len: usize) {
         self.base = base;
@@ -1049,7 +1086,13 @@ impl RawRegion {
     /// Step 1 of a commit: makes the bytes of elements `dirty_from..len` durable, and with
     /// `sync_file` the file size and whatever `pwrite` wrote too (`fdatasync`).
     fn sync_data(&mut self, len: usize, dirty_from: usize, sync_file: bool) -> Result<()> {
-        if dirty_from < len {
+        // On Linux `fdatasync` writes every dirty page of the file, those dirtied through a
+        // mapping included (a store into a clean shared page takes a write fault that marks
+        // its folio dirty), and flushes the drive's cache, exactly as `msync(MS_SYNC)` does
+        // for its range: when the file is flushed anyway, the `msync` before it would only
+        // cost a second flush of the drive's cache.
+        let msync_covered = sync_file && sys::FSYNC_WRITES_MAPPED_PAGES;
+        if dirty_from < len && !msync_covered {
             let start = DATA_OFFSET + dirty_from * self.elem_size;
             let start = start - start % self.page_size;
             let end = DATA_OFFSET + len * self.elem_size;

@@ -590,6 +590,110 @@ impl<T: Pod> MmapedVec<T> {
         Ok(())
     }
 
+    /// Replaces the element at `index` with `value` by a write through the file descriptor
+    /// (`pwrite`), not a store into the mapping: the cheap way to change a few committed
+    /// elements and [`sync`](Self::sync) soon after.
+    ///
+    /// `v.set(i, x)` leaves the same contents as `v[i] = x`, and the next `sync` makes it
+    /// durable the same way. The difference is what the page cache writes back. A store
+    /// through the mapping takes a write fault, and the file system marks the whole
+    /// page-cache folio under it dirty: the next `sync` writes that whole folio to the disk
+    /// (up to 256 KiB for data appended with large `extend_from_slice` calls, 2 MiB with
+    /// [`huge_pages(true)`](OpenOptions::huge_pages)). `set` dirties only the file block
+    /// the element falls in, so the `sync` after it costs about what `pwrite` + `fdatasync`
+    /// costs, whatever the folio sizes. And where a store into a page already on disk could
+    /// raise `SIGBUS` (a full copy-on-write file system, see
+    /// [`OpenOptions::copy_on_write`]), `set` returns the error instead.
+    ///
+    /// It costs a system call: to change many elements, store them (`v[i] = x`, `DerefMut`,
+    /// [`set_from_slice`](Self::set_from_slice) for a run) and `sync` once. A live reader in
+    /// another process may see the element torn while `set` writes it (the kernel copies
+    /// the bytes, not one store), still a valid `T`.
+    ///
+    /// # Panics
+    ///
+    /// If `index >= len`, as indexing does.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `pwrite` ([`ErrorKind::OutOfSpace`] on a full copy-on-write file
+    /// system). The element may then hold some of the new bytes, as after a torn store; the
+    /// last commit on disk is unchanged until the next `sync`, which would commit what the
+    /// element holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-set.bin");
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.extend_from_slice(&[0; 100_000])?;
+    /// v.sync()?;
+    /// v.set(4_321, 7)?; // dirties one block, not the whole folio under it
+    /// v.sync()?;
+    /// assert_eq!(v[4_321], 7);
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn set(&mut self, index: usize, value: T) -> Result<()> {
+        let len = self.len;
+        if index >= len {
+            index_failed(index, len);
+        }
+        self.set_from_slice(index, core::slice::from_ref(&value))
+    }
+
+    /// Replaces the elements from `index` on with `src` by one write through the file
+    /// descriptor (`pwrite`), as [`set`](Self::set) does for one element: it dirties only
+    /// the file blocks the elements fall in, and it reports a full copy-on-write file system
+    /// as an error. `v.set_from_slice(i, src)` leaves the same contents as
+    /// `v[i..i + src.len()].copy_from_slice(src)`.
+    ///
+    /// # Panics
+    ///
+    /// If `index + src.len() > len`, as `copy_from_slice` on that range does.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set): some of the elements may then hold new bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-set_from_slice.bin");
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u32>::open(&path)?;
+    /// v.extend_from_slice(&[1, 2, 3, 4, 5])?;
+    /// v.set_from_slice(1, &[20, 30])?;
+    /// assert_eq!(v, [1, 20, 30, 4, 5]);
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn set_from_slice(&mut self, index: usize, src: &[T]) -> Result<()> {
+        let len = self.len;
+        match index.checked_add(src.len()) {
+            Some(end) if end <= len => {}
+            _ => range_failed(index, index.saturating_add(src.len()), len),
+        }
+        if src.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: `T: Pod` has no padding bytes, so all bytes of `src` are initialised and
+        // may be read as `u8`.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(src.as_ptr().cast::<u8>(), mem::size_of_val(src))
+        };
+        // Marked before the write: even a failed one may have changed some bytes.
+        let _ = self.write_from(index);
+        self.raw.overwrite_elems(index, bytes)
+    }
+
     /// Inserts `element` at `index`, shifting the elements after it up.
     ///
     /// # Panics
@@ -1521,6 +1625,13 @@ fn range_failed(start: usize, end: usize, len: usize) -> ! {
         panic!("range end index {end} out of range for slice of length {len}");
     }
     panic!("slice index starts at {start} but ends at {end}");
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn index_failed(index: usize, len: usize) -> ! {
+    panic!("index out of bounds: the len is {len} but the index is {index}");
 }
 
 #[cold]

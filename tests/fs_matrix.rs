@@ -31,6 +31,12 @@
 //!   and `sync()`: no signal (a copy-on-write file system needs a new block for the page).
 //! * `new_file_on_full_disk`: creating a vector on a full disk is `OutOfSpace`, and any
 //!   file left behind opens (as an empty vector), never `Corrupt`, once there is space.
+//! * `set_on_full_disk`: a 4 MiB vector created with `copy_on_write(true)` (on btrfs a
+//!   copy-on-write file, where rewriting a page needs a new block; elsewhere the option
+//!   changes nothing), synced and closed; the disk filled to the brim; `set` on two
+//!   elements of every page: each `Ok` or `OutOfSpace`, never a signal; then `sync()`.
+//!   After the remount each element holds its old or new value, new when its `set` and the
+//!   `sync()` returned `Ok`.
 //! * `new_file_is_nocow` (btrfs only): a file the library creates has `FS_NOCOW_FL`, unless
 //!   `copy_on_write(true)`; `inspect` reports which a file is.
 //!
@@ -79,6 +85,7 @@ enum Scenario {
     PushIntoWrittenBackPage,
     NewFileOnFullDisk,
     NewFileIsNocow,
+    SetOnFullDisk,
 }
 
 impl Scenario {
@@ -89,6 +96,7 @@ impl Scenario {
             "push_into_written_back_page" => Scenario::PushIntoWrittenBackPage,
             "new_file_on_full_disk" => Scenario::NewFileOnFullDisk,
             "new_file_is_nocow" => Scenario::NewFileIsNocow,
+            "set_on_full_disk" => Scenario::SetOnFullDisk,
             _ => panic!("no scenario {name}"),
         }
     }
@@ -255,27 +263,27 @@ macro_rules! matrix_tests {
 matrix_tests! {
     ext4: Ext4 => [
         append_until_full, in_place_on_full_disk, push_into_written_back_page,
-        new_file_on_full_disk,
+        new_file_on_full_disk, set_on_full_disk,
     ];
     ext2: Ext2 => [
         append_until_full, in_place_on_full_disk, push_into_written_back_page,
-        new_file_on_full_disk,
+        new_file_on_full_disk, set_on_full_disk,
     ];
     ext4_noextents: Ext4NoExtents => [
         append_until_full, in_place_on_full_disk, push_into_written_back_page,
-        new_file_on_full_disk,
+        new_file_on_full_disk, set_on_full_disk,
     ];
     xfs: Xfs => [
         append_until_full, in_place_on_full_disk, push_into_written_back_page,
-        new_file_on_full_disk,
+        new_file_on_full_disk, set_on_full_disk,
     ];
     btrfs: Btrfs => [
         append_until_full, in_place_on_full_disk, push_into_written_back_page,
-        new_file_on_full_disk, new_file_is_nocow,
+        new_file_on_full_disk, new_file_is_nocow, set_on_full_disk,
     ];
     tmpfs: Tmpfs => [
         append_until_full, in_place_on_full_disk, push_into_written_back_page,
-        new_file_on_full_disk,
+        new_file_on_full_disk, set_on_full_disk,
     ];
 }
 
@@ -350,6 +358,8 @@ fn child(scenario: Scenario, phase: &str) {
         (Scenario::NewFileOnFullDisk, "verify") => verify_new_file(&dir, &state),
         (Scenario::NewFileIsNocow, "write") => new_file_is_nocow(&dir, &mut state),
         (Scenario::NewFileIsNocow, "verify") => verify_nocow(&dir, &state),
+        (Scenario::SetOnFullDisk, "write") => set_on_full_disk(&dir, &mut state),
+        (Scenario::SetOnFullDisk, "verify") => verify_set(&dir, &state),
         _ => panic!("no phase {phase}"),
     }
 }
@@ -528,6 +538,88 @@ fn verify_in_place(dir: &Path, state: &State) {
     }
     proved(format!(
         "length {}; of the changed elements {new} new, {old} old (sync was {}); every other \
+         element right",
+        s.len(),
+        state.get("sync").unwrap_or("not reached")
+    ));
+}
+
+fn set_on_full_disk(dir: &Path, state: &mut State) {
+    step(format!(
+        "creating a copy-on-write vector of {IN_PLACE_LEN} u64"
+    ));
+    let mut opts = OpenOptions::new();
+    opts.copy_on_write(true);
+    let mut v = opts.open::<u64>(vec_path(dir)).unwrap();
+    v.extend_from_slice(&(0..IN_PLACE_LEN).map(value).collect::<Vec<_>>())
+        .unwrap();
+    v.sync().unwrap();
+    v.close().unwrap();
+    let filled = fill_to_brim(dir, state);
+    step("reopening on the full disk");
+    let mut v = opts.open::<u64>(vec_path(dir)).unwrap();
+    step("set on two elements in every page");
+    let (mut ok, mut full) = (0, 0);
+    let mut set_ok = String::new();
+    for i in (0..IN_PLACE_LEN).step_by(IN_PLACE_EVERY) {
+        match v.set(i, changed(i)) {
+            Ok(()) => {
+                ok += 1;
+                set_ok.push('1');
+            }
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::OutOfSpace, "set({i}): {e}");
+                full += 1;
+                set_ok.push('0');
+            }
+        }
+    }
+    state.set("set_ok", set_ok);
+    step("sync after the sets");
+    let synced = v.sync();
+    state.set("sync", outcome(&synced));
+    step("close");
+    let closed = v.close();
+    proved(format!(
+        "{IN_PLACE_LEN} u64 committed (copy_on_write(true)), filler {} MiB to the brim; \
+         set: {ok} Ok, {full} OutOfSpace, no signal; sync: {}; close: {}",
+        filled >> 20,
+        outcome(&synced),
+        outcome(&closed)
+    ));
+}
+
+fn verify_set(dir: &Path, state: &State) {
+    let s = MmapedSlice::<u64>::open(vec_path(dir))
+        .unwrap_or_else(|e| panic!("the vector does not reopen: {e} ({:?})", e.kind()));
+    assert_eq!(s.len(), IN_PLACE_LEN, "reopened length");
+    let sync_ok = state.get("sync") == Some("Ok");
+    let set_ok: Vec<bool> = state
+        .get("set_ok")
+        .unwrap_or_default()
+        .bytes()
+        .map(|b| b == b'1')
+        .collect();
+    let (mut old, mut new) = (0, 0);
+    for (i, &x) in s.iter().enumerate() {
+        let was_set = i % IN_PLACE_EVERY == 0;
+        if was_set && x == changed(i) {
+            new += 1;
+        } else if x == value(i) {
+            if was_set {
+                let k = i / IN_PLACE_EVERY;
+                assert!(
+                    !(sync_ok && set_ok.get(k) == Some(&true)),
+                    "element {i} is old although its set and sync() returned Ok"
+                );
+                old += 1;
+            }
+        } else {
+            panic!("element {i} is {x:#x}: neither its old nor its new value");
+        }
+    }
+    proved(format!(
+        "length {}; of the elements set {new} new, {old} old (sync was {}); every other \
          element right",
         s.len(),
         state.get("sync").unwrap_or("not reached")

@@ -314,6 +314,20 @@ fn random_ops<T: Pod + PartialEq + std::fmt::Debug>(name: &str, make: fn(u64) ->
                     v.try_reserve_exact(n).unwrap();
                 }
             }
+            34 if !model.is_empty() => {
+                // `set` / `set_from_slice`: `pwrite` below the length, seen through the
+                // mapping, and made durable by the commit's `fdatasync`.
+                let a = rng.usize(0..model.len());
+                let b = rng.usize(a..=model.len());
+                let items: Vec<T> = (a..b).map(|_| make(rng.u64(..))).collect();
+                if let Some(&x) = items.first().filter(|_| rng.bool()) {
+                    v.set(a, x).unwrap();
+                    model[a] = x;
+                } else {
+                    v.set_from_slice(a, &items).unwrap();
+                    model[a..b].copy_from_slice(&items);
+                }
+            }
             _ => {
                 // Deref: slice reads.
                 assert_eq!(v.first(), model.first());

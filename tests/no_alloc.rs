@@ -254,6 +254,13 @@ fn the_rest_of_the_vec_api_allocates_nothing() {
         v.try_extend((0..200_000u64).filter(|x| x % 3 == 0))
             .unwrap();
         v.sync().unwrap();
+        v.set(7, 1).unwrap();
+        v.set_from_slice(100, &[1; 600]).unwrap();
+        v.sync().unwrap();
+        // Back as they were (element `i` is `i / 2`), for the checks below.
+        v.set(7, 3).unwrap();
+        let orig: [u64; 600] = core::array::from_fn(|k| (100 + k as u64) / 2);
+        v.set_from_slice(100, &orig).unwrap();
         assert_eq!(v.drain(10..20).sum::<u64>(), (5..10).sum::<u64>() * 2);
         let mut d = v.drain(..5);
         assert_eq!(d.next(), Some(0));
@@ -524,9 +531,15 @@ fn every_error_path_allocates_nothing() {
             r
         },
     );
+    // A commit whose data step is an `msync` alone: the file neither grew nor was written
+    // with `pwrite` since the last one (otherwise, on Linux, one `fdatasync` covers the data).
+    // (A first commit of a new length also makes the slot read at open durable.)
+    v.push(0).unwrap();
+    v.sync().unwrap();
+    assert!(v.len() < v.capacity());
     fails_without_alloc("Io (msync EIO)", ErrorKind::Io, || {
-        fault::inject(fault::Op::Msync, 0, 5 /* EIO */);
         v.push(1)?;
+        fault::inject(fault::Op::Msync, 0, 5 /* EIO */);
         v.sync()
     });
     assert!(!fault::pending());

@@ -10,8 +10,9 @@
 //! `test-hooks`, on for tests through the self dev-dependency): `fault::inject(op, n,
 //! errno)` makes the call of `op` after `n` successful ones fail, before it does anything,
 //! on the calling thread only. A commit calls, in order: `msync` of the data pages (when any
-//! element changed), `fdatasync` (when the file changed size), `pwrite` of the commit slot,
-//! `fdatasync` (when the length changed).
+//! element changed), `fdatasync` (when the file changed size or was written with `pwrite`;
+//! on Linux it replaces the `msync`, since it writes the pages stored through the mapping
+//! too), `pwrite` of the commit slot, `fdatasync` (when the length changed).
 //!
 //! "What a reopen sees" is checked two ways: by opening a byte copy of the file (what any
 //! process would read, while this handle still holds the lock), and by a real reopen after
@@ -45,23 +46,32 @@ enum Change {
     InPlace,
     /// `truncate`: no element changed: slot `pwrite`, `fdatasync`.
     Truncate,
+    /// `v.set(i, x)` on committed elements (a `pwrite`): data `msync` and `fdatasync`; on
+    /// Linux the `fdatasync` alone.
+    Set,
 }
+
+/// Whether a commit that flushes the file (`fdatasync`) skips the data `msync`: on Linux
+/// `fdatasync` writes the pages stored through the mapping as well.
+const FDATASYNC_COVERS_MSYNC: bool = cfg!(target_os = "linux");
 
 /// The steps of the commit of `change`, in order: (what, op, calls of op before it). The
 /// steps whose name starts with "slot" write or flush the commit slot; the others, the data.
 fn steps(change: Change) -> &'static [(&'static str, Op, u32)] {
     const DATA: (&str, Op, u32) = ("data msync", Op::Msync, 0);
     const SLOT: (&str, Op, u32) = ("slot pwrite", Op::Write, 0);
+    const GROWN: (&str, Op, u32) = ("fdatasync after growth", Op::SyncFile, 0);
+    const SET: (&str, Op, u32) = ("fdatasync after pwrite", Op::SyncFile, 0);
     match change {
-        Change::GrowingAppend => &[
-            DATA,
-            ("fdatasync after growth", Op::SyncFile, 0),
-            SLOT,
-            ("slot fdatasync", Op::SyncFile, 1),
-        ],
+        Change::GrowingAppend if FDATASYNC_COVERS_MSYNC => {
+            &[GROWN, SLOT, ("slot fdatasync", Op::SyncFile, 1)]
+        }
+        Change::GrowingAppend => &[DATA, GROWN, SLOT, ("slot fdatasync", Op::SyncFile, 1)],
         Change::Append => &[DATA, SLOT, ("slot fdatasync", Op::SyncFile, 0)],
         Change::InPlace => &[DATA],
         Change::Truncate => &[SLOT, ("slot fdatasync", Op::SyncFile, 0)],
+        Change::Set if FDATASYNC_COVERS_MSYNC => &[SET],
+        Change::Set => &[DATA, SET],
     }
 }
 
@@ -98,6 +108,11 @@ fn prepare(path: &Path, change: Change) -> (MmapedVec<u64>, Vec<u64>, Vec<u64>) 
             v[BASE / 2] = 555;
         }
         Change::Truncate => v.truncate(BASE - 100),
+        Change::Set => {
+            v.set(3, 333).unwrap();
+            v.set_from_slice(BASE - 2, &[998, 999]).unwrap();
+            v.set(BASE / 2, 555).unwrap();
+        }
     }
     let after = v.to_vec();
     (v, before, after)
@@ -185,6 +200,7 @@ fn a_failed_commit_step_keeps_the_previous_commit_and_only_a_slot_failure_is_ret
         Change::Append,
         Change::InPlace,
         Change::Truncate,
+        Change::Set,
     ] {
         for &(step, op, skip) in steps(change) {
             let what = format!("{change:?}, {step} fails");
@@ -304,6 +320,7 @@ fn close_or_drop_that_fails_to_commit_leaves_the_previous_commit() {
         Change::Append,
         Change::InPlace,
         Change::Truncate,
+        Change::Set,
     ] {
         for &(step, op, skip) in steps(change) {
             for use_close in [true, false] {
@@ -594,9 +611,14 @@ fn the_first_new_slot_after_open_flushes_the_current_one_first() {
     let header_before = header(&path);
     v.push(4).unwrap();
     let ops = observed_ops(|| v.sync().unwrap());
+    let data_flush: &[Op] = if FDATASYNC_COVERS_MSYNC {
+        &[Op::SyncFile]
+    } else {
+        &[Op::Msync, Op::SyncFile]
+    };
     assert_eq!(
         ops,
-        [Op::Write, Op::Msync, Op::SyncFile, Op::Write, Op::SyncFile],
+        [&[Op::Write][..], data_flush, &[Op::Write, Op::SyncFile]].concat(),
         "first new slot after open: the current slot rewritten and flushed, then the new one"
     );
     let slots = Slots::read(&header(&path)).slots;
@@ -616,4 +638,37 @@ fn the_first_new_slot_after_open_flushes_the_current_one_first() {
         &MmapedSlice::<u64>::open(&path).unwrap()[..],
         &[10, 2, 3, 4, 5]
     );
+}
+
+/// `set` writes with `pwrite` and its commit is one `fdatasync` on Linux (no `msync`, no
+/// slot: the length is unchanged). A failed `pwrite` is an error from `set`; the vector stays
+/// usable, the last commit stays what a reopen sees, and the next `set` + `sync` commits.
+#[test]
+fn set_commits_with_one_flush_and_a_failed_set_keeps_the_last_commit() {
+    let dir = common::tmpdir();
+    let path = common::path_in(&dir, "v.bin");
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    v.extend_from_slice(&(0..1000).collect::<Vec<u64>>())
+        .unwrap();
+    v.sync().unwrap();
+    assert_eq!(observed_ops(|| v.set(10, 1010).unwrap()), [Op::Write]);
+    let want: &[Op] = if FDATASYNC_COVERS_MSYNC {
+        &[Op::SyncFile]
+    } else {
+        &[Op::Msync, Op::SyncFile]
+    };
+    assert_eq!(observed_ops(|| v.sync().unwrap()), want);
+    assert_eq!(reopen_copy(&path)[10], 1010);
+
+    fault::inject(Op::Write, 0, ENOSPC);
+    let e = v.set(20, 2020).unwrap_err();
+    assert!(!fault::pending());
+    assert_eq!(e.kind(), ErrorKind::OutOfSpace, "{e}");
+    assert_eq!(v[20], 20, "the injected failure fires before the write");
+    assert_eq!(reopen_copy(&path)[20], 20, "the last commit stands");
+    v.set(20, 2020).unwrap();
+    v.sync().unwrap();
+    v.close().unwrap();
+    let s = MmapedSlice::<u64>::open(&path).unwrap();
+    assert_eq!((s[10], s[20], s[999], s.len()), (1010, 2020, 999, 1000));
 }

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use persistence::{ErrorKind, MmapedVec, OpenOptions};
+use persistence::{ErrorKind, MmapedSlice, MmapedVec, OpenOptions};
 
 /// Thousands of random operations, each applied to an `MmapedVec` and to a `Vec`; after each
 /// step the two must be equal. `close`, `Drop` (which commits) and reopens, read-write and
@@ -77,6 +77,18 @@ fn model_random_operations() {
                 let x = rng.u32(..);
                 v[i] = x;
                 model[i] = x;
+            }
+            97..=99 if !model.is_empty() => {
+                // `set` and `set_from_slice`: the `pwrite` path for elements in place.
+                let (a, b) = random_range(&mut rng, model.len());
+                let src: Vec<u32> = (a..b).map(|_| rng.u32(..)).collect();
+                if rng.bool() && a < model.len() {
+                    v.set(a, src.first().copied().unwrap_or(7)).unwrap();
+                    model[a] = src.first().copied().unwrap_or(7);
+                } else {
+                    v.set_from_slice(a, &src).unwrap();
+                    model[a..b].copy_from_slice(&src);
+                }
             }
             73..=74 => {
                 let n = rng.usize(0..5000);
@@ -363,6 +375,46 @@ fn index_past_end_panics_like_vec() {
     let (_d, mut v) = open_u64();
     v.push(1).unwrap();
     let _ = v[1];
+}
+
+#[test]
+#[should_panic(expected = "index out of bounds: the len is 2 but the index is 2")]
+fn set_past_end_panics_like_indexing() {
+    let (_d, mut v) = open_u64();
+    v.extend_from_slice(&[1, 2]).unwrap();
+    let _ = v.set(2, 0);
+}
+
+#[test]
+#[should_panic(expected = "range end index 3 out of range for slice of length 2")]
+fn set_from_slice_past_end_panics_like_copy_from_slice() {
+    let (_d, mut v) = open_u64();
+    v.extend_from_slice(&[1, 2]).unwrap();
+    let _ = v.set_from_slice(1, &[0, 0]);
+}
+
+/// `set` and `set_from_slice` leave what indexing and `copy_from_slice` leave, in memory
+/// and after a reopen, for single elements, runs across pages and an empty run.
+#[test]
+fn set_and_set_from_slice_follow_indexing() {
+    let dir = common::tmpdir();
+    let path = common::path_in(&dir, "v.bin");
+    let mut v = MmapedVec::<u64>::open(&path).unwrap();
+    let mut m: Vec<u64> = (0..50_000).collect();
+    v.extend_from_slice(&m).unwrap();
+    v.sync().unwrap();
+    v.set(0, 100).unwrap();
+    m[0] = 100;
+    v.set(49_999, 200).unwrap();
+    m[49_999] = 200;
+    let run: Vec<u64> = (0..3000).map(|i| i * 3).collect();
+    v.set_from_slice(511, &run).unwrap();
+    m[511..3511].copy_from_slice(&run);
+    v.set_from_slice(50_000, &[]).unwrap();
+    assert_eq!(&v[..], &m[..]);
+    v.sync().unwrap();
+    drop(v);
+    assert_eq!(&MmapedSlice::<u64>::open(&path).unwrap()[..], &m[..]);
 }
 
 #[test]
@@ -1264,6 +1316,10 @@ fn index_panics_report_the_callers_line() {
     cases.push(("extend_from_within", p, line!() - 1));
     let p = panic_location(|| ignore(v[9]));
     cases.push(("index", p, line!() - 1));
+    let p = panic_location(|| ignore(v.set(2, 0)));
+    cases.push(("set", p, line!() - 1));
+    let p = panic_location(|| ignore(v.set_from_slice(1, &[0, 0])));
+    cases.push(("set_from_slice", p, line!() - 1));
     for (name, (file, line), want) in cases {
         assert_eq!((file.as_str(), line), (file!(), want), "{name}");
     }

@@ -152,6 +152,19 @@ fn cases() -> Vec<(&'static str, Op)> {
             s[15_000] = 1;
             m[15_000] = 1;
         }),
+        ("set and set_from_slice (pwrite)", |v, m| {
+            v.set(17, 1717).unwrap();
+            m[17] = 1717;
+            v.set_from_slice(N - 600, &[6; 600]).unwrap();
+            m[N - 600..].fill(6);
+        }),
+        ("set, then a shorter length and an append", |v, m| {
+            v.set(9_999, 1).unwrap();
+            m[9_999] = 1;
+            cut(v, m, 5000);
+            v.push(2).unwrap();
+            m.push(2);
+        }),
         ("insert, remove, swap_remove", |v, m| {
             v.insert(20, 5).unwrap();
             m.insert(20, 5);

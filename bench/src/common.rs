@@ -37,6 +37,8 @@ pub mod names {
     pub const MEMVEC_SYNC: &str = "memvec store + File::sync_data";
     pub const LIB_SYNC: &str = "MmapedVec: v[i] = x; sync()";
     pub const LIB_SYNC_HUGE: &str = "MmapedVec, huge_pages(true): v[i] = x; sync()";
+    pub const LIB_SET_SYNC: &str = "MmapedVec: v.set(i, x); sync()";
+    pub const LIB_SET_SYNC_HUGE: &str = "MmapedVec, huge_pages(true): v.set(i, x); sync()";
     pub const MREMAP: &str = "bare mremap";
     pub const MMAP_MUNMAP: &str = "bare mmap new + munmap old";
     pub const FALLOC: &str = "bare fallocate of the added bytes";

@@ -96,6 +96,16 @@ fn vecdb_pairs(ctx: &Ctx) -> Vec<Pair> {
             [VDB_SET_BYTES, VDB_SET_ZERO],
             Some([VDB_SET_BYTES_FLUSH, VDB_SET_ZERO_FLUSH]),
         ));
+        v.push((
+            format!(
+                "S4 change one element of {} + durable sync (MmapedVec: set)",
+                fmt_bytes(8.0 * n as f64)
+            ),
+            format!("sync one {n}"),
+            LIB_SET_SYNC,
+            [VDB_SET_BYTES, VDB_SET_ZERO],
+            Some([VDB_SET_BYTES_FLUSH, VDB_SET_ZERO_FLUSH]),
+        ));
     }
     v.push((
         format!("S6 {} random reads in {big_b}", fmt_count(ctx.random_reads)),
@@ -327,7 +337,12 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
         format!("bare memmap2: {}", fmt_ratio(grow_bare)),
     ));
 
-    for (who, label) in [(LIB_SYNC, ""), (LIB_SYNC_HUGE, " (huge_pages(true))")] {
+    for (who, label) in [
+        (LIB_SYNC, ", v[i] = x"),
+        (LIB_SYNC_HUGE, ", v[i] = x, huge_pages(true)"),
+        (LIB_SET_SYNC, ", set(i, x)"),
+        (LIB_SET_SYNC_HUGE, ", set(i, x), huge_pages(true)"),
+    ] {
         for &n in &ctx.file_sizes {
             let key = format!("sync one {n}");
             out.push(at_most(

@@ -1,9 +1,11 @@
 //! Scenario 4: change one element of a durable vector, then make it durable again, at
 //! every file size. All contenders keep their file open for the whole scenario; each sample
 //! is one change + its sync. The baseline is what a `File` user does: `pwrite` the 8 bytes,
-//! `File::sync_data`. `MmapedVec` runs twice: on its default file (no page-cache hints) and
-//! on one written and opened with `huge_pages(true)` (bulk-appended into 2 MiB page-cache
-//! folios on ext4 and XFS, so a change dirties 2 MiB).
+//! `File::sync_data`. `MmapedVec` runs on its default file (no page-cache hints) and on one
+//! written and opened with `huge_pages(true)` (bulk-appended into 2 MiB page-cache folios on
+//! ext4 and XFS, so a store dirties 2 MiB), each with a store through the mapping
+//! (`v[i] = x`, which dirties the whole folio under it) and with `set` (a `pwrite`, which
+//! dirties one block).
 //!
 //! vecdb changes a value in place through `MutableVec::update_many` + `flush` (no device
 //! sync: timed as its own, non-durable row), then an `fsync` of its two files (the durable row).
@@ -19,7 +21,7 @@ use crate::common::{self, as_u64s_mut, names::*, Ctx, Fixture, Report};
 use crate::peer::{Kind, MutPeer};
 use crate::stats::{round_robin, Row, Table};
 
-const CONTENDERS: [&str; 9] = [
+const CONTENDERS: [&str; 11] = [
     PWRITE_SYNC,
     MSYNC_PAGE,
     MSYNC_ALL,
@@ -29,6 +31,8 @@ const CONTENDERS: [&str; 9] = [
     VDB_SET_ZERO,
     LIB_SYNC,
     LIB_SYNC_HUGE,
+    LIB_SET_SYNC,
+    LIB_SET_SYNC_HUGE,
 ];
 const DATA: usize = 4096;
 
@@ -102,6 +106,14 @@ pub fn run(ctx: &Ctx, report: &mut Report, fixtures: &[Fixture]) -> io::Result<(
                         lib_huge[i] = x;
                         lib_huge.sync().map_err(io::Error::from)
                     }
+                    LIB_SET_SYNC => lib
+                        .set(i, x)
+                        .and_then(|()| lib.sync())
+                        .map_err(io::Error::from),
+                    LIB_SET_SYNC_HUGE => lib_huge
+                        .set(i, x)
+                        .and_then(|()| lib_huge.sync())
+                        .map_err(io::Error::from),
                     _ => unreachable!("every contender is listed"),
                 };
                 let t = t0.elapsed().as_secs_f64();

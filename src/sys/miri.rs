@@ -220,8 +220,17 @@ impl File {
         let _ = (offset, len);
     }
 
-    /// `fdatasync`.
+    /// `fdatasync`: as on Linux, it first writes back what was stored through this file's
+    /// writable mappings (the kernel tracks those pages as dirty), then flushes the file.
     pub fn sync_data(&self) -> Result<()> {
+        for m in maps().0.iter() {
+            if m.writable && Arc::ptr_eq(&m.file, &self.file) {
+                // SAFETY: the whole live block of `m.len` bytes, mapped at file offset 0; the
+                // caller's region holds no reference into it while it flushes (it holds the
+                // region mutably, or is being dropped).
+                unsafe { write_back(&m.file, m.block, m.len, 0) }?;
+            }
+        }
         self.file.sync_data().map_err(|e| io_err(&e, "fdatasync"))
     }
 

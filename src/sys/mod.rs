@@ -68,6 +68,20 @@ pub(crate) const WRITE_SHOWS_IN_MAPPINGS: bool = cfg!(any(
     target_os = "watchos",
 ));
 
+/// Whether `fdatasync` writes the pages dirtied through the file's shared mappings and
+/// flushes the drive's cache, as `msync(MS_SYNC)` of the whole mapping would: true on Linux
+/// and Android, where a store into a clean shared page takes a write fault that marks its
+/// page-cache folio dirty, and where `msync(MS_SYNC)` is itself a ranged `fdatasync`.
+/// Elsewhere the region `msync`s its data before flushing the file.
+///
+/// # References
+///
+/// * [`msync(2)`](https://man7.org/linux/man-pages/man2/msync.2.html), NOTES: since Linux
+///   2.6.19 the kernel tracks dirty shared pages itself
+/// * [`fsync(2)`](https://man7.org/linux/man-pages/man2/fsync.2.html)
+pub(crate) const FSYNC_WRITES_MAPPED_PAGES: bool =
+    cfg!(any(target_os = "linux", target_os = "android"));
+
 /// Whether the kernel takes the page-cache hints the region gives for bulk appends (see
 /// [`advise_huge`], [`File::drop_clean_cache`], [`File::write_all_padded_at`]): Linux and
 /// Android, where page-cache folio sizes follow `MADV_HUGEPAGE` read-ahead and the length of
