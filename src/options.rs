@@ -304,10 +304,14 @@ impl OpenOptions {
     /// The price is paid by in-place changes: storing into a 2 MiB page marks all of it
     /// dirty, so a [`sync`](MmapedVec::sync) after changing one element of bulk-appended
     /// data writes 2 MiB instead of one 4 KiB page (measured: 4 to 5 ms instead of under
-    /// 1 ms). That is why it is not the default: with `false` the library gives the kernel no
-    /// page-cache hints and leaves the folio sizes to its read-ahead (which still builds
-    /// some large ones for data written by `push`). It changes no contents and nothing in
-    /// the file; any open may choose either. Read-only opens never give hints.
+    /// 1 ms). [`MmapedVec::set`] avoids it: it writes the element with `pwrite`, which
+    /// dirties one block, so `set` + `sync` costs about the same in both modes. It is not
+    /// the default because `v[i] = x; v.sync()` is how most code changes an element, and
+    /// that should not get several times slower when the data was appended in bulk: with
+    /// `false` the library gives the kernel no page-cache hints and leaves the folio sizes to
+    /// its read-ahead (which still builds some large ones for data written by `push`). It
+    /// changes no contents and nothing in the file; any open may choose either. Read-only
+    /// opens never give hints.
     ///
     /// # Examples
     ///

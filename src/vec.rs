@@ -84,9 +84,12 @@ pub use drain::Drain;
 ///   is appended in bulk, and large [`extend_from_slice`](Self::extend_from_slice) writes
 ///   are cut and padded at 2 MiB boundaries; a commit that appended less than 2 MiB switches
 ///   this off (small commits would otherwise rewrite a whole 2 MiB folio each), one of
-///   2 MiB or more switches it on. The price: changing an element in place inside data that
+///   2 MiB or more switches it on. The price: storing into an element inside data that
 ///   sits in a 2 MiB folio makes the next `sync` write all 2 MiB. These are hints; they
-///   never change the contents.
+///   never change the contents. In either mode, [`set`](Self::set) and
+///   [`set_from_slice`](Self::set_from_slice) change elements with a `pwrite`, which
+///   dirties only the blocks written: the way to change a few elements and `sync` each
+///   change.
 /// * **Locking.** The vector holds an exclusive `flock` on the file for its whole life; a
 ///   second writer or a reader gets [`ErrorKind::Locked`].
 /// * **No heap.** No method allocates.
