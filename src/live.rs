@@ -264,9 +264,11 @@ impl View {
 ///   then `push`, ...), a reader sees each change the moment the writer stores it, before
 ///   any `sync`. [`get`](Self::get), [`copy_to`](Self::copy_to) and [`iter`](Self::iter) read
 ///   each element once: an element of 1, 2, 4 or 8 bytes (8 on 64-bit targets) aligned to
-///   its size is read whole, the old value or the new one; a wider or less aligned element may
-///   be torn (some bytes old, some new: still a valid `T`, since `T:`
-///   [`Pod`](crate::Pod), but a value the writer never wrote). Nothing orders one element
+///   its size is read whole, the old value or the new one, when the writer stores it (its
+///   [`set`](crate::MmapedVec::set) copies the bytes with `pwrite`, in the kernel, and may
+///   be seen torn); a wider or less aligned element may be torn (some bytes old, some new:
+///   still a valid `T`, since `T:` [`Pod`](crate::Pod), but a value the writer never
+///   wrote). Nothing orders one element
 ///   against another. A reader still holding a longer length than the writer's newest commit
 ///   reads, past the new length, whatever the file holds there.
 /// * **No fault, ever**, whatever the writer does through this library: grow and move its
