@@ -3,7 +3,7 @@
 //!
 //! A power loss keeps only what reached the disk. The test drives a `MmapedVec<u64>`
 //! through many random commits (appends of 1 to 20 000 elements, log-uniform, crossing page
-//! and growth boundaries; in-place writes `v[i] = x`; truncate-then-push; pops;
+//! and growth boundaries; in-place writes `v[i] = x` and `set`; truncate-then-push; pops;
 //! `shrink_to_fit`; now and then a step with nothing to commit), builds the disk images a
 //! power loss between two commits could leave, writes each to a scratch file and opens it
 //! (read-only, and every fourth read-write). Two models build the images.
@@ -207,10 +207,17 @@ fn mutate(
     let len = model.len();
     if len > 0 && rng.u8(..3) == 0 {
         // In-place changes to committed elements.
+        // Through the mapping, or with `set` (a `pwrite`, flushed by the commit's
+        // `fdatasync`).
+        let by_set = rng.bool();
         for _ in 0..rng.usize(1..=16) {
             let i = rng.usize(..len);
             let x = value(i, gen) ^ 0xFF;
-            v[i] = x;
+            if by_set {
+                v.set(i, x).unwrap();
+            } else {
+                v[i] = x;
+            }
             model[i] = x;
         }
     }
