@@ -882,7 +882,8 @@ impl RawRegion {
     /// 1. `msync(MS_SYNC)` the data pages of elements `dirty_from..len`, and `fdatasync`
     ///    when the file changed size (so its size and blocks are durable too), when bytes
     ///    were written with `pwrite`, or when the current slot is not known to be durable
-    ///    (see below);
+    ///    (see below); on Linux that `fdatasync` alone when it is due, since it writes the
+    ///    pages stored through the mapping too ([`sys::FSYNC_WRITES_MAPPED_PAGES`]);
     /// 2. `pwrite` `len` with a new sequence number into the other slot than the current
     ///    commit's (never a store through the mapping, which on a full copy-on-write file
     ///    system would raise `SIGBUS`);

@@ -620,9 +620,11 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// The OS error of `pwrite` ([`ErrorKind::OutOfSpace`] on a full copy-on-write file
-    /// system). The element may then hold some of the new bytes, as after a torn store; the
-    /// last commit on disk is unchanged until the next `sync`, which would commit what the
-    /// element holds.
+    /// system). The element may then hold some of the new bytes, as after a torn store. As
+    /// with any in-place change, what it holds may reach the disk before the next `sync`
+    /// (after a crash an element changed in place holds its old, new or, after a failed
+    /// `set`, partly written bytes), and the next `sync` makes it durable; the handle stays
+    /// usable.
     ///
     /// # Examples
     ///

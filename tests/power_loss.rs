@@ -28,8 +28,9 @@
 //! # Model 2: the protocol, observed
 //!
 //! Model 2 derives the possible disk states from what the library actually does. A commit
-//! is: `msync` of the changed data pages, `fdatasync` when the file grew, then the new slot
-//! written with `pwrite` (never stored through the mapping), then `fdatasync`. The test
+//! is: `msync` of the changed data pages, `fdatasync` when the file grew or was written with
+//! `pwrite` (on Linux instead of the `msync`: it writes the mapped pages too), then the new
+//! slot written with `pwrite` (never stored through the mapping), then `fdatasync`. The test
 //! watches each commit at each of its durability calls (`msync` and `fdatasync`) and at the
 //! slot's `pwrite`, with the test seam `fault::observe`, which calls the test just before
 //! each call runs, so each observation sees the file at the instant that call was entered.

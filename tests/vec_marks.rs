@@ -158,13 +158,25 @@ fn cases() -> Vec<(&'static str, Op)> {
             v.set_from_slice(N - 600, &[6; 600]).unwrap();
             m[N - 600..].fill(6);
         }),
-        ("set, then a shorter length and an append", |v, m| {
-            v.set(9_999, 1).unwrap();
-            m[9_999] = 1;
-            cut(v, m, 5000);
-            v.push(2).unwrap();
-            m.push(2);
-        }),
+        (
+            "set, then an append (the slot is written while set's page must be clean)",
+            |v, m| {
+                v.set(17, 1).unwrap();
+                m[17] = 1;
+                v.push(2).unwrap();
+                m.push(2);
+            },
+        ),
+        (
+            "set below a shorter length, then an append over the cut",
+            |v, m| {
+                v.set(4_000, 1).unwrap();
+                m[4_000] = 1;
+                cut(v, m, 5000);
+                v.push(2).unwrap();
+                m.push(2);
+            },
+        ),
         ("insert, remove, swap_remove", |v, m| {
             v.insert(20, 5).unwrap();
             m.insert(20, 5);
