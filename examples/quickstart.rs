@@ -2,7 +2,7 @@
 //!
 //! Opens (or reopens) a vector of `Reading` records in a file (default:
 //! `quickstart-readings.bin` in the system temp directory), appends a batch, syncs, reads
-//! back and prints what it did. Run it twice: the second run continues where the first
+//! back, corrects one reading in place and prints what it did. Run it twice: the second run continues where the first
 //! stopped.
 
 use persistence::{pod, OpenOptions};
@@ -72,6 +72,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  mean value of this run: {mean:.3}; last reading: {:?}",
         readings.last()
+    );
+
+    // Correct one committed reading in place. `set` writes it with `pwrite`, so the commit
+    // after it writes one disk block; `readings[i] = r` would work too, but its store dirties
+    // the whole page-cache folio around the element, which the commit then writes.
+    let t = Instant::now();
+    let mut first = readings[before];
+    first.value = -first.value;
+    readings.set(before, first)?;
+    readings.sync()?;
+    println!(
+        "  corrected reading {before} in place: set + sync took {:?}",
+        t.elapsed()
     );
     readings.close()?;
     println!(
