@@ -98,7 +98,9 @@ pub fn run(ctx: &Ctx, report: &mut Report, fx: &Fixture) -> io::Result<()> {
     let mut mapped: Vec<(Samples, Samples)> =
         CONTENDERS.iter().map(|_| Default::default()).collect();
     let mut err = None;
-    round_robin(ctx.rounds, CONTENDERS.len(), |c, _| {
+    // A sample is tens of milliseconds, and one stretched by another tenant moves a median
+    // of five: twice the rounds, plus one.
+    round_robin(2 * ctx.rounds + 1, CONTENDERS.len(), |c, _| {
         let r = (|| -> io::Result<(f64, Option<(u64, u64)>)> {
             // Each arm measures, then looks at its mapping in smaps while it still exists.
             let lib = |t| Ok((t, os::mapped_kib(&fx.lib)));
