@@ -641,10 +641,7 @@ impl RawRegion {
     ///
     /// If the bytes do not fit in the capacity (a bug in the caller).
     pub(crate) fn write_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()> {
-        let offset = DATA_OFFSET + index * self.elem_size;
-        assert!(
-            self.writable && offset + bytes.len() <= DATA_OFFSET + self.capacity * self.elem_size
-        );
+        let offset = self.elems_offset(index, bytes.len());
         if sys::WRITE_SHOWS_IN_MAPPINGS && bytes.len() >= PWRITE_MIN {
             // Before the write: even a failed one may have changed some bytes.
             self.wrote_through_fd = true;
@@ -684,16 +681,8 @@ impl RawRegion {
             }
             return self.file.write_all_at(bytes, offset as u64);
         }
-        // SAFETY: `offset..offset + bytes.len()` lies in the writable mapping (asserted
-        // above: within the capacity); `bytes` cannot overlap it, since `&mut self` excludes
-        // every borrow of the mapping and `bytes` is a borrow of something else.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                self.base.as_ptr().add(offset),
-                bytes.len(),
-            )
-        };
+        // SAFETY: `offset` is from `elems_offset` for `bytes.len()` bytes.
+        unsafe { self.copy_into_mapping(offset, bytes) };
         Ok(())
     }
 
@@ -713,17 +702,39 @@ impl RawRegion {
     ///
     /// If the bytes do not fit in the capacity (a bug in the caller).
     pub(crate) fn overwrite_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()> {
-        let offset = DATA_OFFSET + index * self.elem_size;
-        assert!(
-            self.writable && offset + bytes.len() <= DATA_OFFSET + self.capacity * self.elem_size
-        );
+        let offset = self.elems_offset(index, bytes.len());
         if sys::WRITE_SHOWS_IN_MAPPINGS {
             // Before the write: even a failed one may have changed some bytes.
             self.wrote_through_fd = true;
             return self.file.write_all_at(bytes, offset as u64);
         }
-        // SAFETY: as in `write_elems`: the range lies in the writable mapping, and `bytes`
-        // (a borrow of something else) cannot overlap it while `&mut self` lives.
+        // SAFETY: `offset` is from `elems_offset` for `bytes.len()` bytes.
+        unsafe { self.copy_into_mapping(offset, bytes) };
+        Ok(())
+    }
+
+    /// The file offset of element `index`, checking that `len` bytes from there lie within
+    /// the capacity of a writable region, hence within its writable mapping.
+    ///
+    /// # Panics
+    ///
+    /// If they do not (a bug in the caller).
+    fn elems_offset(&self, index: usize, len: usize) -> usize {
+        let offset = DATA_OFFSET + index * self.elem_size;
+        assert!(self.writable && offset + len <= DATA_OFFSET + self.capacity * self.elem_size);
+        offset
+    }
+
+    /// Copies `bytes` into the mapping at file offset `offset`.
+    ///
+    /// # Safety
+    ///
+    /// `offset..offset + bytes.len()` lies within the writable mapping (as
+    /// [`elems_offset`](Self::elems_offset) checks).
+    unsafe fn copy_into_mapping(&mut self, offset: usize, bytes: &[u8]) {
+        // SAFETY: the destination range lies in the live writable mapping (the caller's
+        // contract); `bytes` cannot overlap it, since `&mut self` excludes every borrow of
+        // the mapping and `bytes` is a borrow of something else.
         unsafe {
             core::ptr::copy_nonoverlapping(
                 bytes.as_ptr(),
@@ -731,7 +742,6 @@ impl RawRegion {
                 bytes.len(),
             )
         };
-        Ok(())
     }
 
     /// Records a new mapping (or none, with `map_len == 0`) and what derives from it.
