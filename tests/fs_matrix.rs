@@ -350,16 +350,19 @@ fn child(scenario: Scenario, phase: &str) {
     match (scenario, phase) {
         (Scenario::AppendUntilFull, "write") => append_until_full(&dir, &mut state),
         (Scenario::AppendUntilFull, "verify") => verify_all_values(&dir, &state),
-        (Scenario::InPlaceOnFullDisk, "write") => in_place_on_full_disk(&dir, &mut state),
-        (Scenario::InPlaceOnFullDisk, "verify") => verify_in_place(&dir, &state),
+        (Scenario::InPlaceOnFullDisk, "write") => {
+            change_on_full_disk(&dir, &mut state, Change::Store)
+        }
+        (Scenario::SetOnFullDisk, "write") => change_on_full_disk(&dir, &mut state, Change::Set),
+        (Scenario::InPlaceOnFullDisk | Scenario::SetOnFullDisk, "verify") => {
+            verify_changed(&dir, &state)
+        }
         (Scenario::PushIntoWrittenBackPage, "write") => push_into_page(&dir, &mut state),
         (Scenario::PushIntoWrittenBackPage, "verify") => verify_all_values(&dir, &state),
         (Scenario::NewFileOnFullDisk, "write") => new_file_on_full_disk(&dir, &mut state),
         (Scenario::NewFileOnFullDisk, "verify") => verify_new_file(&dir, &state),
         (Scenario::NewFileIsNocow, "write") => new_file_is_nocow(&dir, &mut state),
         (Scenario::NewFileIsNocow, "verify") => verify_nocow(&dir, &state),
-        (Scenario::SetOnFullDisk, "write") => set_on_full_disk(&dir, &mut state),
-        (Scenario::SetOnFullDisk, "verify") => verify_set(&dir, &state),
         _ => panic!("no phase {phase}"),
     }
 }
@@ -369,9 +372,9 @@ fn vec_path(dir: &Path) -> PathBuf {
 }
 
 /// A vector of `n` elements `value(i)`, synced and closed (its pages written back).
-fn committed_vector(dir: &Path, state: &mut State, n: usize) {
+fn committed_vector(dir: &Path, state: &mut State, n: usize, opts: &OpenOptions) {
     step(format!("creating a vector of {n} u64"));
-    let mut v = MmapedVec::<u64>::open(vec_path(dir)).unwrap();
+    let mut v = opts.open::<u64>(vec_path(dir)).unwrap();
     v.extend_from_slice(&(0..n).map(value).collect::<Vec<_>>())
         .unwrap();
     v.sync().unwrap();
@@ -489,27 +492,60 @@ fn verify_all_values(dir: &Path, state: &State) {
 const IN_PLACE_LEN: usize = 512 * 1024; // 4 MiB of u64
 const IN_PLACE_EVERY: usize = PAGE_ELEMS / 2; // two changes in every page
 
-fn in_place_on_full_disk(dir: &Path, state: &mut State) {
-    committed_vector(dir, state, IN_PLACE_LEN);
+/// How `change_on_full_disk` changes the elements.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// `v[i] = x` on a default (No_COW on btrfs) file.
+    Store,
+    /// `v.set(i, x)` on a file created with `copy_on_write(true)`.
+    Set,
+}
+
+/// A 4 MiB vector committed and closed, the disk filled to the brim, then two elements of
+/// every page changed `how`, and a `sync()`. Each `set` records whether it returned `Ok`
+/// (else it must be `OutOfSpace`) in `set_ok`, a `1` or `0` per change.
+fn change_on_full_disk(dir: &Path, state: &mut State, how: Change) {
+    let mut opts = OpenOptions::new();
+    opts.copy_on_write(how == Change::Set);
+    committed_vector(dir, state, IN_PLACE_LEN, &opts);
     let filled = fill_to_brim(dir, state);
     step("reopening on the full disk");
-    let mut v = MmapedVec::<u64>::open(vec_path(dir)).unwrap();
+    let mut v = opts.open::<u64>(vec_path(dir)).unwrap();
     assert_eq!(v.len(), IN_PLACE_LEN);
     step("changing two elements in every page in place");
-    let mut n = 0;
+    let mut set_ok = String::new();
     for i in (0..IN_PLACE_LEN).step_by(IN_PLACE_EVERY) {
-        v[i] = changed(i);
-        n += 1;
+        match how {
+            Change::Store => v[i] = changed(i),
+            Change::Set => match v.set(i, changed(i)) {
+                Ok(()) => set_ok.push('1'),
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::OutOfSpace, "set({i}): {e}");
+                    set_ok.push('0');
+                }
+            },
+        }
     }
-    state.set("changed", n);
+    let n = IN_PLACE_LEN / IN_PLACE_EVERY;
+    let how_text = match how {
+        Change::Store => format!("{n} elements changed in place (stores)"),
+        Change::Set => {
+            let ok = set_ok.bytes().filter(|&b| b == b'1').count();
+            state.set("set_ok", &set_ok);
+            format!(
+                "copy_on_write(true); set on {n} elements: {ok} Ok, {} OutOfSpace, no signal",
+                n - ok
+            )
+        }
+    };
     step("sync after the in-place changes");
     let synced = v.sync();
     state.set("sync", outcome(&synced));
     step("close");
     let closed = v.close();
     proved(format!(
-        "{IN_PLACE_LEN} u64 committed, filler {} MiB to the brim, {n} elements changed in \
-         place across {} pages; sync: {}; close: {}",
+        "{IN_PLACE_LEN} u64 committed, filler {} MiB to the brim, {how_text} across {} pages; \
+         sync: {}; close: {}",
         filled >> 20,
         IN_PLACE_LEN / PAGE_ELEMS,
         outcome(&synced),
@@ -517,11 +553,19 @@ fn in_place_on_full_disk(dir: &Path, state: &mut State) {
     ));
 }
 
-fn verify_in_place(dir: &Path, state: &State) {
+/// After `change_on_full_disk`: the committed length, every element its old or new value,
+/// and new wherever the change and `sync()` returned `Ok`.
+fn verify_changed(dir: &Path, state: &State) {
     let s = MmapedSlice::<u64>::open(vec_path(dir))
         .unwrap_or_else(|e| panic!("the vector does not reopen: {e} ({:?})", e.kind()));
     assert_eq!(s.len(), IN_PLACE_LEN, "reopened length");
     let sync_ok = state.get("sync") == Some("Ok");
+    // Stores have no outcome of their own; each `set` has one.
+    let change_ok = |k: usize| {
+        state
+            .get("set_ok")
+            .is_none_or(|ok| ok.as_bytes().get(k) == Some(&b'1'))
+    };
     let (mut old, mut new) = (0, 0);
     for (i, &x) in s.iter().enumerate() {
         let was_changed = i % IN_PLACE_EVERY == 0;
@@ -529,7 +573,10 @@ fn verify_in_place(dir: &Path, state: &State) {
             new += 1;
         } else if x == value(i) {
             if was_changed {
-                assert!(!sync_ok, "element {i} is old although sync() returned Ok");
+                assert!(
+                    !(sync_ok && change_ok(i / IN_PLACE_EVERY)),
+                    "element {i} is old although its change and sync() returned Ok"
+                );
                 old += 1;
             }
         } else {
@@ -544,92 +591,10 @@ fn verify_in_place(dir: &Path, state: &State) {
     ));
 }
 
-fn set_on_full_disk(dir: &Path, state: &mut State) {
-    step(format!(
-        "creating a copy-on-write vector of {IN_PLACE_LEN} u64"
-    ));
-    let mut opts = OpenOptions::new();
-    opts.copy_on_write(true);
-    let mut v = opts.open::<u64>(vec_path(dir)).unwrap();
-    v.extend_from_slice(&(0..IN_PLACE_LEN).map(value).collect::<Vec<_>>())
-        .unwrap();
-    v.sync().unwrap();
-    v.close().unwrap();
-    let filled = fill_to_brim(dir, state);
-    step("reopening on the full disk");
-    let mut v = opts.open::<u64>(vec_path(dir)).unwrap();
-    step("set on two elements in every page");
-    let (mut ok, mut full) = (0, 0);
-    let mut set_ok = String::new();
-    for i in (0..IN_PLACE_LEN).step_by(IN_PLACE_EVERY) {
-        match v.set(i, changed(i)) {
-            Ok(()) => {
-                ok += 1;
-                set_ok.push('1');
-            }
-            Err(e) => {
-                assert_eq!(e.kind(), ErrorKind::OutOfSpace, "set({i}): {e}");
-                full += 1;
-                set_ok.push('0');
-            }
-        }
-    }
-    state.set("set_ok", set_ok);
-    step("sync after the sets");
-    let synced = v.sync();
-    state.set("sync", outcome(&synced));
-    step("close");
-    let closed = v.close();
-    proved(format!(
-        "{IN_PLACE_LEN} u64 committed (copy_on_write(true)), filler {} MiB to the brim; \
-         set: {ok} Ok, {full} OutOfSpace, no signal; sync: {}; close: {}",
-        filled >> 20,
-        outcome(&synced),
-        outcome(&closed)
-    ));
-}
-
-fn verify_set(dir: &Path, state: &State) {
-    let s = MmapedSlice::<u64>::open(vec_path(dir))
-        .unwrap_or_else(|e| panic!("the vector does not reopen: {e} ({:?})", e.kind()));
-    assert_eq!(s.len(), IN_PLACE_LEN, "reopened length");
-    let sync_ok = state.get("sync") == Some("Ok");
-    let set_ok: Vec<bool> = state
-        .get("set_ok")
-        .unwrap_or_default()
-        .bytes()
-        .map(|b| b == b'1')
-        .collect();
-    let (mut old, mut new) = (0, 0);
-    for (i, &x) in s.iter().enumerate() {
-        let was_set = i % IN_PLACE_EVERY == 0;
-        if was_set && x == changed(i) {
-            new += 1;
-        } else if x == value(i) {
-            if was_set {
-                let k = i / IN_PLACE_EVERY;
-                assert!(
-                    !(sync_ok && set_ok.get(k) == Some(&true)),
-                    "element {i} is old although its set and sync() returned Ok"
-                );
-                old += 1;
-            }
-        } else {
-            panic!("element {i} is {x:#x}: neither its old nor its new value");
-        }
-    }
-    proved(format!(
-        "length {}; of the elements set {new} new, {old} old (sync was {}); every other \
-         element right",
-        s.len(),
-        state.get("sync").unwrap_or("not reached")
-    ));
-}
-
 const PARTIAL_LEN: usize = 1000; // 1.95 pages: the second page is half full
 
 fn push_into_page(dir: &Path, state: &mut State) {
-    committed_vector(dir, state, PARTIAL_LEN);
+    committed_vector(dir, state, PARTIAL_LEN, &OpenOptions::new());
     let filled = fill_to_brim(dir, state);
     step("reopening on the full disk");
     let mut v = MmapedVec::<u64>::open(vec_path(dir)).unwrap();
@@ -753,7 +718,7 @@ fn new_file_is_nocow(dir: &Path, state: &mut State) {
     let plain = dir.join("plain.bin");
     std::fs::write(&plain, [1u8; 100]).unwrap();
     assert!(!nocow(&plain), "a plain new file already has FS_NOCOW_FL");
-    committed_vector(dir, state, 1000);
+    committed_vector(dir, state, 1000, &OpenOptions::new());
     let has = nocow(&vec_path(dir));
     state.set("nocow", has);
     assert!(
