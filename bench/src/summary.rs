@@ -86,26 +86,18 @@ fn vecdb_pairs(ctx: &Ctx) -> Vec<Pair> {
         None,
     ));
     for &n in &ctx.file_sizes {
-        v.push((
-            format!(
-                "S4 change one element of {} + durable sync",
-                fmt_bytes(8.0 * n as f64)
-            ),
-            format!("sync one {n}"),
-            LIB_SYNC,
-            [VDB_SET_BYTES, VDB_SET_ZERO],
-            Some([VDB_SET_BYTES_FLUSH, VDB_SET_ZERO_FLUSH]),
-        ));
-        v.push((
-            format!(
-                "S4 change one element of {} + durable sync (MmapedVec: set)",
-                fmt_bytes(8.0 * n as f64)
-            ),
-            format!("sync one {n}"),
-            LIB_SET_SYNC,
-            [VDB_SET_BYTES, VDB_SET_ZERO],
-            Some([VDB_SET_BYTES_FLUSH, VDB_SET_ZERO_FLUSH]),
-        ));
+        for (lib, how) in [(LIB_SYNC, ""), (LIB_SET_SYNC, " (MmapedVec: set)")] {
+            v.push((
+                format!(
+                    "S4 change one element of {} + durable sync{how}",
+                    fmt_bytes(8.0 * n as f64)
+                ),
+                format!("sync one {n}"),
+                lib,
+                [VDB_SET_BYTES, VDB_SET_ZERO],
+                Some([VDB_SET_BYTES_FLUSH, VDB_SET_ZERO_FLUSH]),
+            ));
+        }
     }
     v.push((
         format!("S6 {} random reads in {big_b}", fmt_count(ctx.random_reads)),
