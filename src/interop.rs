@@ -11,6 +11,26 @@ pub use self::bytemuck_impl::Bytemuck;
 #[cfg(feature = "zerocopy")]
 pub use self::zerocopy_impl::Zerocopy;
 
+/// A doctest of a wrapper's method, as a string: `main` returning `Result`, a temp dir,
+/// `MmapedVec` and the wrapper in scope, and `v`, a new vector of `$wrapper<u32>`, then the
+/// method's own lines (`$body`: string pieces, each followed by a comma).
+macro_rules! wrapper_example {
+    ($wrapper:ident, $($body:tt)*) => {
+        concat!(
+            "```\n",
+            "# fn main() -> Result<(), persistence::Error> {\n",
+            "# let dir = tempfile::tempdir().unwrap();\n",
+            "# let path = dir.path().join(\"data.bin\");\n",
+            "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
+            "\n",
+            "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+            $($body)*
+            "# Ok(()) }\n",
+            "```",
+        )
+    };
+}
+
 /// The wrapper's inherent API, the same for both features.
 macro_rules! wrapper_api {
     ($wrapper:ident, [$($bound:tt)*]) => {
@@ -20,19 +40,11 @@ macro_rules! wrapper_api {
             ///
             /// # Examples
             ///
-            #[doc = concat!(
-                "```\n",
-                "# fn main() -> Result<(), persistence::Error> {\n",
-                "# let dir = tempfile::tempdir().unwrap();\n",
-                "# let path = dir.path().join(\"data.bin\");\n",
-                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
-                "\n",
-                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+            #[doc = wrapper_example!(
+                $wrapper,
                 "v.extend_from_slice(", stringify!($wrapper), "::wrap_slice(&[1, 2, 3]))?;\n",
                 "assert_eq!(v.len(), 3);\n",
                 "assert_eq!(v[2].into_inner(), 3);\n",
-                "# Ok(()) }\n",
-                "```",
             )]
             #[inline]
             #[must_use]
@@ -46,21 +58,13 @@ macro_rules! wrapper_api {
             ///
             /// # Examples
             ///
-            #[doc = concat!(
-                "```\n",
-                "# fn main() -> Result<(), persistence::Error> {\n",
-                "# let dir = tempfile::tempdir().unwrap();\n",
-                "# let path = dir.path().join(\"data.bin\");\n",
-                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
-                "\n",
-                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+            #[doc = wrapper_example!(
+                $wrapper,
                 "v.extend_from_slice(", stringify!($wrapper), "::wrap_slice(&[1, 2, 3]))?;\n",
                 "// Copy the elements out into an array of plain `u32`s.\n",
                 "let mut out = [0u32; 3];\n",
                 stringify!($wrapper), "::wrap_slice_mut(&mut out).copy_from_slice(&v);\n",
                 "assert_eq!(out, [1, 2, 3]);\n",
-                "# Ok(()) }\n",
-                "```",
             )]
             #[inline]
             #[must_use]
@@ -74,20 +78,12 @@ macro_rules! wrapper_api {
             ///
             /// # Examples
             ///
-            #[doc = concat!(
-                "```\n",
-                "# fn main() -> Result<(), persistence::Error> {\n",
-                "# let dir = tempfile::tempdir().unwrap();\n",
-                "# let path = dir.path().join(\"data.bin\");\n",
-                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
-                "\n",
-                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+            #[doc = wrapper_example!(
+                $wrapper,
                 "v.push(", stringify!($wrapper), "(5))?;\n",
                 "v.push(", stringify!($wrapper), "(7))?;\n",
                 "let xs: &[u32] = ", stringify!($wrapper), "::peel_slice(&v);\n",
                 "assert_eq!(xs.iter().sum::<u32>(), 12);\n",
-                "# Ok(()) }\n",
-                "```",
             )]
             #[inline]
             #[must_use]
@@ -101,20 +97,12 @@ macro_rules! wrapper_api {
             ///
             /// # Examples
             ///
-            #[doc = concat!(
-                "```\n",
-                "# fn main() -> Result<(), persistence::Error> {\n",
-                "# let dir = tempfile::tempdir().unwrap();\n",
-                "# let path = dir.path().join(\"data.bin\");\n",
-                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
-                "\n",
-                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+            #[doc = wrapper_example!(
+                $wrapper,
                 "v.extend_from_slice(", stringify!($wrapper), "::wrap_slice(&[3, 1, 2]))?;\n",
                 stringify!($wrapper), "::peel_slice_mut(&mut v).sort_unstable();\n",
                 "v.sync()?; // the new order is durable\n",
                 "assert_eq!(", stringify!($wrapper), "::peel_slice(&v), &[1, 2, 3]);\n",
-                "# Ok(()) }\n",
-                "```",
             )]
             #[inline]
             #[must_use]
@@ -127,19 +115,11 @@ macro_rules! wrapper_api {
             ///
             /// # Examples
             ///
-            #[doc = concat!(
-                "```\n",
-                "# fn main() -> Result<(), persistence::Error> {\n",
-                "# let dir = tempfile::tempdir().unwrap();\n",
-                "# let path = dir.path().join(\"data.bin\");\n",
-                "use persistence::{MmapedVec, ", stringify!($wrapper), "};\n",
-                "\n",
-                "let mut v = MmapedVec::<", stringify!($wrapper), "<u32>>::open(&path)?;\n",
+            #[doc = wrapper_example!(
+                $wrapper,
                 "v.push(", stringify!($wrapper), "(42))?;\n",
                 "let x: u32 = v[0].into_inner();\n",
                 "assert_eq!(x, 42);\n",
-                "# Ok(()) }\n",
-                "```",
             )]
             #[inline]
             #[must_use]
