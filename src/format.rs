@@ -52,6 +52,11 @@ pub(crate) const SECTOR: usize = 512;
 pub(crate) const SLOT_OFFSETS: [usize; 2] = [SECTOR, 2 * SECTOR];
 /// Bytes in a commit slot: sequence, length, checksum.
 pub(crate) const SLOT_LEN: usize = 24;
+/// The highest sequence number a commit slot may hold: 2^62. A slot whose checksum matches
+/// but whose sequence is 0 or above this is not one a writer wrote (a writer starts at 1 and
+/// refuses to commit past this, after 4.6 * 10^18 commits) and counts as damaged, so no
+/// arithmetic on a sequence read from a file can overflow (`docs/design.md`, "Commit slots").
+pub(crate) const MAX_SEQUENCE: u64 = 1 << 62;
 
 // The fields every version shares, each offset built from the one before it.
 const OFF_FORMAT_MAGIC: usize = 0;
@@ -200,7 +205,8 @@ pub(crate) struct Slot {
 pub(crate) struct StoredSlot {
     /// The sequence and length the slot's bytes hold.
     pub(crate) slot: Slot,
-    /// Its checksum matches (so `slot` is what a writer wrote).
+    /// Its checksum matches and its sequence is in `1..=MAX_SEQUENCE` (so `slot` is what a
+    /// writer wrote).
     pub(crate) valid: bool,
     /// All 24 bytes are zero: never written (or past the end of a short file).
     pub(crate) blank: bool,
@@ -398,7 +404,13 @@ pub(crate) fn slot_words_valid(header_sum: u64, words: &[u64; 3]) -> bool {
         seq: words[0],
         len: words[1],
     };
-    encode_slot(ByteOrder::Native, header_sum, slot)[16..24] == words[2].to_ne_bytes()
+    sequence_in_range(slot.seq)
+        && encode_slot(ByteOrder::Native, header_sum, slot)[16..24] == words[2].to_ne_bytes()
+}
+
+/// Whether a slot may hold `seq`: `1..=MAX_SEQUENCE` (see [`MAX_SEQUENCE`]).
+pub(crate) const fn sequence_in_range(seq: u64) -> bool {
+    seq >= 1 && seq <= MAX_SEQUENCE
 }
 
 /// Format version 1: the fixed fields after the shared prefix, and the slots.
@@ -489,7 +501,8 @@ mod v1 {
             };
             *stored = StoredSlot {
                 slot,
-                valid: encode_slot(order, stored_sum(order, buf), slot) == *bytes,
+                valid: sequence_in_range(slot.seq)
+                    && encode_slot(order, stored_sum(order, buf), slot) == *bytes,
                 blank: bytes.iter().all(|&b| b == 0),
             };
         }

@@ -519,7 +519,8 @@ impl RawRegion {
             region.header = decoded;
             region.committed = slot;
             region.next_slot = 1 - winner;
-            region.next_seq = slot.seq.saturating_add(1);
+            // No overflow: a valid slot's sequence is at most `MAX_SEQUENCE`.
+            region.next_seq = slot.seq + 1;
             // The other slot, which the next commit overwrites, may hold part of a commit a
             // writer died writing (see `sequence_clear_of`).
             let other = decoded.slots()[1 - winner];
@@ -986,9 +987,16 @@ impl RawRegion {
         if self.target_torn {
             seq = self.sequence_clear_of(seq, len as u64)?;
         }
-        self.next_seq = seq
-            .checked_add(1)
-            .ok_or(Error::new(ErrorKind::Corrupt, "commit sequence exhausted"))?;
+        if seq > format::MAX_SEQUENCE {
+            // Never in practice (2^62 commits); a slot above it would count as damaged.
+            return Err(Error::value(
+                ErrorKind::Corrupt,
+                "commit sequence exhausted; the last commit stays. Sequence:",
+                seq,
+            ));
+        }
+        // No overflow: `seq <= MAX_SEQUENCE < u64::MAX`.
+        self.next_seq = seq + 1;
         let slot = Slot {
             seq,
             len: len as u64,
@@ -1085,11 +1093,12 @@ impl RawRegion {
         if plausible && format::slot_words_valid(sum, &[old_seq, len, old_sum]) {
             return Ok(old_seq);
         }
+        // No overflow: `seq <= MAX_SEQUENCE + 1` (the caller's next number) and a plausible
+        // `old_seq` is less than 2^40 above it. Past `MAX_SEQUENCE` no slot validates, so the
+        // loop ends there at the latest; the caller refuses such a number.
         let mut seq = if plausible { old_seq + 1 } else { seq };
         while old_len != len && format::slot_words_valid(sum, &[seq, old_len, old_sum]) {
-            seq = seq
-                .checked_add(1)
-                .ok_or(Error::new(ErrorKind::Corrupt, "commit sequence exhausted"))?;
+            seq += 1;
         }
         Ok(seq)
     }

@@ -11,8 +11,8 @@
 //! |---|---|
 //! | 0 | flags: `FIXED` writes a valid fixed header for the element type under test, `SUM` recomputes the header checksum, `SLOT_A`/`SLOT_B` write valid commit slots, `XOR` applies the raw bytes after those repairs (as corruption of a valid file) instead of before |
 //! | 1..3 | the file is zero-padded to this many bytes (`u16` LE) times 4 |
-//! | 3, 4..8 | slot A: sequence (`u8`), length (`u32` LE) |
-//! | 8, 9..13 | slot B: sequence (`u8`), length (`u32` LE) |
+//! | 3, 4..8 | slot A: sequence (`u8`, see [`sequence`]: small, near 2^62 or near `u64::MAX`), length (`u32` LE) |
+//! | 8, 9..13 | slot B: sequence (`u8`, likewise), length (`u32` LE) |
 //!
 //! Each input is tried as four element types: `u8`, `u64`, `[u32; 3]` and a `pod!` struct.
 
@@ -62,6 +62,18 @@ fn file_path() -> &'static PathBuf {
     })
 }
 
+/// A slot's sequence from its control byte: `0..128` as it is; `128..192` around
+/// `MAX_SEQUENCE` (2^62, the highest a valid slot may hold: from 2^62 - 32 to 2^62 + 31);
+/// `192..=255` the top of the `u64` range (`u64::MAX - 63..=u64::MAX`). Sequences out of
+/// range must count as damaged slots, and no arithmetic on them may overflow.
+fn sequence(b: u8) -> u64 {
+    match b {
+        0..=127 => u64::from(b),
+        128..=191 => format::MAX_SEQUENCE - 32 + u64::from(b - 128),
+        192..=255 => u64::MAX - u64::from(255 - b),
+    }
+}
+
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -86,7 +98,7 @@ fn build_file<T>(control: &[u8; CONTROL], raw: &[u8]) -> Vec<u8> {
         let off = SLOT_OFFSETS[which];
         if flags & flag != 0 && file.len() >= off + format::SLOT_LEN {
             let slot = Slot {
-                seq: u64::from(control[at]),
+                seq: sequence(control[at]),
                 len: u64::from(u32_at(control, at + 1)),
             };
             let sum = format::header_sum(&file, Order::Native);
@@ -159,7 +171,19 @@ fn check<T: Pod + PartialEq + Debug>(file: &[u8], make: impl Fn(u64) -> T) {
     }
     let x = make(before.len() as u64 ^ 0x5a5a);
     v.push(x).expect("push onto an opened vector");
-    v.sync().expect("sync");
+    if let Err(e) = v.sync() {
+        // Only a commit at the top of the sequence range may be refused (no number is left
+        // for the next one); the last commit then stays.
+        let seq = persistence::inspect(path).expect("inspect").current().sequence;
+        assert!(
+            e.kind() == persistence::ErrorKind::Corrupt && seq + 64 > format::MAX_SEQUENCE,
+            "sync failed below the top of the sequence range (sequence {seq}): {e}"
+        );
+        drop(v);
+        let again = MmapedVec::<T>::open(path).expect("reopen after a refused commit");
+        assert_eq!(&again[..], &before[..], "a refused commit changed the elements");
+        return;
+    }
     v.close().expect("close");
 
     let v = MmapedVec::<T>::open(path).expect("reopen what this process just committed");

@@ -25,6 +25,9 @@ pub const FIXED_LEN: usize = 64;
 pub const FORMAT_MAGIC: [u8; 8] = *b"PERSISTV";
 /// The endianness marker, as the writer's CPU stores it.
 pub const ENDIAN_MARKER: u32 = 0x0102_0304;
+/// The highest sequence number a valid slot holds; a slot with a matching checksum and a
+/// sequence of 0 or above this counts as damaged.
+pub const MAX_SEQUENCE: u64 = 1 << 62;
 
 /// Field offsets, from the byte table.
 pub const AT_APP_MAGIC: usize = 8;
@@ -166,7 +169,8 @@ pub fn write_slot(page: &mut [u8], which: usize, slot: Slot, order: Order) {
     page[SLOT_OFFSETS[which]..][..SLOT_LEN].copy_from_slice(&bytes);
 }
 
-/// Slot `which` of `page`, when its checksum holds.
+/// Slot `which` of `page`, when its checksum holds and its sequence is in
+/// `1..=MAX_SEQUENCE`.
 pub fn read_slot(page: &[u8], which: usize, order: Order) -> Option<Slot> {
     let at = SLOT_OFFSETS[which];
     if page.len() < at + SLOT_LEN || page.len() < FIXED_LEN {
@@ -176,7 +180,8 @@ pub fn read_slot(page: &[u8], which: usize, order: Order) -> Option<Slot> {
         seq: order.get_u64(page, at),
         len: order.get_u64(page, at + 8),
     };
-    let valid = encode_slot(header_sum(page, order), slot, order) == page[at..at + SLOT_LEN];
+    let valid = encode_slot(header_sum(page, order), slot, order) == page[at..at + SLOT_LEN]
+        && (1..=MAX_SEQUENCE).contains(&slot.seq);
     valid.then_some(slot)
 }
 
