@@ -249,6 +249,9 @@ impl Place {
 
     /// A writer's permission to cut `data` (make it shorter): the lock file locked
     /// exclusively, without waiting, when all of these hold: the data file has one link,
+    /// it is not the root of a mount of its own (a single-file bind mount: readers of the
+    /// original path lock the lock file beside the original, which this writer cannot see;
+    /// Linux 5.8 and later tell, `statx`'s `STATX_ATTR_MOUNT_ROOT`),
     /// its name in the directory is still this file, the lock file opens (or is created) and
     /// is an empty regular file, no live reader holds it, and after locking both names still
     /// lead to the files held. `None` otherwise: the cut must wait (nothing is wrong; a
@@ -257,7 +260,7 @@ impl Place {
     /// The caller cuts, then unlocks the returned file before dropping it.
     pub(crate) fn lock_for_cut(&self, data: &sys::File) -> Option<sys::File> {
         let st = data.stat().ok()?;
-        if st.nlink != 1 || !self.names(st.id) {
+        if st.nlink != 1 || data.is_mount_root() || !self.names(st.id) {
             return None;
         }
         let lock = self.open_lock_file(&st).ok()?;

@@ -328,6 +328,61 @@ fn s5_a_file_bind_mounted_on_its_own_is_refused() {
     drop(w);
 }
 
+const S6: &str = "s6_a_writer_through_a_single_file_bind_mount_never_cuts";
+
+/// S6 (Linux): a writer that opened the file through a single-file bind mount (the container
+/// side of `docker run -v /host/f:/f`) never cuts it, because a reader of the original path
+/// locks the lock file beside the original, which the writer cannot see. The reader then
+/// reads every element it holds without a fault. In a child process, so that a `SIGBUS` is
+/// a reported failure.
+#[test]
+fn s6_a_writer_through_a_single_file_bind_mount_never_cuts() {
+    if common::child::is_child(S6) {
+        return common::child::isolated(S6, Path::new(""), body);
+    }
+    let dir = common::tmpdir();
+    let orig = dir.path().join("orig");
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&orig).unwrap();
+    std::fs::create_dir(&mnt).unwrap();
+    let (p, target) = (orig.join("data.bin"), mnt.join("data.bin"));
+    std::fs::write(&p, b"").unwrap();
+    std::fs::write(&target, b"").unwrap();
+    let Some(bind) = Bind::new(&p, &target, false, S6) else {
+        return;
+    };
+    common::child::isolated(S6, dir.path(), body);
+    drop(bind);
+
+    fn body(dir: &Path) {
+        let (p, target) = (dir.join("orig/data.bin"), dir.join("mnt/data.bin"));
+        const N: usize = 1 << 20;
+        let mut w = MmapedVec::<u64>::open(&target).unwrap();
+        w.extend_from_slice(&vec![7u64; N]).unwrap();
+        w.sync().unwrap();
+        let mut r = live(&p).unwrap();
+        r.refresh().unwrap();
+        assert_eq!(r.len(), N);
+        let capacity = w.capacity();
+        w.truncate(0);
+        w.sync().unwrap();
+        w.shrink_to_fit().unwrap();
+        assert_eq!(
+            w.capacity(),
+            capacity,
+            "cut through the bind mount under a reader"
+        );
+        assert_eq!(size(&p), size(&target));
+        assert_eq!(r.get(N - 1), Some(7), "the reader's last element");
+        assert_eq!(r.iter().filter(|&x| x == 7).count(), N);
+        drop(r);
+        // Still no cut without the reader: the writer cannot see readers of the original.
+        w.shrink_to_fit().unwrap();
+        assert_eq!(w.capacity(), capacity);
+        w.close().unwrap();
+    }
+}
+
 /// A name so long that `-live` does not fit in 255 bytes: readers refuse it
 /// (`InvalidPath`); a writer opens it and works, but never cuts it (it cannot tell that no
 /// reader is open).

@@ -31,11 +31,17 @@ pub fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// Whether this process is the child that [`isolated`] started for `test` (so that a test
+/// can leave out, in the child, the preparation that the parent already made: a mount).
+pub fn is_child(test: &str) -> bool {
+    std::env::var(CHILD_TEST_ENV).as_deref() == Ok(test)
+}
+
 /// Runs `body(dir)` for the test `test` (its full name, as `--exact` wants it) in a child
 /// process, and fails with the child's signal or exit status if it does not succeed. In the
 /// child, runs `body` with the directory the parent passed and returns.
 pub fn isolated(test: &str, dir: &Path, body: impl FnOnce(&Path)) {
-    if std::env::var(CHILD_TEST_ENV).as_deref() == Ok(test) {
+    if is_child(test) {
         let dir = PathBuf::from(std::env::var_os(CHILD_DIR_ENV).expect("child dir"));
         body(&dir);
         return;
