@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the later stages need: rustup components and targets (they install here),
-# and the mkfs tools of the file-system matrix (ci/fs-matrix.sh) from Debian's packages.
+# the mkfs tools of the file-system matrix (ci/fs-matrix.sh) and strace from Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup component add rustfmt clippy
@@ -9,9 +9,11 @@ echo "setup: rustfmt and clippy present"
 missing=()
 command -v mkfs.xfs >/dev/null 2>&1 || missing+=(xfsprogs)
 command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
+# tests/paths.rs checks which directory a new file's name was synced in with `strace -y`.
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "setup: mkfs.xfs and mkfs.btrfs present"
+echo "setup: mkfs.xfs, mkfs.btrfs and strace present"

@@ -594,7 +594,13 @@ impl RawRegion {
             }
             return Err(e);
         }
-        sys::sync_parent_dir(path)?;
+        // The directory that holds the new name: the resolved one (the path may be a
+        // symbolic link into another directory); the path's own parent only when it could
+        // not be resolved (or no longer leads to this file).
+        match &self.place {
+            Some(place) => place.sync_dir()?,
+            None => sys::sync_parent_dir(path)?,
+        }
         self.file_len = HEADER_SIZE as u64;
         self.synced_file_len = self.file_len;
         self.header = header;

@@ -31,12 +31,13 @@ const MAX_LINKS: usize = 40;
 /// How often an open retries when a name is replaced under it before giving up.
 const MAX_RETRIES: usize = 8;
 
-/// The data file's directory (held open) and its name there: where its lock file is.
+/// The data file's directory (held open) and its name there: where its lock file is, and
+/// the directory a writer that created the file makes durable.
 #[derive(Debug)]
 pub(crate) struct Place {
     dir: sys::Dir,
     /// The name, then the suffix, then NUL; `name_len` bytes of name.
-    buf: [u8; NAME_MAX + 1],
+    buf: [u8; NAME_MAX + SUFFIX.len() + 1],
     name_len: usize,
 }
 
@@ -56,10 +57,10 @@ impl Place {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidPath`] when the result is too long (more than
-    /// [`MAX_PATH`] bytes, or a name that leaves no room for `-live` in 255
-    /// bytes), or more than 40 links; the OS error of `readlink` or of opening the
-    /// directory.
+    /// [`ErrorKind::InvalidPath`] when the result is too long (more than [`MAX_PATH`] bytes,
+    /// or a name longer than 255 bytes), or more than 40 links; the OS error of `readlink`
+    /// or of opening the directory. (A name that leaves no room for `-live` in 255 bytes is
+    /// refused where the lock file is opened.)
     pub(crate) fn resolve(path: &CStr) -> Result<Place> {
         let mut cur = [0u8; MAX_PATH + 1];
         let mut link = [0u8; MAX_PATH + 1];
@@ -104,12 +105,10 @@ impl Place {
         if name.is_empty() || name == b"." || name == b".." {
             return Err(invalid("the path does not end in a file name"));
         }
-        if name.len() + SUFFIX.len() > NAME_MAX {
-            return Err(invalid(
-                "file name too long for the live readers' lock file (name + \"-live\" > 255 bytes)",
-            ));
+        if name.len() > NAME_MAX {
+            return Err(invalid("file name longer than 255 bytes"));
         }
-        let mut place_buf = [0u8; NAME_MAX + 1];
+        let mut place_buf = [0u8; NAME_MAX + SUFFIX.len() + 1];
         place_buf[..name.len()].copy_from_slice(name);
         place_buf[name.len()..name.len() + SUFFIX.len()].copy_from_slice(SUFFIX);
         let name_len = name.len();
@@ -136,8 +135,23 @@ impl Place {
     }
 
     /// The lock file's name (`<name>-live`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidPath`] when the name leaves no room for `-live` in 255 bytes.
     fn lock_name(&self) -> Result<&CStr> {
+        if self.name_len + SUFFIX.len() > NAME_MAX {
+            return Err(invalid(
+                "file name too long for the live readers' lock file (name + \"-live\" > 255 bytes)",
+            ));
+        }
         c_str(&self.buf, self.name_len + SUFFIX.len())
+    }
+
+    /// `fsync` of the directory that holds the data file (after symbolic links in the last
+    /// component were followed), so that a name created there survives power loss.
+    pub(crate) fn sync_dir(&self) -> Result<()> {
+        self.dir.sync()
     }
 
     /// Whether the name in the directory is (still) the file `id`.

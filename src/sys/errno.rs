@@ -13,8 +13,14 @@ pub(crate) fn kind_of_errno(errno: i32) -> ErrorKind {
     let e = Errno::from_raw_os_error(errno);
     if e == Errno::WOULDBLOCK || e == Errno::AGAIN {
         ErrorKind::Locked
-    } else if e == Errno::NOENT {
+    } else if e == Errno::NOENT || e == Errno::NOTDIR {
+        // `ENOTDIR`: a component of the path is not a directory (`file.bin/x`), so nothing
+        // by that name can exist.
         ErrorKind::NotFound
+    } else if e == Errno::NAMETOOLONG || e == Errno::LOOP {
+        // A name longer than `NAME_MAX`, a path longer than `PATH_MAX`, or a loop of
+        // symbolic links: the path itself is unusable.
+        ErrorKind::InvalidPath
     } else if e == Errno::EXIST {
         ErrorKind::AlreadyExists
     } else if e == Errno::ACCESS || e == Errno::PERM || e == Errno::ROFS {
@@ -49,6 +55,9 @@ mod tests {
         let kind = |e: Errno| kind_of_errno(e.raw_os_error());
         assert_eq!(kind(Errno::WOULDBLOCK), ErrorKind::Locked);
         assert_eq!(kind(Errno::NOENT), ErrorKind::NotFound);
+        assert_eq!(kind(Errno::NOTDIR), ErrorKind::NotFound);
+        assert_eq!(kind(Errno::NAMETOOLONG), ErrorKind::InvalidPath);
+        assert_eq!(kind(Errno::LOOP), ErrorKind::InvalidPath);
         assert_eq!(kind(Errno::EXIST), ErrorKind::AlreadyExists);
         assert_eq!(kind(Errno::ACCESS), ErrorKind::PermissionDenied);
         assert_eq!(kind(Errno::ROFS), ErrorKind::PermissionDenied);

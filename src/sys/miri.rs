@@ -333,6 +333,13 @@ pub fn read_link(path: &CStr, buf: &mut [u8]) -> Result<Option<usize>> {
 }
 
 impl Dir {
+    /// Would `fsync` the directory, which Miri does not support on a directory descriptor:
+    /// this opens it (so a missing one is still an error) and stops there.
+    pub fn sync(&self) -> Result<()> {
+        fs::File::open(&self.path).map_err(|e| io_err(&e, "open(directory, to fsync it)"))?;
+        Ok(())
+    }
+
     fn join(&self, name: &CStr) -> std::path::PathBuf {
         self.path.join(OsStr::from_bytes(name.to_bytes()))
     }

@@ -445,6 +445,17 @@ pub(crate) fn read_link(path: &CStr, buf: &mut [u8]) -> Result<Option<usize>> {
 }
 
 impl Dir {
+    /// `fsync` of this directory (through a descriptor opened on it for the purpose), so
+    /// that a name created in it survives power loss.
+    ///
+    /// # References
+    ///
+    /// * [POSIX `fsync`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/fsync.html)
+    pub(crate) fn sync(&self) -> Result<()> {
+        fault::check(Op::SyncDir, "fsync(directory)")?;
+        self.0.sync()
+    }
+
     /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: what `name` in this directory is now (a
     /// symbolic link is described, not followed).
     ///

@@ -380,6 +380,19 @@ pub fn read_link(path: &CStr, buf: &mut [u8]) -> Result<Option<usize>> {
 }
 
 impl Dir {
+    /// `fsync` of this directory, through a descriptor opened on it with
+    /// `openat(dir, ".", O_RDONLY | O_DIRECTORY)` (an `O_PATH` descriptor cannot be synced).
+    /// A file system that cannot fsync a directory is accepted as it is.
+    pub fn sync(&self) -> Result<()> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = retry(|| fs::openat(&self.fd, c".", flags, Mode::empty()))
+            .map_err(|e| err(e, "open(directory, to fsync it)"))?;
+        match retry(|| fs::fsync(&fd)) {
+            Ok(()) | Err(Errno::INVAL | Errno::OPNOTSUPP | Errno::BADF) => Ok(()),
+            Err(e) => Err(err(e, "fsync(directory)")),
+        }
+    }
+
     /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`.
     pub fn stat_at(&self, name: &CStr) -> Result<Stat> {
         let st = fs::statat(&self.fd, name, fs::AtFlags::SYMLINK_NOFOLLOW)

@@ -100,6 +100,9 @@ pub fn read_link(_path: &CStr, _buf: &mut [u8]) -> Result<Option<usize>> {
 }
 
 impl Dir {
+    pub fn sync(&self) -> Result<()> {
+        Err(unsupported())
+    }
     pub fn stat_at(&self, _name: &CStr) -> Result<Stat> {
         Err(unsupported())
     }

@@ -24,8 +24,22 @@ pub fn role(test: &str) -> Option<String> {
 /// Starts this test binary as a child playing `arg` for `test`, with stdin and stdout piped
 /// (stderr inherited, so that a child's panic is seen).
 pub fn spawn(test: &str, arg: &str) -> Child {
-    Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", test, "--nocapture", "--test-threads=1", "-q"])
+    spawn_under(&[], test, arg)
+}
+
+/// As [`spawn`], with the test binary started by `wrapper` (`["strace", "-f", ...]`: the
+/// wrapper's command line, to which the test binary's is appended); `&[]` for none.
+pub fn spawn_under(wrapper: &[&std::ffi::OsStr], test: &str, arg: &str) -> Child {
+    let exe = std::env::current_exe().expect("test binary");
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1", "-q"])
         .env(ROLE_TEST_ENV, test)
         .env(ROLE_ENV, arg)
         .stdin(Stdio::piped())
