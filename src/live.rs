@@ -14,7 +14,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::mem::{align_of, size_of};
+use core::mem::size_of;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{fence, Ordering};
 
@@ -263,8 +263,8 @@ impl View {
 ///   committed (`v[i] = x`, `insert`, `remove`, `swap_remove`, `retain`, `sort`, `truncate`
 ///   then `push`, ...), a reader sees each change the moment the writer stores it, before
 ///   any `sync`. [`get`](Self::get), [`copy_to`](Self::copy_to) and [`iter`](Self::iter) read
-///   each element once: an element of 1, 2, 4 or 8 bytes (8 on 64-bit targets) aligned to
-///   its size is read whole, the old value or the new one, when the writer stores it (its
+///   each element once: an element of 1, 2, 4 or 8 bytes (8 on 64-bit targets), whatever its
+///   alignment, is read whole, the old value or the new one, when the writer stores it (its
 ///   [`set`](crate::MmapedVec::set) copies the bytes with `pwrite`, in the kernel, and may
 ///   be seen torn); a wider or less aligned element may be torn (some bytes old, some new:
 ///   still a valid `T`, since `T:` [`Pod`](crate::Pod), but a value the writer never
@@ -339,25 +339,33 @@ unsafe impl<T: crate::Pod + Send> Send for LiveReader<T> {}
 unsafe impl<T: crate::Pod + Sync> Sync for LiveReader<T> {}
 
 /// Loads one element with a single volatile load of its width where there is one, so that an
-/// element of 1, 2, 4 or 8 bytes aligned to its size is read whole.
+/// element of 1, 2, 4 or 8 bytes (8 only on 64-bit targets) is read whole, whatever its
+/// type's alignment: a `[u8; 8]` or a `pod!` struct of two `u32`s is one 8-byte load.
+///
+/// The width goes by the element's size, not by `align_of::<T>()`: element `i` lies at
+/// `DATA_OFFSET + i * size` from a page-aligned base, so with a size of 2, 4 or 8 its
+/// address is a multiple of that size (`docs/design.md`, "Reader reads").
 ///
 /// # Safety
 ///
-/// `p` is aligned for `T` and points to `size_of::<T>()` readable bytes.
+/// `p` is aligned for `T`, points to `size_of::<T>()` readable bytes, and when that size is
+/// 2, 4 or 8, `p` is a multiple of it.
 #[inline(always)]
 unsafe fn load<T: crate::Pod>(p: *const T) -> T {
-    let (size, align) = (size_of::<T>(), align_of::<T>());
-    // SAFETY: the caller guarantees `p` is aligned and readable for `size_of::<T>()` bytes;
-    // each branch reads exactly that many bytes through a pointer at least as aligned as the
-    // integer it reads, and `T: Pod` makes those bytes a valid `T`.
+    let size = size_of::<T>();
+    debug_assert!(!matches!(size, 2 | 4 | 8) || p as usize % size == 0);
+    // SAFETY: the caller guarantees `p` readable for `size_of::<T>()` bytes, aligned for `T`,
+    // and for a size of 2, 4 or 8 a multiple of that size; each branch reads exactly `size`
+    // bytes through a pointer aligned for the integer it reads, and `T: Pod` makes those
+    // bytes a valid `T`.
     unsafe {
         if size == 1 {
             core::mem::transmute_copy(&ptr::read_volatile(p.cast::<u8>()))
-        } else if size == 2 && align >= 2 {
+        } else if size == 2 {
             core::mem::transmute_copy(&ptr::read_volatile(p.cast::<u16>()))
-        } else if size == 4 && align >= 4 {
+        } else if size == 4 {
             core::mem::transmute_copy(&ptr::read_volatile(p.cast::<u32>()))
-        } else if size == 8 && align >= 8 && size_of::<usize>() >= 8 {
+        } else if size == 8 && size_of::<usize>() >= 8 {
             core::mem::transmute_copy(&ptr::read_volatile(p.cast::<u64>()))
         } else {
             ptr::read_volatile(p)
@@ -553,9 +561,10 @@ impl<T: crate::Pod> LiveReader<T> {
     #[must_use]
     pub fn get(&self, index: usize) -> Option<T> {
         if index < self.len {
-            // SAFETY: `index < len`, and elements `0..len` lie in the mapping, aligned (the
-            // mapping is page-aligned, element data starts at 4096 and `align_of::<T>() <=
-            // 4096`).
+            // SAFETY: `index < len`, and elements `0..len` lie in the mapping, aligned for `T`
+            // and to their size as `load` needs (the mapping is page-aligned, element data
+            // starts at 4096, element `i` at `i * size_of::<T>()` from there, and
+            // `align_of::<T>() <= 4096`).
             Some(unsafe { load(self.data().add(index)) })
         } else {
             None
