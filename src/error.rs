@@ -14,7 +14,8 @@ pub enum ErrorKind {
     /// Another handle holds a conflicting `flock` lock (a writer excludes everyone, readers
     /// exclude writers) and `wait_for_lock(false)` was asked for.
     Locked,
-    /// The file does not exist (and `create(false)`, or a read-only open).
+    /// The file does not exist (and `create(false)`, or a read-only open), or a directory
+    /// of its path is not a directory (`ENOTDIR`: `file.bin/x`).
     NotFound,
     /// `create_new(true)` and the file exists already.
     AlreadyExists,
@@ -45,16 +46,23 @@ pub enum ErrorKind {
     CapacityOverflow,
     /// Any other OS error; [`Error::raw_os_error`] has the code.
     Io,
-    /// The path holds a NUL byte, or is longer than [`MAX_PATH`](crate::MAX_PATH) bytes; for
-    /// [`open_live`](crate::OpenOptions::open_live) also: the file's name leaves no room for
-    /// the `-live` of its lock file within 255 bytes, the path goes through more than 40
-    /// symbolic links, or (Linux) the file is bind-mounted on its own.
+    /// The path holds a NUL byte, is longer than [`MAX_PATH`](crate::MAX_PATH) bytes, has a
+    /// name longer than the file system allows (`ENAMETOOLONG`), or goes round a loop of
+    /// symbolic links (`ELOOP`); for [`open_live`](crate::OpenOptions::open_live) also: the
+    /// file's name leaves no room for the `-live` of its lock file within 255 bytes, the path
+    /// goes through more than 40 symbolic links, or (Linux) the file is bind-mounted on its
+    /// own.
     InvalidPath,
     /// The file would grow past the largest size its file system allows, or past the
     /// process's `RLIMIT_FSIZE` (`EFBIG`): a limit of the file, not a full disk, so freeing
     /// space does not help. Nothing was changed. (Past `RLIMIT_FSIZE` the kernel also sends
     /// `SIGXFSZ`, which ends the process unless it ignores that signal.)
     FileTooLarge,
+    /// The handle was opened by another process: this is a child forked from it (without
+    /// `exec`). The child shares the parent's open files and locks, so it may only drop the
+    /// handle (which unmaps and closes its copy, without committing or unlocking); every
+    /// call that would commit, grow, write through the descriptor or cut fails with this.
+    WrongProcess,
 }
 
 /// Which values an [`Error`] carries, to say what was found and what was expected.
@@ -219,6 +227,9 @@ impl ErrorKind {
             ErrorKind::Io => "I/O error",
             ErrorKind::InvalidPath => "invalid path",
             ErrorKind::FileTooLarge => "the file would exceed its size limit",
+            ErrorKind::WrongProcess => {
+                "the handle belongs to the process that opened it (this is a forked child)"
+            }
         }
     }
 }
@@ -276,6 +287,11 @@ impl core::error::Error for Error {}
 impl From<Error> for std::io::Error {
     /// Keeps the OS error code where there is one (so `raw_os_error` survives), and otherwise
     /// maps the kind to the closest `std::io::ErrorKind` with this error as the payload.
+    ///
+    /// **This conversion allocates** when the error carries no OS code: `io::Error::new`
+    /// boxes its payload (two allocations). It is the one exception to "no call allocates",
+    /// a convenience of the `std` feature for code that already works in `io::Error`; match
+    /// on [`Error::kind`] to stay heap-free.
     fn from(e: Error) -> Self {
         if let Some(code) = e.raw_os_error() {
             return std::io::Error::from_raw_os_error(code);
@@ -305,7 +321,7 @@ impl ErrorKind {
             | ErrorKind::LayoutMismatch
             | ErrorKind::Corrupt => K::InvalidData,
             ErrorKind::NotARegularFile | ErrorKind::InvalidPath => K::InvalidInput,
-            ErrorKind::Io => K::Other,
+            ErrorKind::Io | ErrorKind::WrongProcess => K::Other,
         }
     }
 }

@@ -299,9 +299,13 @@ impl View {
 ///   `<file>-live` while the file is open live. A writer never cuts a file that has more than
 ///   one hard link or whose name no longer leads to it.
 /// * One machine, local file systems: page caches of different hosts (NFS) are not shared.
-///   On Linux a file bind-mounted on its own (`docker run -v /host/f:/f`) is refused
-///   ([`ErrorKind::InvalidPath`]): the writer's lock file is in another directory. Elsewhere
-///   the library cannot tell such a mount; do not use one.
+///   On Linux 5.8 and later a file bind-mounted on its own (`docker run -v /host/f:/f`) is
+///   refused ([`ErrorKind::InvalidPath`]): the writer's lock file is in another directory
+///   (and a writer through such a mount never cuts the file). Elsewhere, and before 5.8, the
+///   library cannot tell such a mount; do not use one. On overlayfs, a reader of a file still
+///   in the lower layer sees no commit after a writer's open copies it up.
+/// * The reader belongs to the process that opened it: a child forked from that process
+///   may only drop its copy (which leaves the parent's lock alone).
 /// * Systems without a unified buffer cache (OpenBSD) do not show a `pwrite` in mappings:
 ///   there [`open_live`](crate::OpenOptions::open_live) fails.
 /// * A reader that never closes keeps the writer from cutting the file; it stays larger
@@ -324,6 +328,9 @@ pub struct LiveReader<T: crate::Pod> {
     view: View,
     /// What the caller expects the header to say.
     layout: Layout,
+    /// The process that opened the reader (`getpid`): in a child forked from it, which
+    /// shares the lock file's open description, the reader neither remaps nor unlocks.
+    owner: u32,
     _marker: PhantomData<T>,
 }
 
@@ -433,6 +440,7 @@ impl<T: crate::Pod> LiveReader<T> {
                 len: 0,
                 view: View::new(0),
                 layout,
+                owner: sys::process_id(),
                 _marker: PhantomData,
             };
             reader.map_first()?;
@@ -712,8 +720,25 @@ impl<T: crate::Pod> LiveReader<T> {
     /// ```
     pub fn close(mut self) -> Result<()> {
         self.unmap();
+        if sys::process_id() != self.owner {
+            // A forked child: the lock is the parent's; dropping unmaps and closes only.
+            return Ok(());
+        }
         self.lock.unlock()
         // Dropping `self` now unmaps nothing more and unlocks again, which is harmless.
+    }
+
+    /// Refuses, with [`ErrorKind::WrongProcess`], a system call that would act on the
+    /// parent's open files from a child forked after the open.
+    fn check_owner(&self) -> Result<()> {
+        if sys::process_id() == self.owner {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::WrongProcess,
+                "a forked child may only drop the handles of its parent",
+            ))
+        }
     }
 
     /// Element 0: inside the mapping, or dangling (aligned) while unmapped.
@@ -737,6 +762,7 @@ impl<T: crate::Pod> LiveReader<T> {
     /// unmapped, holding no commit. Returns whether the length changed.
     fn map_first(&mut self) -> Result<bool> {
         debug_assert_eq!(self.map_len, 0);
+        self.check_owner()?;
         let mut page = [0u8; HEADER_SIZE];
         let got = self.file.read_at(&mut page, 0)?;
         let size = self.file.stat()?.size;
@@ -815,6 +841,7 @@ impl<T: crate::Pod> LiveReader<T> {
             snap.pick.len,
         ))?;
         if need > self.map_len {
+            self.check_owner()?;
             // The writer grew the file before it committed this length: map what it has now.
             let size = self.file.stat()?.size;
             if size < need as u64 {
@@ -879,10 +906,13 @@ fn read_slot(base: NonNull<u8>, i: usize) -> [u64; 3] {
 impl<T: crate::Pod> Drop for LiveReader<T> {
     /// Unmaps, then releases the lock on `<file>-live` explicitly (a child forked elsewhere
     /// may share the open file description and would otherwise keep it), then closes both
-    /// descriptors: "mapped" implies "locked" at every instant.
+    /// descriptors: "mapped" implies "locked" at every instant. In a forked child, unmaps
+    /// and closes only: the lock is the parent's.
     fn drop(&mut self) {
         self.unmap();
-        let _ = self.lock.unlock();
+        if sys::process_id() == self.owner {
+            let _ = self.lock.unlock();
+        }
     }
 }
 

@@ -149,6 +149,10 @@ pub(crate) struct RawRegion {
     target_torn: bool,
     /// `close` already released the lock: `Drop` need not `flock(LOCK_UN)` again.
     unlocked: bool,
+    /// The process that opened the region (`getpid`). In any other one (a child forked
+    /// after the open, which shares the descriptor and its lock) the region commits,
+    /// grows, writes through the descriptor, cuts and unlocks nothing.
+    owner: u32,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; the raw pointer is only an
@@ -504,6 +508,7 @@ impl RawRegion {
             pending_cut: None,
             target_torn: false,
             unlocked: false,
+            owner: sys::process_id(),
         };
         if is_new {
             if !opts.write {
@@ -611,6 +616,20 @@ impl RawRegion {
         Ok(())
     }
 
+    /// Refuses, with [`ErrorKind::WrongProcess`], to act for a process other than the one
+    /// that opened the region (a forked child): it shares the parent's descriptor and lock,
+    /// so a commit, a growth, a write or a cut by it would be a second writer's.
+    fn check_owner(&self) -> Result<()> {
+        if sys::process_id() == self.owner {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::WrongProcess,
+                "a forked child may only drop the handles of its parent",
+            ))
+        }
+    }
+
     /// Element capacity of the mapping.
     #[inline]
     pub(crate) fn capacity(&self) -> usize {
@@ -650,6 +669,7 @@ impl RawRegion {
     pub(crate) fn write_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()> {
         let offset = self.elems_offset(index, bytes.len());
         if sys::WRITE_SHOWS_IN_MAPPINGS && bytes.len() >= PWRITE_MIN {
+            self.check_owner()?;
             // Before the write: even a failed one may have changed some bytes.
             self.wrote_through_fd = true;
             let end = offset + bytes.len();
@@ -711,6 +731,7 @@ impl RawRegion {
     pub(crate) fn overwrite_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()> {
         let offset = self.elems_offset(index, bytes.len());
         if sys::WRITE_SHOWS_IN_MAPPINGS {
+            self.check_owner()?;
             // Before the write: even a failed one may have changed some bytes.
             self.wrote_through_fd = true;
             return self.file.write_all_at(bytes, offset as u64);
@@ -810,6 +831,7 @@ impl RawRegion {
         if min_capacity <= self.capacity {
             return Ok(());
         }
+        self.check_owner()?;
         let need = bytes_for(min_capacity, self.elem_size)?;
         let page = self.page_size as u64;
         let exact_size = growth_target(self.file_len, need, page, true)?;
@@ -851,6 +873,7 @@ impl RawRegion {
     /// after each commit and at the next `shrink_to`; `Ok` either way.
     pub(crate) fn shrink_to(&mut self, keep: usize) -> Result<()> {
         debug_assert!(self.writable);
+        self.check_owner()?;
         let keep = keep.max(self.committed_len());
         let new_size = bytes_for(keep, self.elem_size)?;
         if new_size >= self.file_len {
@@ -937,6 +960,7 @@ impl RawRegion {
         if !self.writable {
             return Ok(());
         }
+        self.check_owner()?;
         debug_assert!(len <= self.capacity && dirty_from <= len);
         let resized = self.file_len != self.synced_file_len;
         let sync_file = resized || self.wrote_through_fd;
@@ -1133,10 +1157,12 @@ impl RawRegion {
         Ok(())
     }
 
-    /// Unmaps, unlocks and closes, reporting an unlock failure.
+    /// Unmaps, unlocks and closes, reporting an unlock failure; in a process other than
+    /// the one that opened the region (a forked child), unmaps and closes only, and says so
+    /// ([`ErrorKind::WrongProcess`]): the lock belongs to the parent.
     pub(crate) fn close(mut self) -> Result<()> {
         self.unmap();
-        let result = self.file.unlock();
+        let result = self.check_owner().and_then(|()| self.file.unlock());
         // Dropping `self` then unmaps nothing more and only closes the descriptor.
         self.unlocked = true;
         result
@@ -1154,10 +1180,11 @@ impl RawRegion {
 
 impl Drop for RawRegion {
     /// Unmaps, then `flock(LOCK_UN)` explicitly (a child forked elsewhere may share the open
-    /// file description and would otherwise keep the lock), then closes the descriptor.
+    /// file description and would otherwise keep the lock), then closes the descriptor. In
+    /// a forked child, unmaps and closes only: the lock is the parent's.
     fn drop(&mut self) {
         self.unmap();
-        if !self.unlocked {
+        if !self.unlocked && sys::process_id() == self.owner {
             let _ = self.file.unlock();
         }
     }

@@ -91,7 +91,10 @@ pub use drain::Drain;
 ///   dirties only the blocks written: the way to change a few elements and `sync` each
 ///   change.
 /// * **Locking.** The vector holds an exclusive `flock` on the file for its whole life; a
-///   second writer or a reader gets [`ErrorKind::Locked`].
+///   second writer or a reader gets [`ErrorKind::Locked`]. It belongs to the process that
+///   opened it: in a child forked from that process (without `exec`), dropping it commits
+///   and unlocks nothing, and the calls that would commit, grow, write through the
+///   descriptor or cut return [`ErrorKind::WrongProcess`].
 /// * **No heap.** No method allocates.
 ///
 /// # Panics

@@ -405,6 +405,11 @@ pub fn page_size() -> usize {
     PAGE
 }
 
+/// `getpid()`, through `std` (which Miri supports).
+pub fn process_id() -> u32 {
+    std::process::id()
+}
+
 /// One live emulated mapping.
 struct Mapping {
     /// The heap block: `len` bytes, `PAGE`-aligned, allocated by `alloc_zeroed`. The pointer

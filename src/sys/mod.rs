@@ -526,6 +526,17 @@ pub(crate) fn page_size() -> usize {
     fault::page_size().unwrap_or_else(imp::page_size)
 }
 
+/// `getpid()`: the process a handle was opened in, so that a child forked from it (which
+/// shares its open file descriptions, and with them its locks) neither commits nor unlocks
+/// for it (`docs/design.md`, "Locks").
+///
+/// # References
+///
+/// * [POSIX `getpid`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/getpid.html)
+pub(crate) fn process_id() -> u32 {
+    imp::process_id()
+}
+
 /// `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, 0)`.
 ///
 /// # Safety

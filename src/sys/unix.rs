@@ -478,6 +478,14 @@ pub fn page_size() -> usize {
     rustix::param::page_size()
 }
 
+/// `getpid()`.
+pub fn process_id() -> u32 {
+    rustix::process::getpid()
+        .as_raw_nonzero()
+        .get()
+        .unsigned_abs()
+}
+
 fn prot(writable: bool) -> ProtFlags {
     if writable {
         ProtFlags::READ | ProtFlags::WRITE

@@ -127,6 +127,10 @@ pub fn page_size() -> usize {
     4096
 }
 
+pub fn process_id() -> u32 {
+    0
+}
+
 /// # Safety
 ///
 /// None needed: it always fails.
