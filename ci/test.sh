@@ -9,6 +9,7 @@ stages=(
   ci/fmt.sh
   ci/clippy.sh
   ci/test-std.sh
+  ci/cli.sh
   ci/features.sh
   ci/test-portable-remap.sh
   ci/fs-matrix.sh
