@@ -10,6 +10,7 @@ stages=(
   ci/clippy.sh
   ci/test-std.sh
   ci/cli.sh
+  ci/numpy.sh
   ci/features.sh
   ci/test-portable-remap.sh
   ci/fs-matrix.sh
