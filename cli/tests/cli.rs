@@ -13,6 +13,11 @@ use std::process::{Command, Output};
 use json::{parse, Json};
 use persistence::{inspect, pod, MmapedVec, OpenOptions};
 
+/// `examples/inspect.rs`, whose report `inspect` prints the same way.
+#[allow(dead_code)]
+#[path = "../../examples/inspect.rs"]
+mod example;
+
 /// The on-disk format written from `docs/design.md`, shared with the library's tests (it
 /// allows its own dead code).
 #[path = "../../tests/common/format.rs"]
@@ -235,6 +240,16 @@ fn inspect_prints_the_header_for_a_person() {
         "slot B            sequence 2, length 1000: valid, previous commit",
     );
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+
+    // Line for line what examples/inspect.rs prints.
+    let mut expected = Vec::new();
+    example::report(&path, &info, &mut expected).expect("report");
+    assert_eq!(text, String::from_utf8(expected).expect("UTF-8"));
+
+    // Several files: one report each, a blank line between.
+    let o = run(&[Path::new("inspect"), &path, &path]);
+    assert_status(&o, 0);
+    assert_eq!(stdout(&o), format!("{text}\n{text}"));
 }
 
 #[test]
