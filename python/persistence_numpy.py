@@ -401,13 +401,16 @@ def open_array(path, dtype, *, magic=None, version=None, live: bool = False) -> 
     if dtype.hasobject or not dtype.isnative:
         raise ValueError(f"dtype {dtype} must be plain data in this machine's byte order")
     path = os.fspath(path)
-    # Opened by us and handed to numpy, so the file mapped is the file validated.
-    f = open(path, "rb")  # noqa: SIM115 (closed below; the mapping keeps a duplicate)
+    # Opened by us and handed to numpy, so the file mapped is the file validated; O_NONBLOCK
+    # so that a FIFO is refused, not waited on (as the crate opens).
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    data = os.fstat(fd)
+    if not stat.S_ISREG(data.st_mode):
+        os.close(fd)
+        raise PersistenceError("NotARegularFile", f"{path}: not a regular file")
+    f = os.fdopen(fd, "rb")  # closed below; the mapping keeps a duplicate
     lock_fd = None
     try:
-        data = os.fstat(f.fileno())
-        if not stat.S_ISREG(data.st_mode):
-            raise PersistenceError("NotARegularFile", f"{path}: not a regular file")
         if live:
             lock_fd = _lock_live(path, data)
         else:

@@ -192,8 +192,12 @@ class NumpyReaderTest(unittest.TestCase):
                            np.float64)
         with self.assertRaises(FileNotFoundError):
             open_array(os.path.join(self.tmp.name, "missing.bin"), np.uint8)
-        with self.assertRaises(OSError):
-            open_array(self.tmp.name, np.uint8)  # a directory
+        self.assertRefused("NotARegularFile", self.tmp.name, np.uint8)  # a directory
+        fifo = os.path.join(self.tmp.name, "fifo")
+        os.mkfifo(fifo)
+        self.assertRefused("NotARegularFile", fifo, np.uint8)  # refused, not waited on
+        with self.assertRaises(PersistenceError):
+            read_header(fifo)
         with self.assertRaises(ValueError):
             open_array(self.fixture("f64.bin"), np.dtype(FOREIGN + "f8"))
 
