@@ -9,6 +9,8 @@ stages=(
   ci/fmt.sh
   ci/clippy.sh
   ci/test-std.sh
+  ci/cli.sh
+  ci/numpy.sh
   ci/features.sh
   ci/test-portable-remap.sh
   ci/fs-matrix.sh

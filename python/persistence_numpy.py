@@ -1,0 +1,450 @@
+"""Read a vector file of the Rust crate ``persistence`` as a read-only numpy array.
+
+A file that ``MmapedVec<T>`` writes is a 4096-byte header, then the elements exactly as they
+lie in memory. ``open_array`` validates the header as the crate's ``open`` does
+(``docs/design.md``, "On-disk format" and "Validation order on open") and maps exactly the
+committed elements, never the spare capacity behind them::
+
+    import numpy as np
+    from persistence_numpy import open_array
+
+    prices = open_array("prices.bin", np.float64)           # or live=True beside a writer
+    print(len(prices), prices.mean(), prices.info.newest_damaged)
+    points = open_array("points.bin", np.dtype([("id", "u8"), ("x", "f8")]))
+
+A ``pod!`` struct reads as a structured dtype with the same field offsets and itemsize.
+``read_header(path)`` returns the header's facts (``FileInfo``) without mapping anything.
+Failures raise ``PersistenceError``, whose ``kind`` is the name of the crate's ``ErrorKind``
+(``"BadMagic"``, ``"Corrupt"``, ``"LayoutMismatch"``, ...); a missing file raises
+``FileNotFoundError`` and other ``OSError``\\ s pass through.
+
+Locks, as the crate takes them (``docs/design.md``, "Locks" and "Live readers"):
+
+* ``live=False`` (default), like ``OpenOptions::open_read_only``: a shared ``flock`` on the
+  file, without waiting (a writer holding the file: ``PersistenceError("Locked")``), held as
+  long as the mapping exists (the mapping's own descriptor is a duplicate that carries it), so
+  no writer of the crate can open the file meanwhile.
+* ``live=True``, like ``OpenOptions::open_live``, beside a writer: no lock on the file; a
+  shared ``flock`` on the empty ``<file>-live`` beside it (created when missing, with the data
+  file's permission bits), waiting for it, taken before anything of the file is read and
+  released only after the mapping is gone, so a writer never makes the file shorter under it.
+  The commit slots are read A, B, A again, so a slot the writer is writing at that instant is
+  never believed.
+
+What the Python side does NOT do: it maps the committed length found at open and never
+refreshes (open again to see later commits); it reads files in this machine's byte order
+only (``persistence convert`` converts the others); it does not recognise the remains of an
+interrupted creation (a file being created at that very instant may be refused as corrupt);
+it follows every symbolic link of the path to find ``<file>-live`` (the crate follows those of
+the last component; both reach the same directory) and does not refuse a file bind-mounted
+on its own; and a writer's in-place changes to committed elements show in the array as they
+are stored, as they do in the crate's live readers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import fcntl
+import os
+import stat
+import struct
+import sys
+import weakref
+
+import numpy as np
+
+__all__ = ["FileInfo", "SlotInfo", "PersistenceError", "open_array", "read_header"]
+
+# --- The format (docs/design.md, "On-disk format"): every offset is here and nowhere else. ---
+
+HEADER_SIZE = 4096
+FORMAT_MAGIC = b"PERSISTV"
+ENDIAN_MARKER = 0x01020304
+# The fields every format version shares, before the version-specific ones.
+AT_ENDIAN_MARKER = 16
+AT_FORMAT_VERSION = 20
+
+# Format version 1: field name -> (offset, struct code); the header checksum covers bytes
+# 0..56; two slots of (sequence u64, length u64, checksum u64).
+V1_FIELDS = {
+    "app_magic": (8, "8s"),
+    "app_version": (24, "I"),
+    "usize_width": (28, "I"),
+    "elem_size": (32, "Q"),
+    "elem_align": (40, "Q"),
+    "data_offset": (48, "Q"),
+    "header_checksum": (56, "Q"),
+}
+V1_CHECKSUMMED = 56
+V1_SLOT_OFFSETS = (512, 1024)
+SLOT_SIZE = 24
+
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_NATIVE = "<" if sys.byteorder == "little" else ">"
+_FOREIGN = ">" if _NATIVE == "<" else "<"
+_LOCK_RETRIES = 8
+
+
+def fnv1a64(data: bytes, h: int = _FNV_OFFSET) -> int:
+    """64-bit FNV-1a of ``data``, continued from ``h``."""
+    for b in data:
+        h = ((h ^ b) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+class PersistenceError(Exception):
+    """A file the crate would refuse; ``kind`` names the crate's ``ErrorKind``."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(f"{message} [{kind}]")
+        self.kind = kind
+
+
+@dataclasses.dataclass(frozen=True)
+class SlotInfo:
+    """One commit slot. When not ``valid`` its numbers are as found, not to be trusted."""
+
+    sequence: int
+    length: int
+    valid: bool
+    blank: bool
+
+    @property
+    def damaged(self) -> bool:
+        """Neither valid nor never written: a torn or damaged slot."""
+        return not self.valid and not self.blank
+
+
+@dataclasses.dataclass(frozen=True)
+class FileInfo:
+    """What a file's header records, and which commit it opens to."""
+
+    path: str
+    format_version: int
+    native_byte_order: bool
+    app_magic: bytes
+    app_version: int
+    usize_width: int
+    elem_size: int
+    elem_align: int
+    data_offset: int
+    file_size: int
+    slots: tuple  # (SlotInfo A, SlotInfo B); both blank for an empty file
+    winner: int | None  # 0 = A, 1 = B; None: an empty file, no commit yet
+
+    @property
+    def length(self) -> int:
+        """The committed length, in elements."""
+        return 0 if self.winner is None else self.slots[self.winner].length
+
+    @property
+    def capacity(self) -> int:
+        """Elements the file has room for: (file size - 4096) // element size."""
+        return max(self.file_size - HEADER_SIZE, 0) // self.elem_size if self.elem_size else 0
+
+    @property
+    def newest_damaged(self) -> bool:
+        """Whether a damaged slot's (untrusted) sequence is above the winner's: the newest
+        commit was damaged, and the file opens to the older one."""
+        if self.winner is None:
+            return False
+        current = self.slots[self.winner].sequence
+        return any(s.damaged and s.sequence > current for s in self.slots)
+
+
+def _unpack(page: bytes, order: str, offset: int, code: str):
+    return struct.unpack_from(order + code, page, offset)[0]
+
+
+def _decode_v1(page: bytes, order: str) -> dict:
+    """Format version 1's own fields, validated (each failure ``Corrupt``)."""
+    fields = {name: _unpack(page, order, at, code) for name, (at, code) in V1_FIELDS.items()}
+    if fnv1a64(page[:V1_CHECKSUMMED]) != fields["header_checksum"]:
+        raise PersistenceError("Corrupt", "the file is corrupt: header checksum mismatch")
+    if fields["data_offset"] != HEADER_SIZE:
+        raise PersistenceError(
+            "Corrupt", f"the file is corrupt: data offset {fields['data_offset']}"
+        )
+    if fields["elem_size"] == 0:
+        raise PersistenceError("Corrupt", "the file is corrupt: element size 0")
+    align = fields["elem_align"]
+    if align == 0 or align & (align - 1) or align > HEADER_SIZE:
+        raise PersistenceError("Corrupt", f"the file is corrupt: element alignment {align}")
+    # What the version-independent code needs: where the slots are, and the stored bytes of
+    # the header checksum that each slot's checksum covers.
+    at_sum = V1_FIELDS["header_checksum"][0]
+    fields["slot_offsets"] = V1_SLOT_OFFSETS
+    fields["header_sum_bytes"] = page[at_sum : at_sum + 8]
+    return fields
+
+
+# Format version -> decoder of its fields. A version 2 adds its decoder here.
+_DECODERS = {1: _decode_v1}
+
+
+def _decode_fixed(page: bytes, file_size: int) -> tuple[dict, str, int]:
+    """The fields of a header page, checked in the crate's order; returns them, the byte
+    order they were read in, and the format version."""
+    if file_size >= len(FORMAT_MAGIC) and page[: len(FORMAT_MAGIC)] != FORMAT_MAGIC:
+        raise PersistenceError("BadMagic", "not a persistence file (no PERSISTV magic)")
+    if file_size < HEADER_SIZE:
+        raise PersistenceError(
+            "Corrupt", f"the file is corrupt: shorter than its header, bytes: {file_size}"
+        )
+    marker = _unpack(page, _NATIVE, AT_ENDIAN_MARKER, "I")
+    if marker == ENDIAN_MARKER:
+        order = _NATIVE
+    elif marker == struct.unpack(_FOREIGN + "I", struct.pack(_NATIVE + "I", ENDIAN_MARKER))[0]:
+        order = _FOREIGN
+    else:
+        raise PersistenceError("Corrupt", f"the file is corrupt: endianness marker {marker:#x}")
+    version = _unpack(page, order, AT_FORMAT_VERSION, "I")
+    decoder = _DECODERS.get(version)
+    if decoder is None:
+        raise PersistenceError(
+            "UnsupportedFormatVersion",
+            f"format version {version}: this reader knows {sorted(_DECODERS)}; "
+            "a newer persistence_numpy.py may read it",
+        )
+    return decoder(page, order), order, version
+
+
+def _read_slot(fd: int, at: int, order: str, header_sum_bytes: bytes) -> tuple[bytes, SlotInfo]:
+    raw = os.pread(fd, SLOT_SIZE, at)
+    if len(raw) != SLOT_SIZE:
+        raise PersistenceError("Corrupt", "the file is corrupt: short header")
+    seq, length, checksum = struct.unpack(order + "QQQ", raw)
+    valid = fnv1a64(header_sum_bytes, fnv1a64(raw[:16])) == checksum
+    return raw, SlotInfo(seq, length, valid, raw == bytes(SLOT_SIZE))
+
+
+def _snapshot(fd: int, offsets, order: str, header_sum_bytes: bytes):
+    """The slots as the crate's snapshot reads them: A, B, then A again, until A read the
+    same twice and a slot is valid (so neither was being written unnoticed); then the valid
+    one with the higher sequence wins. Returns (slots, winner)."""
+    for _ in range(64):
+        raw_a, a = _read_slot(fd, offsets[0], order, header_sum_bytes)
+        _, b = _read_slot(fd, offsets[1], order, header_sum_bytes)
+        raw_a2, _ = _read_slot(fd, offsets[0], order, header_sum_bytes)
+        if raw_a != raw_a2:
+            continue
+        if a.valid and b.valid:
+            return (a, b), (1 if b.sequence > a.sequence else 0)
+        if a.valid or b.valid:
+            return (a, b), (0 if a.valid else 1)
+    raise PersistenceError("Corrupt", "the file is corrupt: no valid commit slot")
+
+
+def _read_info(fd: int, path: str) -> FileInfo:
+    """Reads and validates the header of the open file ``fd`` (format fields, both slots, a
+    committed length that fits the file), in either byte order."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise PersistenceError("NotARegularFile", f"{path}: not a regular file")
+    if st.st_size == 0:  # created, nothing written yet: no commit, length 0
+        blank = SlotInfo(sequence=0, length=0, valid=False, blank=True)
+        return FileInfo(
+            path=path, format_version=0, native_byte_order=True, app_magic=bytes(8),
+            app_version=0, usize_width=struct.calcsize("P"), elem_size=0, elem_align=0,
+            data_offset=HEADER_SIZE, file_size=0, slots=(blank, blank), winner=None,
+        )
+    page = os.pread(fd, HEADER_SIZE, 0)
+    fields, order, version = _decode_fixed(page, st.st_size)
+    # A cut between the slots and the size (only outside the lock protocol) is read again.
+    for _ in range(3):
+        slots, winner = _snapshot(fd, fields["slot_offsets"], order, fields["header_sum_bytes"])
+        file_size = os.fstat(fd).st_size  # after the slots: a size only grows before a commit
+        needed = HEADER_SIZE + slots[winner].length * fields["elem_size"]
+        if needed <= file_size:
+            break
+    else:
+        raise PersistenceError(
+            "Corrupt",
+            f"the file is corrupt: committed length {slots[winner].length} needs {needed} bytes, "
+            f"the file has {file_size}",
+        )
+    return FileInfo(
+        path=path,
+        format_version=version,
+        native_byte_order=order == _NATIVE,
+        app_magic=fields["app_magic"],
+        app_version=fields["app_version"],
+        usize_width=fields["usize_width"],
+        elem_size=fields["elem_size"],
+        elem_align=fields["elem_align"],
+        data_offset=fields["data_offset"],
+        file_size=file_size,
+        slots=slots,
+        winner=winner,
+    )
+
+
+def read_header(path) -> FileInfo:
+    """The header's facts of the file at ``path``, in its own byte order (a foreign file is
+    read, not refused: see ``native_byte_order``). Takes no lock: beside a writer it is a
+    snapshot, as the crate's ``inspect`` is. Raises ``PersistenceError`` for a file the crate
+    would refuse whatever the type (``BadMagic``, ``UnsupportedFormatVersion``, ``Corrupt``)."""
+    path = os.fspath(path)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        return _read_info(fd, path)
+    finally:
+        os.close(fd)
+
+
+def _magic_bytes(magic) -> bytes:
+    if isinstance(magic, str):
+        magic = magic.encode("ascii")
+    magic = bytes(magic)
+    if len(magic) > 8:
+        raise ValueError(f"magic is at most 8 bytes, {magic!r} has {len(magic)}")
+    return magic.ljust(8, b"\0")
+
+
+def _check_expected(info: FileInfo, dtype: np.dtype, magic, version) -> None:
+    """What the caller expects, in the crate's order (its step 4)."""
+    if magic is not None and _magic_bytes(magic) != info.app_magic:
+        raise PersistenceError(
+            "MagicMismatch",
+            f"application magic {info.app_magic!r}, expected {_magic_bytes(magic)!r}",
+        )
+    if version is not None and version != info.app_version:
+        raise PersistenceError(
+            "VersionMismatch", f"application version {info.app_version}, expected {version}"
+        )
+    usize = struct.calcsize("P")
+    if info.usize_width != usize:
+        raise PersistenceError(
+            "LayoutMismatch", f"usize width {info.usize_width}, this machine's is {usize}"
+        )
+    if dtype.itemsize != info.elem_size:
+        raise PersistenceError(
+            "LayoutMismatch", f"element size {info.elem_size}, the dtype's is {dtype.itemsize}"
+        )
+    # numpy gives packed structured dtypes alignment 1; a dtype that needs more than the
+    # file's elements have (f8 for a file of [u8; 8]) is another type.
+    if dtype.alignment > info.elem_align:
+        raise PersistenceError(
+            "LayoutMismatch",
+            f"element alignment {info.elem_align}, the dtype needs {dtype.alignment}",
+        )
+
+
+def _lock_live(path: str, data: os.stat_result) -> int:
+    """A live reader's lock: opens (creating it when missing) the empty ``<file>-live`` beside
+    the data file, takes a shared ``flock`` on it (waiting: only a writer making the file
+    shorter holds it exclusively, for one ``ftruncate``), and checks that the name still
+    leads to the file locked. Returns its descriptor."""
+    real = os.path.realpath(path)
+    named = os.stat(real)
+    if (named.st_dev, named.st_ino) != (data.st_dev, data.st_ino):
+        raise PersistenceError("Io", f"{path} was replaced while it was being opened")
+    lock_path = real + "-live"
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+    for _ in range(_LOCK_RETRIES):
+        try:
+            fd = os.open(lock_path, flags)
+        except FileNotFoundError:
+            try:
+                fd = os.open(lock_path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue  # created by someone else meanwhile: open theirs
+            except PermissionError as e:
+                raise PersistenceError(
+                    "PermissionDenied",
+                    f"cannot create the live readers' lock file {lock_path}: open the file once "
+                    f"for writing with the crate (which creates it), or create it empty ({e})",
+                ) from e
+            # As the crate: the data file's permission bits and, where allowed, its owner.
+            os.fchmod(fd, data.st_mode & 0o666)
+            try:
+                os.fchown(fd, data.st_uid, data.st_gid)
+            except PermissionError:
+                pass
+        except OSError as e:
+            if e.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
+                raise PersistenceError("NotARegularFile", f"{lock_path} is a symbolic link") from e
+            raise
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise PersistenceError("NotARegularFile", f"{lock_path} is not a regular file")
+        if st.st_size != 0:
+            os.close(fd)
+            raise PersistenceError(
+                "Corrupt", f"{lock_path} is not empty, so not a live readers' lock file"
+            )
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            now = os.stat(lock_path, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # replaced or deleted between open and lock: again
+    raise PersistenceError("Io", f"{lock_path} kept being replaced while it was locked")
+
+
+def open_array(path, dtype, *, magic=None, version=None, live: bool = False) -> np.memmap:
+    """Maps the committed elements of the vector file at ``path`` as a read-only
+    ``numpy.memmap`` of ``dtype`` (shape ``(length,)``), validated as the crate validates
+    ``open``. ``magic`` (up to 8 bytes or ASCII characters, padded with NULs) and ``version``
+    must match the file when given. ``live=True`` reads beside a writer (see the module's
+    docs). The array's ``info`` attribute is the ``FileInfo`` it was opened with (which slot
+    won, ``newest_damaged``). Raises ``PersistenceError`` (``kind`` as the crate's
+    ``ErrorKind``: ``Locked``, ``BadMagic``, ``WrongEndianness``,
+    ``UnsupportedFormatVersion``, ``Corrupt``, ``MagicMismatch``, ``VersionMismatch``,
+    ``LayoutMismatch``, ...) or ``OSError``."""
+    dtype = np.dtype(dtype)
+    if dtype.hasobject or not dtype.isnative:
+        raise ValueError(f"dtype {dtype} must be plain data in this machine's byte order")
+    path = os.fspath(path)
+    # Opened by us and handed to numpy, so the file mapped is the file validated; O_NONBLOCK
+    # so that a FIFO is refused, not waited on (as the crate opens).
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    data = os.fstat(fd)
+    if not stat.S_ISREG(data.st_mode):
+        os.close(fd)
+        raise PersistenceError("NotARegularFile", f"{path}: not a regular file")
+    f = os.fdopen(fd, "rb")  # closed below; the mapping keeps a duplicate
+    lock_fd = None
+    try:
+        if live:
+            lock_fd = _lock_live(path, data)
+        else:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError as e:
+                raise PersistenceError(
+                    "Locked",
+                    f"{path}: a writer holds the file; open_array(..., live=True) reads "
+                    "beside it",
+                ) from e
+        info = _read_info(f.fileno(), path)
+        if info.winner is not None:
+            if not info.native_byte_order:
+                raise PersistenceError(
+                    "WrongEndianness",
+                    f"{path} was written on a machine of the other byte order: "
+                    "`persistence convert` converts it",
+                )
+            _check_expected(info, dtype, magic, version)
+        if info.length == 0:
+            array = np.empty(0, dtype).view(np.memmap)
+        else:
+            array = np.memmap(f, dtype=dtype, mode="r", offset=HEADER_SIZE, shape=(info.length,))
+            if lock_fd is not None:
+                # The lock on <file>-live goes when the mapping does (after the unmap).
+                weakref.finalize(array._mmap, os.close, lock_fd)
+                lock_fd = None
+        array.flags.writeable = False
+        array.info = info
+        return array
+    finally:
+        # The mapping holds a duplicate of f's descriptor, so a shared lock taken on f stays
+        # until the mapping is gone.
+        f.close()
+        if lock_fd is not None:
+            os.close(lock_fd)
