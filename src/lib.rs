@@ -111,8 +111,9 @@
 //! or a zero size at compile time, whatever an impl claims, and the macros refuse a larger
 //! alignment at the declaration.
 //!
-//! The crate's own test suite also uses a hidden `test-hooks` feature (fault injection, a
-//! page-size override); it is not part of the API and must not be enabled elsewhere.
+//! The crate's own test suite also uses hidden test hooks (fault injection, a page-size
+//! override), compiled in only with the `persistence_test_hooks` cfg that this repository
+//! sets for its own builds; they are not part of the API.
 //!
 //! # Platforms
 //!
@@ -162,15 +163,17 @@ pub use slice::MmapedSlice;
 pub use vec::{Drain, MmapedVec};
 
 /// Hooks for this crate's own tests: make a chosen syscall fail, watch each one, pretend
-/// another page size, and say which remap path the build uses. Not API: hidden, behind the
-/// `test-hooks` feature, and free to change in any release.
-#[cfg(all(feature = "test-hooks", feature = "std"))]
+/// another page size, and say which remap path the build uses. Not API: hidden, compiled in
+/// only with the `persistence_test_hooks` cfg (`build.rs`), and free to change in any
+/// release.
+#[cfg(all(persistence_test_hooks, feature = "std"))]
 #[doc(hidden)]
 pub mod test_hooks {
     pub use crate::sys::fault::{
         clear, inject, inject_always, inject_times, observe, pending, set_page_size, Op,
     };
-    pub use crate::sys::REMAP_STRATEGY;
+    /// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
+    pub const REMAP_STRATEGY: &str = crate::sys::REMAP_STRATEGY;
 }
 
 /// The README's code blocks, run as doctests so that the README stays true.

@@ -1,13 +1,16 @@
 //! A test-only seam that makes a chosen syscall fail, so that tests can show what each
 //! failure does to the file. Every call of `sys` passes [`check`] first, in `sys/mod.rs`
-//! (one wrapper for every backend). Compiled to nothing unless the hidden `test-hooks`
-//! feature is on (with `std`, for its thread-local plans; without `std` the feature does
-//! nothing, so that the unit tests can run on a `no_std` build). Tests reach it through
+//! (one wrapper for every backend). Compiled to nothing unless the `persistence_test_hooks`
+//! cfg is set (with `std`, for its thread-local plans; without `std` it does nothing, so
+//! that the unit tests can run on a `no_std` build). `build.rs` sets the cfg only when
+//! `PERSISTENCE_TEST_HOOKS=1`, which this repository's `.cargo/config.toml` sets for its own
+//! builds: no crate that depends on this one can turn fault injection on for others, as a
+//! Cargo feature (which features unify) could. Tests reach it through
 //! `persistence::test_hooks`.
 
 /// The syscalls a test can make fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(all(feature = "test-hooks", feature = "std")), allow(dead_code))]
+#[cfg_attr(not(all(persistence_test_hooks, feature = "std")), allow(dead_code))]
 pub enum Op {
     /// `open`.
     Open,
@@ -55,7 +58,7 @@ pub enum Op {
     LockSidecar,
 }
 
-#[cfg(all(feature = "test-hooks", feature = "std"))]
+#[cfg(all(persistence_test_hooks, feature = "std"))]
 mod imp {
     use super::Op;
     use crate::error::Result;
@@ -139,24 +142,24 @@ mod imp {
     }
 }
 
-#[cfg(all(feature = "test-hooks", feature = "std"))]
+#[cfg(all(persistence_test_hooks, feature = "std"))]
 pub use imp::{clear, inject, inject_always, inject_times, observe, pending, set_page_size};
 
-#[cfg(all(feature = "test-hooks", feature = "std"))]
+#[cfg(all(persistence_test_hooks, feature = "std"))]
 pub(crate) use imp::page_size;
 
-#[cfg(all(feature = "test-hooks", feature = "std"))]
+#[cfg(all(persistence_test_hooks, feature = "std"))]
 pub(crate) use imp::check;
 
-/// Without the `test-hooks` feature the real page size is always used.
-#[cfg(not(all(feature = "test-hooks", feature = "std")))]
+/// Without the test hooks the real page size is always used.
+#[cfg(not(all(persistence_test_hooks, feature = "std")))]
 #[inline(always)]
 pub(crate) fn page_size() -> Option<usize> {
     None
 }
 
-/// Without the `test-hooks` feature every call succeeds and this compiles away.
-#[cfg(not(all(feature = "test-hooks", feature = "std")))]
+/// Without the test hooks every call succeeds and this compiles away.
+#[cfg(not(all(persistence_test_hooks, feature = "std")))]
 #[inline(always)]
 pub(crate) fn check(_op: Op, _context: &'static str) -> crate::error::Result<()> {
     Ok(())

@@ -4,7 +4,7 @@
 //! Two levels:
 //!
 //! * this module: what the region calls. Each call passes the test seam (`fault::check`,
-//!   which compiles to nothing without the hidden `test-hooks` feature) and then goes to the
+//!   which compiles to nothing without the `persistence_test_hooks` cfg) and then goes to the
 //!   backend; policy that is the same on every platform lives here too (how growth reserves
 //!   blocks where `fallocate` is missing, which `errno` is which [`ErrorKind`](crate::ErrorKind));
 //! * one backend, chosen by `cfg_attr(.., path = ..)` behind identical signatures: `unix.rs`
@@ -45,8 +45,8 @@ use fault::Op;
 /// Which remap strategy this build uses: `"mremap"` (Linux, Android: the mapping grows in
 /// place or moves, without copying) or `"unmap-and-map"` (elsewhere, and on Linux built with
 /// `PERSISTENCE_PORTABLE_REMAP=1`). `build.rs` decides. Only the test hooks show it.
-#[cfg_attr(not(all(feature = "test-hooks", feature = "std")), allow(dead_code))]
-pub const REMAP_STRATEGY: &str = if cfg!(persistence_mremap) {
+#[cfg_attr(not(all(persistence_test_hooks, feature = "std")), allow(dead_code))]
+pub(crate) const REMAP_STRATEGY: &str = if cfg!(persistence_mremap) {
     "mremap"
 } else {
     "unmap-and-map"
