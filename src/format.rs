@@ -52,6 +52,8 @@ pub(crate) const SECTOR: usize = 512;
 pub(crate) const SLOT_OFFSETS: [usize; 2] = [SECTOR, 2 * SECTOR];
 /// Bytes in a commit slot: sequence, length, checksum.
 pub(crate) const SLOT_LEN: usize = 24;
+/// Words (`u64`) in a commit slot: sequence, length, checksum, in that order.
+pub(crate) const SLOT_WORDS: usize = SLOT_LEN / 8;
 /// The highest sequence number a commit slot may hold: 2^62. A slot whose checksum matches
 /// but whose sequence is 0 or above this is not one a writer wrote (a writer starts at 1 and
 /// refuses to commit past this, after 4.6 * 10^18 commits) and counts as damaged, so no
@@ -65,6 +67,20 @@ const OFF_ENDIAN: usize = OFF_APP_MAGIC + 8;
 const OFF_FORMAT_VERSION: usize = OFF_ENDIAN + 4;
 
 const _: () = assert!(SLOT_OFFSETS[1] + SLOT_LEN <= HEADER_SIZE);
+const _: () = assert!(SLOT_OFFSETS[0] % 8 == 0 && SLOT_OFFSETS[1] % 8 == 0);
+
+/// The byte offset, in the header page, of word `word` (0: sequence, 1: length, 2:
+/// checksum) of slot `slot` (0 = A, 1 = B): 8-byte aligned, for a reader that loads slot
+/// words from a mapping.
+pub(crate) const fn slot_word_offset(slot: usize, word: usize) -> usize {
+    SLOT_OFFSETS[slot] + 8 * word
+}
+
+/// `DATA_OFFSET + len * elem_size`: the file size that holds `len` elements, or `None` when
+/// it does not fit a `u64`.
+pub(crate) fn data_end(len: u64, elem_size: u64) -> Option<u64> {
+    len.checked_mul(elem_size)?.checked_add(DATA_OFFSET as u64)
+}
 
 /// The FNV-1a offset basis.
 const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
@@ -257,6 +273,20 @@ impl Header {
         h
     }
 
+    /// This header with `slot` in slot A (and slot B blank): the header of a file whose one
+    /// commit is `slot`, as a conversion writes it.
+    pub(crate) fn with_commit(mut self, slot: Slot) -> Header {
+        self.slots = [
+            StoredSlot {
+                slot,
+                valid: true,
+                blank: false,
+            },
+            StoredSlot::BLANK,
+        ];
+        self
+    }
+
     /// The whole header page, as [`new`](Self::new) or a decode describes it (native byte
     /// order only: this build never writes a foreign file).
     pub(crate) fn encode(&self) -> [u8; HEADER_SIZE] {
@@ -355,11 +385,7 @@ impl Header {
             "no valid commit slot (no commit yet, or both slots damaged)",
         ))?;
         // The bytes the committed length covers (u64::MAX when that overflows).
-        let need = slot
-            .len
-            .checked_mul(self.layout.elem_size)
-            .and_then(|b| b.checked_add(DATA_OFFSET as u64))
-            .unwrap_or(u64::MAX);
+        let need = data_end(slot.len, self.layout.elem_size).unwrap_or(u64::MAX);
         if need > file_size {
             return Err(Error::mismatch(
                 ErrorKind::Corrupt,
@@ -389,23 +415,41 @@ pub(crate) fn encode_slot(order: ByteOrder, header_sum: u64, slot: Slot) -> [u8;
     out
 }
 
-/// The three words of a native-order slot's bytes (sequence, length, checksum), as a live
-/// reader loads them: not validated (see [`slot_words_valid`]).
-pub(crate) fn slot_words(bytes: &[u8; SLOT_LEN]) -> [u64; 3] {
+/// The three words of a slot's bytes (sequence, length, checksum) read as this machine's
+/// `u64`s, as a live reader loads them from a mapping: not validated (see
+/// [`slot_words_valid`]).
+pub(crate) fn slot_words(bytes: &[u8; SLOT_LEN]) -> [u64; SLOT_WORDS] {
     let w = |k: usize| ByteOrder::Native.u64_at(bytes, k * 8);
     [w(0), w(1), w(2)]
 }
 
+/// Stores `words` (as [`slot_words`] read them) as slot `which` of `page`.
+pub(crate) fn put_slot_words(page: &mut [u8; HEADER_SIZE], which: usize, words: &[u64; 3]) {
+    for (k, w) in words.iter().enumerate() {
+        let at = slot_word_offset(which, k);
+        page[at..at + 8].copy_from_slice(&w.to_ne_bytes());
+    }
+}
+
+/// Whether the words of a slot as stored (read as this machine's `u64`s, [`slot_words`]) are
+/// a valid slot of a file in byte order `order` whose header checksum is `header_sum`.
+pub(crate) fn stored_slot_valid(order: ByteOrder, header_sum: u64, words: &[u64; 3]) -> bool {
+    let mut bytes = [0u8; SLOT_LEN];
+    for (k, w) in words.iter().enumerate() {
+        bytes[k * 8..k * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+    }
+    let slot = Slot {
+        seq: order.u64_at(&bytes, 0),
+        len: order.u64_at(&bytes, 8),
+    };
+    sequence_in_range(slot.seq) && encode_slot(order, header_sum, slot) == bytes
+}
+
 /// Whether the three words of a slot of a native-order file (sequence, length, checksum, as
 /// a reader loads them from the file as `u64`s) are a valid slot of a header whose checksum
-/// is `header_sum`: the checksum word matches the other two.
-pub(crate) fn slot_words_valid(header_sum: u64, words: &[u64; 3]) -> bool {
-    let slot = Slot {
-        seq: words[0],
-        len: words[1],
-    };
-    sequence_in_range(slot.seq)
-        && encode_slot(ByteOrder::Native, header_sum, slot)[16..24] == words[2].to_ne_bytes()
+/// is `header_sum`: the checksum word matches the other two, and the sequence is in range.
+pub(crate) fn slot_words_valid(header_sum: u64, words: &[u64; SLOT_WORDS]) -> bool {
+    stored_slot_valid(ByteOrder::Native, header_sum, words)
 }
 
 /// Whether a slot may hold `seq`: `1..=MAX_SEQUENCE` (see [`MAX_SEQUENCE`]).

@@ -138,6 +138,7 @@ mod format;
 mod inspect;
 #[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
 mod interop;
+mod limits;
 mod live;
 mod options;
 mod path;
@@ -145,6 +146,7 @@ mod pod;
 mod region;
 mod sidecar;
 mod slice;
+mod slots;
 mod sys;
 mod vec;
 

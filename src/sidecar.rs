@@ -18,6 +18,7 @@
 use core::ffi::CStr;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits;
 use crate::path::MAX_PATH;
 use crate::sys::{self, FileId, Stat};
 
@@ -28,13 +29,12 @@ const NAME_MAX: usize = 255;
 pub(crate) const SUFFIX: &[u8] = b"-live";
 /// The most symbolic links followed in the final component (Linux's own limit).
 const MAX_LINKS: usize = 40;
-/// How often an open retries when a name is replaced under it before giving up.
-const MAX_RETRIES: usize = 8;
 
-/// The data file's directory (held open) and its name there: where its lock file is, and
+/// A data file's path resolved to its directory (held open) and its name there, with
+/// symbolic links in the last component followed: where its live readers' lock file is, and
 /// the directory a writer that created the file makes durable.
 #[derive(Debug)]
-pub(crate) struct Place {
+pub(crate) struct ResolvedPath {
     dir: sys::Dir,
     /// The name, then the suffix, then NUL; `name_len` bytes of name.
     buf: [u8; NAME_MAX + SUFFIX.len() + 1],
@@ -50,7 +50,7 @@ fn c_str(buf: &[u8], len: usize) -> Result<&CStr> {
     CStr::from_bytes_with_nul(&buf[..=len]).map_err(|_| invalid("path contains a NUL byte"))
 }
 
-impl Place {
+impl ResolvedPath {
     /// Resolves `path`: follows symbolic links in its final component (relative targets
     /// from the link's directory), then opens the directory and keeps the name. Does not
     /// check that the name is the data file: see [`names`](Self::names).
@@ -61,7 +61,7 @@ impl Place {
     /// or a name longer than 255 bytes), or more than 40 links; the OS error of `readlink`
     /// or of opening the directory. (A name that leaves no room for `-live` in 255 bytes is
     /// refused where the lock file is opened.)
-    pub(crate) fn resolve(path: &CStr) -> Result<Place> {
+    pub(crate) fn resolve(path: &CStr) -> Result<ResolvedPath> {
         let mut cur = [0u8; MAX_PATH + 1];
         let mut link = [0u8; MAX_PATH + 1];
         let bytes = path.to_bytes();
@@ -120,7 +120,7 @@ impl Place {
             cur[dir_end] = 0;
             sys::open_dir(c_str(&cur, dir_end)?)?
         };
-        Ok(Place {
+        Ok(ResolvedPath {
             dir,
             buf: place_buf,
             name_len,
@@ -200,7 +200,7 @@ impl Place {
     /// [`create_lock_file`]: Self::create_lock_file
     pub(crate) fn open_lock_file(&self, data: &Stat) -> Result<sys::File> {
         let name = self.lock_name()?;
-        for _ in 0..MAX_RETRIES {
+        for _ in 0..limits::LOCK_FILE_TRIES {
             let file = match self.dir.open_at(name, false) {
                 Ok(f) => f,
                 Err(e) if e.kind() == ErrorKind::NotFound => match self.dir.open_at(name, true) {
@@ -247,7 +247,7 @@ impl Place {
     /// one `ftruncate`), then checks that the name still leads to the file locked (not
     /// deleted or replaced meanwhile; else it starts again).
     pub(crate) fn lock_shared(&self, data: &Stat) -> Result<sys::File> {
-        for _ in 0..MAX_RETRIES {
+        for _ in 0..limits::LOCK_FILE_TRIES {
             let lock = self.open_lock_file(data)?;
             lock.lock_sidecar(false, true)?;
             if self.names_lock_file(&lock) {

@@ -27,9 +27,10 @@
 
 use core::ffi::CStr;
 
-use super::{open_locked, REOPEN_TRIES};
+use super::open::{open_locked, READ_ONLY};
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::{ByteOrder, Header, Layout, Slot, DATA_OFFSET, SLOT_LEN, SLOT_OFFSETS};
+use crate::format::{self, ByteOrder, Header, Layout, Slot, DATA_OFFSET};
+use crate::limits::REOPEN_TRIES;
 use crate::path::MAX_PATH;
 use crate::sys;
 
@@ -58,15 +59,6 @@ pub(crate) struct Plan {
     pub(crate) copy_on_write: bool,
 }
 
-fn read_only() -> sys::OpenHow {
-    sys::OpenHow {
-        write: false,
-        create: false,
-        create_new: false,
-        mode: 0,
-    }
-}
-
 /// A validated source file, locked exclusively until dropped.
 pub(crate) struct Source {
     file: sys::File,
@@ -79,7 +71,7 @@ pub(crate) struct Source {
 impl Source {
     fn open(path: &CStr, plan: &Plan) -> Result<Source> {
         let (file, page) =
-            open_locked(path, &read_only(), true, plan.wait_for_lock).map_err(|e| {
+            open_locked(path, &READ_ONLY, true, plan.wait_for_lock).map_err(|e| {
                 match e.kind() {
                     ErrorKind::Locked => {
                         e.with_context("flock (the source is open: a writer or a reader holds it)")
@@ -179,7 +171,7 @@ impl Drop for Target {
 /// source: `Locked` when someone has it open (unless `wait`).
 fn lock_target(to: &CStr, source: &sys::Stat, wait: bool) -> Result<Target> {
     for _ in 0..=REOPEN_TRIES {
-        let file = match sys::open(to, &read_only()) {
+        let file = match sys::open(to, &READ_ONLY) {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Target::Absent),
             Err(e) => return Err(e.with_context("open (the destination)")),
             Ok(file) => file,
@@ -237,7 +229,7 @@ fn temp_path<'a>(to: &CStr, buf: &'a mut [u8; MAX_PATH + 1]) -> Result<&'a CStr>
 /// Removes the temporary file at `path` if no one holds its lock: the leftover of a call
 /// that crashed. One that is locked belongs to a call in progress: `Locked`.
 fn remove_stale(path: &CStr) -> Result<()> {
-    let file = match sys::open(path, &read_only()) {
+    let file = match sys::open(path, &READ_ONLY) {
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()), // Gone meanwhile.
         Err(e) => return Err(e.with_context("open (a stale temporary file)")),
         Ok(file) => file,
@@ -256,7 +248,7 @@ fn remove_stale(path: &CStr) -> Result<()> {
     // With its lock held, the name must still lead to it: a call that held it a moment ago
     // may have renamed it into place, and another call's new temporary file may stand there
     // now, which is not ours to remove.
-    let result = match sys::open(path, &read_only()) {
+    let result = match sys::open(path, &READ_ONLY) {
         Ok(again) if again.stat()?.same_file(&stat) => match sys::unlink(path) {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -326,11 +318,8 @@ impl<'a> Sink<'a> {
     /// Writes the header of a new file of `layout` whose committed length is `len`: slot A
     /// holds it with sequence 1, slot B is blank.
     fn write_header(&mut self, layout: &Layout, len: u64) -> Result<()> {
-        let header = Header::new(*layout);
-        let mut page = header.encode();
-        let slot = header.encode_slot(Slot { seq: 1, len });
-        page[SLOT_OFFSETS[0]..][..SLOT_LEN].copy_from_slice(&slot);
-        self.write(&page)
+        let header = Header::new(*layout).with_commit(Slot { seq: 1, len });
+        self.write(&header.encode())
     }
 
     /// Appends `bytes` (the next elements, as they are to be stored).
@@ -402,9 +391,7 @@ pub(crate) fn rewrite(
             len,
         ));
     }
-    let end = len
-        .checked_mul(plan.target.elem_size)
-        .and_then(|b| b.checked_add(DATA_OFFSET as u64))
+    let end = format::data_end(len, plan.target.elem_size)
         .filter(|&b| b <= i64::MAX as u64)
         .ok_or(Error::new(
             ErrorKind::CapacityOverflow,

@@ -27,6 +27,9 @@ compile_error!(
 );
 
 pub(crate) mod fault;
+mod mapping;
+
+pub(crate) use mapping::{unmapped, Mapping, UNMAPPED_ALIGN};
 
 #[cfg(unix)]
 mod errno;
@@ -549,7 +552,7 @@ pub(crate) fn process_id() -> u32 {
 ///
 /// * [POSIX `mmap`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/mmap.html)
 /// * [Linux `mmap(2)`](https://man7.org/linux/man-pages/man2/mmap.2.html)
-pub(crate) unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
+unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
     fault::check(Op::Map, "mmap")?;
     // SAFETY: the caller's bullets are this function's, forwarded unchanged.
     unsafe { imp::map(&file.0, len, writable) }
@@ -565,7 +568,7 @@ pub(crate) unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonN
 /// # References
 ///
 /// * [POSIX `munmap`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/munmap.html)
-pub(crate) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
+unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
     // SAFETY: forwarded unchanged from the caller.
     unsafe { imp::unmap(ptr, len) }
 }
@@ -584,7 +587,7 @@ pub(crate) unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
 /// # References
 ///
 /// * [Linux `mremap(2)`](https://man7.org/linux/man-pages/man2/mremap.2.html)
-pub(crate) unsafe fn remap(
+unsafe fn remap(
     file: &File,
     ptr: NonNull<u8>,
     old_len: usize,
@@ -620,7 +623,7 @@ pub(crate) unsafe fn remap(
 /// # References
 ///
 /// * [Linux `madvise(2)`](https://man7.org/linux/man-pages/man2/madvise.2.html)
-pub(crate) unsafe fn advise_huge(ptr: NonNull<u8>, len: usize, huge: bool) {
+unsafe fn advise_huge(ptr: NonNull<u8>, len: usize, huge: bool) {
     if len > 0 && fault::check(Op::Advise, "madvise").is_ok() {
         // SAFETY: forwarded unchanged from the caller.
         unsafe { imp::advise_huge(ptr, len, huge) }
@@ -641,7 +644,7 @@ pub(crate) unsafe fn advise_huge(ptr: NonNull<u8>, len: usize, huge: bool) {
 ///
 /// * [POSIX `msync`](https://pubs.opengroup.org/onlinepubs/9799919799/functions/msync.html)
 /// * [Linux `msync(2)`](https://man7.org/linux/man-pages/man2/msync.2.html)
-pub(crate) unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
+unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
     fault::check(Op::Msync, "msync")?;
     if len == 0 {
         return Ok(());

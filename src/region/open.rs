@@ -1,0 +1,341 @@
+//! Opening a region: open, refuse what is not a regular file, lock, `fstat`, read the header
+//! page; validate it through `format`; or create the file. One path, [`open_locked`], shared
+//! by [`RawRegion::open`], [`probe`] (which `inspect` uses) and the rewrite's source
+//! (`docs/design.md`, "Validation order on open", "Creation").
+
+use core::ffi::CStr;
+
+use super::bulk::BulkMode;
+use super::commit::CommitState;
+use super::growth::{to_map_len, CutGate};
+use super::{Owner, RawRegion, RegionOptions};
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::{self, Header, Layout, HEADER_SIZE};
+use crate::limits;
+use crate::sidecar::ResolvedPath;
+use crate::slots;
+use crate::sys::{self, Mapping};
+
+/// The first page of a file, read under its lock, and the file's size then.
+pub(crate) struct HeaderPage {
+    bytes: [u8; HEADER_SIZE],
+    /// How many of `bytes` the file holds (fewer for a file shorter than a page).
+    got: usize,
+    /// The file size, read with `fstat` after the lock was taken.
+    pub(crate) file_size: u64,
+    /// All that `fstat` said then.
+    pub(crate) stat: sys::Stat,
+}
+
+impl HeaderPage {
+    /// The bytes the file holds of its first page.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.got]
+    }
+}
+
+fn not_regular() -> Error {
+    Error::new(ErrorKind::NotARegularFile, "the path")
+}
+
+/// Opens `path`, refuses anything but a regular file (never blocking on a FIFO), takes the
+/// `flock` lock (exclusive or shared; waiting or not), and reads the size and the header page
+/// under it: every size the library trusts is read after the lock is held, so a file
+/// truncated while no one had it open is `Corrupt`, never a `SIGBUS`.
+///
+/// A file that no longer has a name once its lock is held (`nlink == 0`: it was renamed over
+/// or removed while this waited for the lock, as a conversion replaces its destination with
+/// `rename` while holding that lock) is not the file at `path` any more: writing into it
+/// would lose every change. The path is then opened again (up to
+/// [`limits::REOPEN_TRIES`] times).
+pub(crate) fn open_locked(
+    path: &CStr,
+    how: &sys::OpenHow,
+    exclusive: bool,
+    wait: bool,
+) -> Result<(sys::File, HeaderPage)> {
+    for _ in 0..=limits::REOPEN_TRIES {
+        let file = sys::open(path, how)?;
+        if wait && !file.stat()?.regular {
+            // Refuse FIFOs, devices and directories before waiting on their lock. (A
+            // non-blocking lock attempt returns at once, so it needs no stat before it.)
+            return Err(not_regular());
+        }
+        file.lock(exclusive, wait)?;
+        let stat = file.stat()?;
+        if !stat.regular {
+            return Err(not_regular());
+        }
+        if stat.nlink == 0 {
+            let _ = file.unlock();
+            continue;
+        }
+        let mut bytes = [0u8; HEADER_SIZE];
+        let got = file.read_at(&mut bytes, 0)?;
+        return Ok((
+            file,
+            HeaderPage {
+                bytes,
+                got,
+                file_size: stat.size,
+                stat,
+            },
+        ));
+    }
+    Err(Error::new(
+        ErrorKind::Locked,
+        "the file was replaced again and again while waiting for its lock",
+    ))
+}
+
+/// `open` without creating or writing: read-only.
+pub(crate) const READ_ONLY: sys::OpenHow = sys::OpenHow {
+    write: false,
+    create: false,
+    create_new: false,
+    mode: 0,
+};
+
+/// What [`probe`] finds in a file.
+pub(crate) struct Probe {
+    /// The validated header.
+    pub(crate) header: Header,
+    /// The winning slot's index; its length fits in the file.
+    pub(crate) winner: usize,
+    /// The file size in bytes, read under the lock.
+    pub(crate) file_size: u64,
+    /// What the file system says about the file.
+    pub(crate) fs: sys::FsFacts,
+}
+
+/// Reads and validates a file's header without knowing its element type, exactly as
+/// [`RawRegion::open`] validates it before it compares the header with a type, except that
+/// a file of the other byte order is decoded too (its header says so): opened read-only,
+/// read with `pread`, never written or mapped.
+///
+/// Through [`open_locked`], as `RawRegion::open`, under a shared lock (never waiting),
+/// unlocked explicitly before it returns, when it can get one. When it cannot (a writer holds
+/// the file), it reads without a lock, as a live reader would ([`probe_beside_writer`]). It
+/// never creates the live readers' lock file.
+pub(crate) fn probe(path: &CStr) -> Result<Probe> {
+    let (file, page) = match open_locked(path, &READ_ONLY, false, false) {
+        Ok(opened) => opened,
+        // A writer holds the file: read it as a live reader would, without a lock.
+        Err(e) if e.kind() == ErrorKind::Locked => {
+            return probe_beside_writer(&sys::open(path, &READ_ONLY)?)
+        }
+        Err(e) => return Err(e),
+    };
+    // Foreign files too: `inspect` shows what they hold, so that they can be converted.
+    let result = Header::decode(page.bytes(), true).and_then(|header| {
+        let (winner, _) = header.committed(page.file_size)?;
+        Ok(Probe {
+            header,
+            winner,
+            file_size: page.file_size,
+            fs: file.fs_facts(),
+        })
+    });
+    // Unlock explicitly, as the region does: a child forked meanwhile may share the open file
+    // description and would otherwise keep the lock after the descriptor is closed.
+    let unlocked = file.unlock();
+    let probe = result?;
+    unlocked?;
+    Ok(probe)
+}
+
+/// [`probe`] without a lock, beside a writer: the fixed fields once (a file with a commit
+/// never rewrites them), then the two slots as a live reader's snapshot reads them (slot A,
+/// slot B, slot A again, each with its own `pread`, since one `pread` of the page may be torn
+/// by a slot `pwrite` just as loads can), and only then the size, so that a growth between
+/// the two never looks like a committed length past the end. A length that does not fit (the
+/// file was cut meanwhile) is read again a few times before it is `Corrupt`.
+fn probe_beside_writer(file: &sys::File) -> Result<Probe> {
+    if !file.stat()?.regular {
+        return Err(not_regular());
+    }
+    let mut page = [0u8; HEADER_SIZE];
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let got = file.read_at(&mut page, 0)?;
+        // Foreign files too, as `probe` reads them: their slots in their own byte order.
+        let fixed = Header::decode(&page[..got], true)?;
+        let (order, sum) = (fixed.order, fixed.checksum());
+        let read = |i: usize| -> Result<[u64; 3]> {
+            let mut b = [0u8; format::SLOT_LEN];
+            if file.read_at(&mut b, format::SLOT_OFFSETS[i] as u64)? < b.len() {
+                return Ok([0; 3]); // Past the end of a short file: blank.
+            }
+            Ok(format::slot_words(&b))
+        };
+        let snap = slots::snapshot(
+            read,
+            |_, w| format::stored_slot_valid(order, sum, w),
+            limits::PREAD_SNAPSHOT_ROUNDS,
+        )?;
+        let Some(snap) = snap else {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                "no valid commit slot (no commit yet, or both slots damaged)",
+            ));
+        };
+        // The page with the slots as the snapshot read them, decoded as `open` decodes it.
+        for (i, words) in snap.words.iter().enumerate() {
+            format::put_slot_words(&mut page, i, words);
+        }
+        let header = Header::decode(&page[..got], true)?;
+        let size = file.stat()?.size;
+        match header.committed(size) {
+            Ok((winner, _)) => {
+                return Ok(Probe {
+                    header,
+                    winner,
+                    file_size: size,
+                    fs: file.fs_facts(),
+                })
+            }
+            Err(_) if attempt < limits::PREAD_FIT_TRIES => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+impl RawRegion {
+    /// Opens (or creates) the file at `path`, locks it, validates its header against
+    /// `opts.layout`, and maps it.
+    pub(crate) fn open(path: &CStr, opts: &RegionOptions) -> Result<RawRegion> {
+        let elem_size = opts.layout.elem_size as usize;
+        debug_assert!(elem_size > 0);
+        let how = sys::OpenHow {
+            write: opts.write,
+            create: opts.create && opts.write,
+            create_new: opts.create_new && opts.write,
+            mode: opts.mode,
+        };
+        let (file, page) = open_locked(path, &how, opts.write, opts.wait_for_lock)?;
+        let size = page.file_size;
+        let header = page.bytes();
+
+        // A complete header with a valid slot is an existing (empty) vector, even when it
+        // also looks like the remains of a creation: a live reader may have mapped it, so
+        // it is never cut to zero and written again.
+        let is_new = size == 0
+            || (format::is_interrupted_creation(header, size, &opts.layout)
+                && Header::decode(header, false).map_or(true, |h| h.winner().is_none()));
+        // A writer finds where live readers lock (and where a new file's name is made
+        // durable), and creates their lock file there (best effort: without it the writer
+        // merely never cuts the file while it cannot tell that no reader is open). Never
+        // for a read-only region.
+        let place = if opts.write {
+            ResolvedPath::resolve(path)
+                .ok()
+                .filter(|place| place.names(page.stat.id))
+        } else {
+            None
+        };
+        if let Some(place) = &place {
+            let _ = place.create_lock_file(&page.stat);
+        }
+        let mut region = RawRegion {
+            file,
+            map: Mapping::none(opts.write),
+            data: sys::unmapped(),
+            capacity: 0,
+            file_len: size,
+            elem_size,
+            page_size: sys::page_size(),
+            writable: opts.write,
+            commit: CommitState::new(opts.layout, size),
+            bulk: BulkMode::new(opts.huge_pages && opts.write),
+            cut: CutGate::new(place),
+            owner: Owner::current(),
+            unlocked: false,
+        };
+        if is_new {
+            if !opts.write {
+                // Read-only: an empty vector, and the file is not written.
+                return Ok(region);
+            }
+            region.initialise(path, &opts.layout, opts.copy_on_write)?;
+        } else {
+            // The same validation as `inspect`'s (`probe`), then the comparison with `T`.
+            let decoded = Header::decode(header, false)?;
+            decoded.layout.check(&opts.layout)?;
+            let (winner, _) = decoded.committed(size)?;
+            region.commit = CommitState::found(decoded, winner, size);
+        }
+        let map_len = to_map_len(region.file_len)?;
+        // The file is `map_len >= DATA_OFFSET` bytes (a validated or new header page is
+        // present), read under the lock: every mapped byte is backed.
+        region.map = Mapping::new(&region.file, map_len, opts.write)?;
+        region.mapping_changed();
+        if opts.write && opts.capacity > region.capacity {
+            // Asked for in so many words: exactly that (in whole pages), not a growth step.
+            region.grow_to(opts.capacity, true)?;
+        }
+        Ok(region)
+    }
+
+    /// Writes the header page of a new file and makes it and its name durable before
+    /// anything else happens, so that a crash at any point leaves either an empty file, a
+    /// torn header page without a valid slot (both open as new), or a valid empty vector.
+    ///
+    /// Unless `copy_on_write`, the still empty file first gets the No_COW attribute where
+    /// the file system has one (btrfs): in-place rewrites of its pages then need no new
+    /// block, so a full disk cannot turn a store into a `SIGBUS`.
+    fn initialise(&mut self, path: &CStr, layout: &Layout, copy_on_write: bool) -> Result<()> {
+        let header = Header::new(*layout);
+        if self.file_len > HEADER_SIZE as u64 {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                "interrupted creation larger than a header",
+            ));
+        }
+        if self.file_len > 0 {
+            // The remains of an interrupted creation hold no commit: start again from the
+            // empty file they stand for, so that the attribute below can still take effect.
+            self.file.set_len(0)?;
+            self.file_len = 0;
+        }
+        if !copy_on_write {
+            self.file.set_no_cow();
+        }
+        let written = self
+            .file
+            .write_all_at(&header.encode(), 0)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // A full disk, say. Leave the empty file that opens as new, never a short header
+            // that would open as `Corrupt`. But a header that reached the page cache whole
+            // (its flush failed) is a valid, empty vector that a live reader may have mapped:
+            // that one is cut only through the live readers' gate, and otherwise left as it
+            // is (it opens as an empty vector).
+            let mut page = [0u8; HEADER_SIZE];
+            let got = self.file.read_at(&mut page, 0).unwrap_or(0);
+            let complete = Header::decode(&page[..got], false).is_ok_and(|h| h.winner().is_some());
+            let gate = if complete {
+                self.cut.lock(&self.file)
+            } else {
+                None
+            };
+            if !complete || gate.is_some() {
+                let _ = self.file.set_len(0);
+            }
+            if let Some(gate) = gate {
+                let _ = gate.unlock();
+            }
+            return Err(e);
+        }
+        // The directory that holds the new name: the resolved one (the path may be a
+        // symbolic link into another directory); the path's own parent only when it could
+        // not be resolved (or no longer leads to this file).
+        match self.cut.place() {
+            Some(place) => place.sync_dir()?,
+            None => sys::sync_parent_dir(path)?,
+        }
+        self.file_len = HEADER_SIZE as u64;
+        self.commit = CommitState::created(header, self.file_len);
+        Ok(())
+    }
+}
