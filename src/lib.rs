@@ -178,6 +178,11 @@ pub mod test_hooks {
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The user guide's code blocks, run as doctests for the same reason.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+struct GuideDoctests;
+
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "bytemuck")]
