@@ -175,34 +175,22 @@ impl OpenOptions {
     /// Converts the vector file at `from`, written on a machine of the other byte order,
     /// into this machine's at `to`, and returns its length in elements.
     ///
-    /// The file's header, commit slots and checksums are read in the order it was written
-    /// in; its magic and version are checked against these options and its element size and
-    /// alignment against `T`, as [`open`](Self::open) checks them; each committed element is
-    /// reversed with [`SwapBytes`] (for a [`pod!`](crate::pod!) struct: field by field). A
-    /// file already in this machine's byte order is copied as it is. Use
-    /// [`inspect`] to see which a file is ([`FileInfo::native_byte_order`]).
+    /// The source is checked as [`open`](Self::open) checks it (magic and version against
+    /// these options, element size and alignment against `T`), read in its own byte order,
+    /// and each committed element reversed with [`SwapBytes`] (for a [`pod!`](crate::pod!)
+    /// struct: field by field); a file already in this machine's byte order is copied.
+    /// [`inspect`] says which a file is ([`FileInfo::native_byte_order`]).
     ///
     /// `to` may be `from` (the same path, or another name of the same file): the file is
-    /// then converted in place. Either way:
-    ///
-    /// * **The source is never written.** It is read under its exclusive `flock` lock, so
-    ///   no writer or reader has it open meanwhile.
-    /// * **`to` appears whole or not at all.** The new file is written beside it, under the
-    ///   name `to` + `.persistence-tmp`, made durable (`fdatasync`), renamed over `to`, and
-    ///   the directory is synced. A crash at any instant leaves either the old `to` (or
-    ///   none) or the complete new file; a temporary file left by a crash is removed by the
-    ///   next call. An existing `to` (when it is another file) is locked exclusively until it
-    ///   has been replaced, so a writer that has it open makes this fail with `Locked`
-    ///   rather than lose its writes into a file no name leads to.
-    /// * The new file holds exactly the committed elements (its capacity is its length),
-    ///   with these options' magic and version, and the permission bits of
-    ///   [`mode`](Self::mode); it is No_COW on btrfs unless
-    ///   [`copy_on_write`](Self::copy_on_write). `create`, `create_new` and `capacity` do not
-    ///   apply. With [`wait_for_lock`](Self::wait_for_lock), it waits for the source's and
-    ///   `to`'s locks instead of failing.
-    ///
-    /// No heap: the elements pass through a 64 KiB buffer on the stack (one at a time, on
-    /// the stack, for an element larger than that), the paths through stack buffers.
+    /// then converted in place. The source is never written (it is read under its exclusive
+    /// lock), and `to` appears whole or not at all: the new file is written beside it as
+    /// `<to>.persistence-tmp`, made durable and renamed over it, so a crash leaves the old
+    /// `to` or the complete new one (`docs/design.md`, "Converting and migrating"). An
+    /// existing `to` is locked until it is replaced. The new file holds exactly the committed
+    /// elements (its capacity is its length), with these options' magic, version,
+    /// [`mode`](Self::mode) and [`copy_on_write`](Self::copy_on_write); with
+    /// [`wait_for_lock`](Self::wait_for_lock) it waits for the locks; `create`, `create_new`
+    /// and `capacity` do not apply. No heap: a 64 KiB stack buffer.
     ///
     /// # Errors
     ///
@@ -309,19 +297,12 @@ impl OpenOptions {
     /// file is `f(&old[i])`, called once per element, in order. Returns the number of
     /// elements.
     ///
-    /// `to` may be `from` (the same path, or another name of the same file): the file is
-    /// then migrated in place. As for [`convert_foreign`](Self::convert_foreign), the source
-    /// is never written (it is read under its exclusive lock), and `to` appears whole or not
-    /// at all (written beside it, synced, renamed over it, directory synced; an existing `to`
-    /// locked meanwhile); the same options apply and the same stack buffer is used, no heap.
-    /// The source must be in this machine's byte order (convert it first).
-    ///
-    /// A [`LiveReader`](crate::LiveReader) open on the file that `to` replaces keeps the file
-    /// it opened: nothing cuts that file, so it reads every element it had, without a fault,
-    /// and sees no later commit; a reader opened afterwards sees the new file.
-    ///
-    /// If `f` panics, the temporary file is removed as the panic unwinds and `to` is left as
-    /// it was.
+    /// Everything else is as for [`convert_foreign`](Self::convert_foreign): `to` may be
+    /// `from`, the source is never written, `to` appears whole or not at all, the same
+    /// options apply, no heap. The source must be in this machine's byte order (convert it
+    /// first). If `f` panics, the temporary file is removed as the panic unwinds and `to` is
+    /// left as it was. A [`LiveReader`](crate::LiveReader) open on the file that `to`
+    /// replaces keeps that file, without a fault, and sees no later commit.
     ///
     /// # Errors
     ///

@@ -139,12 +139,11 @@ impl FileInfo {
 /// ([`FileInfo::native_byte_order`] is `false`) where `open` refuses it with
 /// [`ErrorKind::WrongEndianness`].
 ///
-/// It waits for no one. Without a writer it reads under a shared `flock` lock. While a
-/// writer holds the file (or another program holds an exclusive `flock` on it) it reads
-/// without a lock, as a live reader does: the commit slots with checks that never believe
-/// one the writer is writing at that instant, then the file size. What it returns is then a
-/// snapshot of one instant, possibly old by the time it returns. It never creates the live
-/// readers' lock file (see [`LiveReader`](crate::LiveReader)).
+/// It waits for no one: without a writer it reads under a shared `flock` lock; while a
+/// writer (or another program's exclusive `flock`) holds the file, it reads without a lock,
+/// as a live reader does, and returns a snapshot of one instant, possibly old by the time
+/// it returns (`docs/design.md`, "Live readers", "`inspect` beside a writer"). It never
+/// creates the live readers' lock file.
 ///
 /// # Errors
 ///

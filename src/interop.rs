@@ -1,8 +1,40 @@
 //! Element types users already have: bytemuck's `Pod` and zerocopy's `FromBytes + IntoBytes +
-//! Immutable` (features `bytemuck` and `zerocopy`).
+//! Immutable` (features `bytemuck` and `zerocopy`). How to use them: `docs/guide.md`, "Types from
+//! bytemuck and zerocopy".
 //!
-//! Why wrappers and macros rather than a blanket impl, and why they are sound: the crate docs,
-//! "Types from bytemuck and zerocopy".
+//! # Why wrappers and macros, not a blanket impl
+//!
+//! The obvious design, `impl<T: bytemuck::Pod> Pod for T`, cannot be written: it overlaps this
+//! crate's own impls (`u8`, `[T; N]`, …) and every `pod!` type; and if it could, any crate that
+//! implements [`Pod`](crate::Pod) for a type that is also `bytemuck::Pod` (a `pod!` struct with
+//! `#[derive(bytemuck::Pod)]`) would stop compiling the moment any crate in the build turned the
+//! feature on. Features must be additive. So each feature adds two things that overlap nothing:
+//!
+//! * a wrapper, `Bytemuck<T>` or `Zerocopy<T>`: a `#[repr(transparent)]` struct that is `Pod` for
+//!   every `T` with the other crate's bounds. It works for types of any crate (this crate
+//!   implements its own trait for its own wrapper), and it has `T`'s layout, so the file holds
+//!   exactly `T`'s bytes and slices convert both ways without a copy.
+//! * a macro, `bytemuck_pod!(MyType)` or `zerocopy_pod!(MyType)`, that implements
+//!   [`Pod`](crate::Pod) for a type of the calling crate after asserting at compile time that it
+//!   has the other crate's bounds and an alignment of at most 4096. The orphan rule limits it to
+//!   the caller's own types; the wrapper covers the rest.
+//!
+//! Neither needs the other crate's derive macros: the features add `bytemuck` or `zerocopy` alone,
+//! without `syn`.
+//!
+//! # Why they are sound
+//!
+//! [`Pod`](crate::Pod) asks for every bit pattern valid, no padding, no references or pointers, and
+//! an alignment of at most 4096. `bytemuck::Pod` promises the first two (and no interior
+//! mutability) and holds for no reference type (not every bit pattern is a reference); so do
+//! zerocopy's `FromBytes` (every bit pattern valid) and `IntoBytes` (no padding) with `Immutable`
+//! (no interior mutability), which hold for no reference or raw pointer. `bool`, `char`, references
+//! and padded structs are refused by both. One caveat: bytemuck's opt-in `unsound_ptr_pod_impl`
+//! feature makes raw pointers `bytemuck::Pod`; a raw pointer of any bits is a valid value and
+//! dereferencing it is `unsafe` anyway, so memory safety holds, but its target will not survive a
+//! restart. The alignment and a non-zero size are checked where they matter: every typed view
+//! refuses a larger alignment or a zero size at compile time, whatever an impl claims, and the
+//! macros refuse a larger alignment at the declaration.
 
 #![allow(unsafe_code)]
 
@@ -163,7 +195,8 @@ mod bytemuck_impl {
     /// `#[repr(transparent)]`: it has `T`'s size, alignment and bytes, so the file holds
     /// exactly `T`'s bytes, and slices convert both ways without a copy. It dereferences to
     /// `T`; it is also `bytemuck::Pod` and `bytemuck::TransparentWrapper<T>` itself, so
-    /// bytemuck's own casts work on it. See [the design](crate#types-from-bytemuck-and-zerocopy).
+    /// bytemuck's own casts work on it. Why a wrapper, and why it is sound: the module docs of
+    /// `src/interop.rs`.
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
@@ -249,7 +282,7 @@ mod zerocopy_impl {
     ///
     /// `#[repr(transparent)]`: it has `T`'s size, alignment and bytes, so the file holds
     /// exactly `T`'s bytes, and slices convert both ways without a copy. It dereferences to
-    /// `T`. See [the design](crate#types-from-bytemuck-and-zerocopy).
+    /// `T`. Why a wrapper, and why it is sound: the module docs of `src/interop.rs`.
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {

@@ -3,9 +3,9 @@
 //!
 //! Push, index and mutate it like a `Vec`; call [`sync`](MmapedVec::sync) and it is on
 //! disk, crash-safe; open it again next run and it is there, without serialising anything.
-//! Built for data-oriented code that keeps large arrays of plain records
-//! ([`Pod`] types, declared with [`pod!`]) and needs them to survive restarts, crashes and
-//! power loss without a database.
+//! Elements are plain records: [`Pod`] types, declared with [`pod!`]. What it promises, each
+//! promise with its limits: the README's Guarantees table and `docs/guide.md`; how the code
+//! keeps them: `docs/design.md`.
 //!
 //! ```
 //! # fn main() -> Result<(), persistence::Error> {
@@ -45,11 +45,9 @@
 //!
 //! # Safety model
 //!
-//! [`MmapedVec::open`] is a safe function. The library holds the lock protocol (an
-//! exclusive `flock` for a writer, shared for readers, a shared `flock` on the lock file
-//! `<file>-live` for [`LiveReader`]s, `O_CLOEXEC` always) and validates
-//! every byte it trusts before trusting it: the header fields, a checksum over them, two
-//! checksummed commit slots, and a committed length that must fit inside the file, whose
+//! [`MmapedVec::open`] is a safe function. The library holds the lock protocol and
+//! validates every byte it trusts before trusting it: the header fields and their checksum,
+//! two checksummed commit slots, and a committed length that must fit inside the file, whose
 //! size is read with `fstat` after the lock is held. `T: Pod` makes any element bytes a
 //! valid `T`, so even a corrupt file can only yield wrong numbers, never undefined behaviour.
 //!
@@ -73,43 +71,9 @@
 //!   `T: zerocopy::FromBytes + IntoBytes + Immutable + Copy`, and `zerocopy_pod!` implements
 //!   [`Pod`] for your own such types.
 //!
-//! ## Types from bytemuck and zerocopy
-//!
-//! A type that already is `bytemuck::Pod`, or zerocopy's `FromBytes + IntoBytes +
-//! Immutable`, need not be declared again with [`pod!`]. The obvious design, `impl<T:
-//! bytemuck::Pod> Pod for T`, cannot be written: it overlaps this crate's own impls (`u8`,
-//! `[T; N]`, …) and every `pod!` type; and if it could, any crate that implements [`Pod`] for
-//! a type that is also `bytemuck::Pod` (a `pod!` struct with `#[derive(bytemuck::Pod)]`)
-//! would stop compiling the moment any crate in the build turned the feature on. Features
-//! must be additive. So each feature adds two things that overlap nothing:
-//!
-//! * a wrapper, `Bytemuck<T>` or `Zerocopy<T>`: a `#[repr(transparent)]` struct that is
-//!   `Pod` for every `T` with the other crate's bounds. It works for types of any crate (this
-//!   crate implements its own trait for its own wrapper). It has `T`'s layout, so the file
-//!   holds exactly `T`'s bytes, and a vector's slice of wrappers is viewed as `&[T]` or
-//!   `&mut [T]` without a copy (`peel_slice`, `peel_slice_mut`; `wrap_slice` the other way);
-//!   it dereferences to `T`, so `v[i].field` reads through it.
-//! * a macro, `bytemuck_pod!(MyType)` or `zerocopy_pod!(MyType)`, that implements [`Pod`]
-//!   for a type of the calling crate after asserting at compile time that it has the other
-//!   crate's bounds and an alignment of at most 4096, so that `MmapedVec<MyType>` works
-//!   without a wrapper. The orphan rule limits it to the caller's own types; the wrapper
-//!   covers the rest.
-//!
-//! Neither needs the other crate's derive macros: the features add `bytemuck` or `zerocopy`
-//! alone, without `syn`.
-//!
-//! Why this is sound: [`Pod`] asks for every bit pattern valid, no padding, no references or
-//! pointers, and an alignment of at most 4096. `bytemuck::Pod` promises the first two (and no
-//! interior mutability) and holds for no reference type (not every bit pattern is a
-//! reference); so do zerocopy's `FromBytes` (every bit pattern valid) and `IntoBytes` (no
-//! padding) with `Immutable` (no interior mutability), which hold for no reference or raw
-//! pointer. `bool`, `char`, references and padded structs are refused by both. One caveat:
-//! bytemuck's opt-in `unsound_ptr_pod_impl` feature makes raw pointers `bytemuck::Pod`; a
-//! raw pointer of any bits is a valid value and dereferencing it is `unsafe` anyway, so
-//! memory safety holds, but its target will not survive a restart. The alignment and a
-//! non-zero size are checked where they matter: every typed view refuses a larger alignment
-//! or a zero size at compile time, whatever an impl claims, and the macros refuse a larger
-//! alignment at the declaration.
+//! Why a wrapper and a macro rather than a blanket impl, and why they are sound: the module
+//! docs of `src/interop.rs`; how to use them: `docs/guide.md`, "Types from bytemuck and
+//! zerocopy".
 //!
 //! The crate's own test suite also uses hidden test hooks (fault injection, a page-size
 //! override), compiled in only with the `persistence_test_hooks` cfg that this repository
@@ -182,6 +146,11 @@ pub mod test_hooks {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The user guide's code blocks, run as doctests for the same reason.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+struct GuideDoctests;
 
 #[doc(hidden)]
 pub mod __private {

@@ -251,25 +251,19 @@ impl OpenOptions {
 
     /// Whether a file this creates keeps the file system's copy-on-write (default `false`).
     ///
-    /// By default a new file gets the No_COW attribute while it is still empty, on file
-    /// systems that have one (btrfs: `chattr +C`, `FS_NOCOW_FL`), as systemd-journald does
-    /// for its mapped journals. Its blocks are then rewritten in place, so changing an
-    /// element or appending into a page already on disk needs no new block, and a full disk
-    /// stays an error (`ErrorKind::OutOfSpace`) instead of a `SIGBUS`. No_COW also turns off
-    /// btrfs's data checksums and compression for that file (not its metadata's), and a
-    /// snapshot or reflink copy makes the next write of each shared block copy it once.
+    /// By default a new file gets the No_COW attribute while it is still empty, where the
+    /// file system has one (btrfs: `chattr +C`), so its blocks are rewritten in place and a
+    /// full disk stays an error ([`ErrorKind::OutOfSpace`](crate::ErrorKind::OutOfSpace))
+    /// instead of a `SIGBUS`. No_COW also turns off btrfs's data checksums and compression
+    /// for that file, and a snapshot or reflink copy makes the next write of each shared
+    /// block copy it once.
     ///
-    /// With `true` the file keeps copy-on-write and btrfs's data checksums. **The hazard
-    /// that remains**: on a full disk, the first store into a page that is already on disk
-    /// (an in-place change `v[i] = x`, or a `push` into the page the last commit ended in)
-    /// needs a new block, the page fault cannot get one, and the kernel kills the process
-    /// with `SIGBUS`. The commit itself stays safe (it writes with `pwrite`, which fails
-    /// with `ENOSPC`). Choose it only where the disk never fills.
-    ///
-    /// It has no effect on an existing file (whose attribute cannot change while it holds
-    /// data), nor on file systems without the attribute (ext4, XFS, tmpfs rewrite in place
-    /// anyway; ZFS is always copy-on-write). [`inspect`](crate::inspect) reports which a file
-    /// is.
+    /// With `true` the file keeps copy-on-write and btrfs's data checksums, and **on a full
+    /// disk the first store into a page already on disk (`v[i] = x`, or a `push` into the
+    /// page the last commit ended in) raises `SIGBUS`**; commits stay errors. Choose it only
+    /// where the disk never fills. It has no effect on an existing file, nor on file systems
+    /// without the attribute; [`inspect`](crate::inspect) reports which a file is. The README's
+    /// file-system table says what holds where.
     ///
     /// # Examples
     ///
@@ -292,26 +286,15 @@ impl OpenOptions {
 
     /// Whether data appended in bulk goes into 2 MiB page-cache pages (default `false`).
     ///
-    /// With `true`, on Linux, while the vector is appended in bulk (and until a commit that
-    /// appended less than 2 MiB), its mapping is advised `MADV_HUGEPAGE` and large
-    /// [`extend_from_slice`](MmapedVec::extend_from_slice) writes are cut and padded at
-    /// 2 MiB boundaries, so that file systems with large folios (ext4, XFS) keep the data in
-    /// 2 MiB pages: reading it back, after a reopen too, costs one page fault per 2 MiB
-    /// (and one TLB entry), as for a file written plainly with large writes, and bulk
-    /// appends take fewer page faults (see *Page cache* on [`MmapedVec`]). Choose it for data
-    /// that is appended and then read: logs, time series, recordings.
-    ///
-    /// The price is paid by in-place changes: storing into a 2 MiB page marks all of it
-    /// dirty, so a [`sync`](MmapedVec::sync) after changing one element of bulk-appended
-    /// data writes 2 MiB instead of one 4 KiB page (measured: 4 to 5 ms instead of under
-    /// 1 ms). [`MmapedVec::set`] avoids it: it writes the element with `pwrite`, which
-    /// dirties one block, so `set` + `sync` costs about the same in both modes. It is not
-    /// the default because `v[i] = x; v.sync()` is how most code changes an element, and
-    /// that should not get several times slower when the data was appended in bulk: with
-    /// `false` the library gives the kernel no page-cache hints and leaves the folio sizes to
-    /// its read-ahead (which still builds some large ones for data written by `push`). It
-    /// changes no contents and nothing in the file; any open may choose either. Read-only
-    /// opens never give hints.
+    /// With `true`, on Linux, while the vector is appended in bulk, its mapping is advised
+    /// `MADV_HUGEPAGE` and large [`extend_from_slice`](MmapedVec::extend_from_slice) writes
+    /// are padded to 2 MiB boundaries, so that ext4 and XFS keep the data in 2 MiB folios:
+    /// reading it back, after a reopen too, costs one page fault (and one TLB entry) per
+    /// 2 MiB. Choose it for data that is appended and then read: logs, time series,
+    /// recordings. The price: a [`sync`](MmapedVec::sync) after changing one element of such
+    /// data writes 2 MiB, which [`MmapedVec::set`] avoids. It changes nothing in the file,
+    /// and read-only opens never give hints. Why it is not the default, and what it costs:
+    /// `docs/guide.md`, "The page cache and `set`".
     ///
     /// # Examples
     ///
@@ -416,23 +399,18 @@ impl OpenOptions {
             .map(MmapedSlice::from_region)
     }
 
-    /// Opens `path` as a [`LiveReader<T>`]: a reader that runs beside a writer (in this
-    /// process or another) and any number of other live readers, opened in any order, and
-    /// sees each of the writer's commits when it [`refresh`](LiveReader::refresh)es. Never
-    /// creates or writes the data file: a missing one is
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound). `magic` and `version` are
-    /// checked as [`open`](Self::open) checks them; `create`, `create_new`, `capacity` and
-    /// `mode` are ignored.
+    /// Opens `path` as a [`LiveReader<T>`]: a reader beside a writer (in this process or
+    /// another) and any number of other live readers, opened in any order, that sees each of
+    /// the writer's commits when it [`refresh`](LiveReader::refresh)es. Never creates or
+    /// writes the data file. `magic` and `version` are checked as [`open`](Self::open)
+    /// checks them; `create`, `create_new`, `capacity` and `mode` are ignored.
     ///
-    /// The reader takes a shared `flock` on the empty lock file `<file>-live` beside the data
-    /// file (creating it when it is missing; see [`LiveReader`]), never a lock on the data
-    /// file itself. It always waits for that lock, whatever
-    /// [`wait_for_lock`](Self::wait_for_lock) says: the only one who holds it exclusively
-    /// is a writer cutting the file (`shrink_to_fit` with no live reader open), for the span
-    /// of one `ftruncate`.
-    ///
-    /// A file that holds no commit yet (empty, or being created by a writer right now) opens
-    /// as an empty reader, which looks for the first commit at each `refresh`.
+    /// It takes a shared `flock` on the lock file `<file>-live` beside the data file
+    /// (creating it when it is missing), never on the data file, and always waits for it,
+    /// whatever [`wait_for_lock`](Self::wait_for_lock) says: only a writer cutting the file
+    /// holds it exclusively, for one `ftruncate`. A file that holds no commit yet opens as an
+    /// empty reader, which looks for the first commit at each `refresh`. See [`LiveReader`]
+    /// and `docs/guide.md`, "Live readers".
     ///
     /// # Errors
     ///

@@ -45,56 +45,32 @@ pub use drain::Drain;
 ///
 /// # Guarantees
 ///
-/// * **Layout.** The file is a 4096-byte header page followed by the elements, each
-///   exactly as it lies in memory (`size_of::<T>()` bytes, native endianness). The format is
-///   tied to the CPU architecture; a foreign file is refused with a clear [`ErrorKind`].
-///   Capacity is derived from the file size: `(file_size - 4096) / size_of::<T>()`.
+/// * **Layout.** A 4096-byte header page, then the elements, each exactly as it lies in
+///   memory; capacity is `(file_size - 4096) / size_of::<T>()`. The format is tied to the CPU
+///   architecture: a foreign file is refused with a clear [`ErrorKind`] (`docs/design.md`,
+///   "On-disk format").
 /// * **Durability.** When [`sync`](Self::sync) returns `Ok`, every element below
-///   [`len`](Self::len) and the length itself are on disk. A crash or power loss at any
-///   instant leaves a file that opens to the last commit or to the one in progress, never
-///   to a length that covers data not on disk.
-/// * **What is atomic** is the length: appends become durable all together at a commit.
-///   Changes to elements that were already committed (`v[i] = x`, [`insert`](Self::insert),
-///   [`remove`](Self::remove), [`retain`](Self::retain), [`swap_remove`](Self::swap_remove),
-///   [`drain`](Self::drain), [`dedup`](Self::dedup), truncate then push, …) go straight into
-///   the shared mapping and can reach the disk page by page before the next commit: after a
-///   crash each element holds its old or its new bytes. Every mutator marks the elements it
-///   changes, so the next commit makes exactly those durable before it records the length.
-/// * **A full disk is an error, never a `SIGBUS`.** Growth reserves disk blocks before it
-///   maps them (`fallocate`, or zeros written where the file system lacks it), so a full
-///   disk is an [`ErrorKind::OutOfSpace`] error from `push`; the commit writes its slot with
-///   `pwrite`, so a full disk is an error from `sync`; and a new file gets the No_COW
-///   attribute on btrfs, so in-place changes need no new block (see
-///   [`OpenOptions::copy_on_write`] for what remains on copy-on-write files).
-/// * **Growth** is amortised, like `Vec`'s: by at least one page, geometrically (faster while
-///   the file is small), and never by more than [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP)
-///   beyond what was asked, which bounds the disk a vector reserves beyond its data; near a
-///   full disk, a step is halved until it fits, down to exactly what was asked. (The
-///   factors are a tuning detail, given in `docs/design.md`, "Growth"; past 2 MiB the
-///   file is a whole number of 2 MiB.) Growth never copies element data, but **may move the
-///   mapping**: that is why no slice borrowed from the vector can live across a `push`.
-/// * **Page cache.** A store into the mapping marks the page-cache folio holding it dirty,
-///   and the next [`sync`](Self::sync) writes that whole folio; reading a file back costs a
-///   page fault per folio. By default the library gives the kernel no hints, and its
-///   read-ahead chooses the folio sizes. With
-///   [`OpenOptions::huge_pages(true)`](OpenOptions::huge_pages), appended data lands in
-///   2 MiB folios where the file system has large folios (ext4, XFS), so reading it back
-///   (after a reopen too) costs about one page fault per 2 MiB, as for a file written
-///   plainly with large `write`s: the mapping is advised `MADV_HUGEPAGE` while the vector
-///   is appended in bulk, and large [`extend_from_slice`](Self::extend_from_slice) writes
-///   are cut and padded at 2 MiB boundaries; a commit that appended less than 2 MiB switches
-///   this off (small commits would otherwise rewrite a whole 2 MiB folio each), one of
-///   2 MiB or more switches it on. The price: storing into an element inside data that
-///   sits in a 2 MiB folio makes the next `sync` write all 2 MiB. These are hints; they
-///   never change the contents. In either mode, [`set`](Self::set) and
-///   [`set_from_slice`](Self::set_from_slice) change elements with a `pwrite`, which
-///   dirties only the blocks written: the way to change a few elements and `sync` each
-///   change.
-/// * **Locking.** The vector holds an exclusive `flock` on the file for its whole life; a
-///   second writer or a reader gets [`ErrorKind::Locked`]. It belongs to the process that
-///   opened it: in a child forked from that process (without `exec`), dropping it commits
+///   [`len`](Self::len) and the length are on disk; a crash or power loss at any instant
+///   leaves a file that opens to the last commit or to the one in progress
+///   (`docs/design.md`, "Commit").
+/// * **What is atomic** is the length: appends become durable together. Elements changed in
+///   place (`v[i] = x`, [`insert`](Self::insert), [`retain`](Self::retain), truncate then
+///   push, …) may reach the disk before the next commit; after a crash each holds its old or
+///   its new bytes.
+/// * **A full disk is an error** ([`ErrorKind::OutOfSpace`] from a call that grows, or from
+///   `sync`), never a `SIGBUS`, except on files kept copy-on-write
+///   ([`OpenOptions::copy_on_write`]).
+/// * **Growth may move the mapping**, so no slice borrowed from the vector lives across a
+///   `push`. It is amortised like `Vec`'s, adds at most
+///   [`MAX_GROWTH_STEP`](crate::MAX_GROWTH_STEP) beyond what was asked, and never copies
+///   element data (`docs/design.md`, "Growth").
+/// * **Page cache.** A store dirties its whole page-cache folio for the next `sync`;
+///   [`set`](Self::set) dirties only the blocks it writes (`docs/guide.md`, "The page cache
+///   and `set`").
+/// * **Locking.** An exclusive `flock` for the vector's whole life: a second writer or a
+///   reader gets [`ErrorKind::Locked`]. In a child forked without `exec`, dropping it commits
 ///   and unlocks nothing, and the calls that would commit, grow, write through the
-///   descriptor or cut return [`ErrorKind::WrongProcess`].
+///   descriptor or cut return [`ErrorKind::WrongProcess`] (`docs/design.md`, "Locks").
 /// * **No heap.** No method allocates.
 ///
 /// # Panics
@@ -520,14 +496,9 @@ impl<T: Pod> MmapedVec<T> {
     /// [`sync`](Self::sync) first to shrink further), so that the committed length always
     /// fits the file.
     ///
-    /// **While a [`LiveReader`](crate::LiveReader) of the file is open** (in any process), the
-    /// file is not cut: a reader may still hold an older, longer length and read up to its
-    /// end. The cut then happens later, at a later `shrink_to_fit`, `sync` or close once no
-    /// live reader is open; meanwhile the capacity stays as it was. The same holds when the
-    /// library cannot be sure that no reader is open: the file has more than one hard link,
-    /// its path no longer leads to it (renamed or replaced), or the live readers' lock file
-    /// `<file>-live` cannot be opened or created (a read-only directory); see
-    /// [`LiveReader`](crate::LiveReader).
+    /// While a [`LiveReader`](crate::LiveReader) of the file may be open (in any process),
+    /// the file is not cut: the cut waits for a later `shrink_to_fit`, `sync` or close once
+    /// none is, and the capacity stays as it was meanwhile (`docs/guide.md`, "Live readers").
     ///
     /// # Errors
     ///
@@ -556,14 +527,10 @@ impl<T: Pod> MmapedVec<T> {
         self.raw.shrink_to(self.len)
     }
 
-    /// Appends all elements of `other`, with a single capacity check and one copy: into the
-    /// mapping for short slices, with `pwrite` for large ones where the system's page cache
-    /// shows such writes in the mapping at once (the kernel then fills the page cache
-    /// directly instead of taking a page fault per page; the mapping shows the same bytes
-    /// either way). With `huge_pages(true)`, while the vector is appended in bulk (see *Page
-    /// cache* in the type's docs), on Linux a write that ends inside a 2 MiB range it enters carries
-    /// zeros up to the end of that range, past the length (never over an element), so that
-    /// the kernel builds the range as one 2 MiB folio that the next appends fill.
+    /// Appends all elements of `other`, with a single capacity check and one copy. Large
+    /// slices go in with `pwrite`, which fills the page cache without a page fault per page,
+    /// and with [`huge_pages(true)`](OpenOptions::huge_pages) they are padded to 2 MiB
+    /// boundaries past the length (`docs/design.md`, "Layers" and "Growth").
     ///
     /// # Errors
     ///
@@ -600,21 +567,12 @@ impl<T: Pod> MmapedVec<T> {
     /// (`pwrite`), not a store into the mapping: the cheap way to change a few committed
     /// elements and [`sync`](Self::sync) soon after.
     ///
-    /// `v.set(i, x)` leaves the same contents as `v[i] = x`, and the next `sync` makes it
-    /// durable the same way. The difference is what the page cache writes back. A store
-    /// through the mapping takes a write fault, and the file system marks the whole
-    /// page-cache folio under it dirty: the next `sync` writes that whole folio to the disk
-    /// (up to 256 KiB for data appended with large `extend_from_slice` calls, 2 MiB with
-    /// [`huge_pages(true)`](OpenOptions::huge_pages)). `set` dirties only the file block
-    /// the element falls in, so the `sync` after it costs about what `pwrite` + `fdatasync`
-    /// costs, whatever the folio sizes. And where a store into a page already on disk could
-    /// raise `SIGBUS` (a full copy-on-write file system, see
-    /// [`OpenOptions::copy_on_write`]), `set` returns the error instead.
-    ///
-    /// It costs a system call: to change many elements, store them (`v[i] = x`, `DerefMut`,
-    /// [`set_from_slice`](Self::set_from_slice) for a run) and `sync` once. A live reader in
-    /// another process may see the element torn while `set` writes it (the kernel copies
-    /// the bytes, not one store), still a valid `T`.
+    /// The contents are those of `v[i] = x`, but `set` dirties only the file block it writes,
+    /// not the whole page-cache folio under it, so the `sync` after it costs about one
+    /// `pwrite` + `fdatasync`; and where a store could raise `SIGBUS` (a full copy-on-write
+    /// file system), `set` returns the error. Each call is a system call: to change many
+    /// elements, store them and `sync` once (`docs/guide.md`, "The page cache and `set`"). A
+    /// live reader may see the element torn while `set` writes it.
     ///
     /// # Panics
     ///
@@ -623,11 +581,9 @@ impl<T: Pod> MmapedVec<T> {
     /// # Errors
     ///
     /// The OS error of `pwrite` ([`ErrorKind::OutOfSpace`] on a full copy-on-write file
-    /// system). The element may then hold some of the new bytes, as after a torn store. As
-    /// with any in-place change, what it holds may reach the disk before the next `sync`
-    /// (after a crash an element changed in place holds its old, new or, after a failed
-    /// `set`, partly written bytes), and the next `sync` makes it durable; the handle stays
-    /// usable.
+    /// system). The element may then hold some of the new bytes, which, as any in-place
+    /// change, may reach the disk before the next `sync` makes them durable; the handle
+    /// stays usable.
     ///
     /// # Examples
     ///
@@ -1433,36 +1389,24 @@ impl<T: Pod> MmapedVec<T> {
     /// Commits: when it returns `Ok`, every element below [`len`](Self::len) and the length
     /// are durable on disk, and a reopen after any crash shows at least this state.
     ///
-    /// In order: `msync(MS_SYNC)` of the data pages changed since the last commit (appends,
-    /// and every page of elements reachable through a mutable borrow since then), and
-    /// `fdatasync` when the file grew; then the new length with a new sequence number,
-    /// written with `pwrite` into the commit slot that does not hold the current commit
-    /// (never stored through the mapping, which on a full copy-on-write file system would
-    /// raise `SIGBUS`); then `fdatasync`. On macOS `fcntl(F_FULLFSYNC)` takes the place of
-    /// `fdatasync`, and outside Linux a flush follows the `msync`, since it does not promise
-    /// to flush the drive's cache there. When the length is unchanged (only in-place
-    /// changes), the data `msync` is the whole commit; a sync with nothing changed does no
-    /// I/O. `docs/design.md`, "Commit", argues why a crash at any instant is safe. After a
-    /// successful commit, a cut of the file that [`shrink_to_fit`](Self::shrink_to_fit) had
-    /// to put off while live readers were open is tried again (a failure of that leaves the
-    /// file larger and is not reported).
+    /// It writes the data pages changed since the last commit, then the new length into the
+    /// commit slot that does not hold the current commit, flushing after each; with only
+    /// in-place changes the data is the whole commit, and with nothing changed it does no
+    /// I/O. The system calls per platform, and why a crash at any instant is safe:
+    /// `docs/design.md`, "Commit". Afterwards it tries again a cut that
+    /// [`shrink_to_fit`](Self::shrink_to_fit) put off for live readers.
     ///
     /// # Errors
     ///
     /// The OS error of the step that failed:
     ///
-    /// * writing the element data failed: the previous commit stays the one a reopen sees,
-    ///   and every later `sync` returns that error too (after a failed write-back the kernel
-    ///   may have marked the pages clean without writing them, so no later `msync` could
-    ///   prove them durable); close the vector and open it again to go on from the last
-    ///   commit;
-    /// * writing the commit slot failed ([`ErrorKind::OutOfSpace`] when a copy-on-write file
-    ///   system cannot take it): the previous commit stays; `sync` can be called again;
-    /// * flushing the written slot failed: the new length is already in the file's page
-    ///   cache, so a reopen on this machine (and a live reader) sees it, and its elements
-    ///   are durable; only whether the length itself survives a power loss is unknown.
-    ///   [`committed_len`](Self::committed_len) says so, and the next `sync` flushes the
-    ///   slot again: when it returns `Ok`, the length is durable.
+    /// * writing the data: the previous commit stays, and every later `sync` returns this
+    ///   error too (the kernel may have dropped the pages): close and reopen to go on;
+    /// * writing the commit slot ([`ErrorKind::OutOfSpace`] on a full copy-on-write file
+    ///   system): the previous commit stays; `sync` can be called again;
+    /// * flushing the written slot: the new length is in the page cache (a reopen on this
+    ///   machine and a live reader see it, and its elements are durable), but whether it
+    ///   survives a power loss is unknown until the next `sync`, which flushes it again.
     ///
     /// # Examples
     ///

@@ -88,12 +88,11 @@ impl<T: Pod> BorrowMut<[T]> for MmapedVec<T> {
 
 /// `write` appends to the vector, growing the file as [`extend_from_slice`] does.
 ///
-/// `flush` does nothing and returns `Ok`: `write` has put the bytes in the file's shared
-/// mapping already, so no buffer is left to hand on (as `std::fs::File::flush` does
-/// nothing for the same reason). It does **not** make them durable, nor visible to a
-/// reader as part of the vector: [`sync`](MmapedVec::sync) does both. It is not a commit
-/// because `Write` users call `flush` freely (`BufWriter`, `LineWriter`, loggers), and a
-/// commit costs two flushes to the disk; commit where it matters, with `sync`.
+/// `flush` does nothing and returns `Ok`: the bytes are in the file's shared mapping
+/// already (as `std::fs::File::flush` does nothing). It does **not** make them durable, nor
+/// visible to a live reader: [`sync`](MmapedVec::sync) does both. It is not a commit
+/// because `Write` users call `flush` freely (`BufWriter`, loggers), and a commit costs two
+/// flushes to the disk.
 ///
 /// A failed `write` appends nothing. Its error is
 /// `io::Error::from_raw_os_error` where the OS gave one (`ENOSPC` for a full disk), else an
