@@ -14,15 +14,10 @@ use crate::error::Result;
 use crate::format::Layout;
 use crate::region::LiveRegion;
 
-/// A reader of a vector file that a writer may be appending to at the same time, in this
-/// process or another: it sees each commit of the writer once it [`refresh`](Self::refresh)es, and never
-/// anything that was not committed.
-///
-/// Open one with [`OpenOptions::open_live`](crate::OpenOptions::open_live). Any number of
-/// live readers and one writer ([`MmapedVec`](crate::MmapedVec)) share a file, opened in any
-/// order; a second writer still gets [`ErrorKind::Locked`], and so do
-/// [`MmapedSlice`](crate::MmapedSlice) and outside programs' `flock` while a writer lives,
-/// exactly as without live readers.
+/// A reader of a vector file beside a writer, in this process or another: it sees each of
+/// the writer's commits once it [`refresh`](Self::refresh)es, and nothing uncommitted. Open
+/// one with [`OpenOptions::open_live`](crate::OpenOptions::open_live); any number of live
+/// readers and one writer ([`MmapedVec`](crate::MmapedVec)) share a file, opened in any order.
 ///
 /// ```
 /// # fn main() -> Result<(), persistence::Error> {
@@ -33,87 +28,27 @@ use crate::region::LiveRegion;
 /// let mut writer = MmapedVec::<u64>::open(&path)?;
 /// writer.extend_from_slice(&[1, 2, 3])?;
 /// writer.sync()?;
-///
 /// let mut reader = OpenOptions::new().open_live::<u64>(&path)?; // beside the writer
-/// assert_eq!(reader.len(), 3);
 /// writer.push(4)?; // not committed: the reader does not see it
 /// assert!(!reader.refresh()?);
 /// writer.sync()?;
 /// assert!(reader.refresh()?);
 /// assert_eq!(reader.get(3), Some(4));
-/// assert_eq!(reader.iter().sum::<u64>(), 10);
-/// let mut out = [0u64; 2];
-/// assert_eq!(reader.copy_to(2, &mut out), 2);
-/// assert_eq!(out, [3, 4]);
 /// # Ok(()) }
 /// ```
 ///
 /// # What a reader sees
 ///
-/// * **Committed lengths only.** [`len`](Self::len) is the length of a commit: the one newest
-///   when the reader opened or last refreshed. Every element below it was durable on disk
-///   before that length became visible, so the reader never sees a length that a crash could
-///   take back.
-/// * **Never backwards** unless the writer committed a shorter length (`truncate` + `sync`).
-/// * **Each commit that completed before a [`refresh`](Self::refresh) began**: when the
-///   writer's `sync` returned before the refresh started (as told by a message, a flag in
-///   shared memory, a clock), the refresh sees that commit or a newer one. It may see a commit
-///   a little earlier: the length becomes visible when the writer has written it, just before
-///   the writer's final flush.
-/// * **In-place changes at once.** When the writer changes elements that are already
-///   committed (`v[i] = x`, `insert`, `remove`, `swap_remove`, `retain`, `sort`, `truncate`
-///   then `push`, ...), a reader sees each change the moment the writer stores it, before
-///   any `sync`. [`get`](Self::get), [`copy_to`](Self::copy_to) and [`iter`](Self::iter) read
-///   each element once: an element of 1, 2, 4 or 8 bytes (8 on 64-bit targets), whatever its
-///   alignment, is read whole, the old value or the new one, when the writer stores it (its
-///   [`set`](crate::MmapedVec::set) copies the bytes with `pwrite`, in the kernel, and may
-///   be seen torn); a wider or less aligned element may be torn (some bytes old, some new:
-///   still a valid `T`, since `T:` [`Pod`](crate::Pod), but a value the writer never
-///   wrote). Nothing orders one element
-///   against another. A reader still holding a longer length than the writer's newest commit
-///   reads, past the new length, whatever the file holds there.
-/// * **No fault, ever**, whatever the writer does through this library: grow and move its
-///   mapping, `truncate` + `sync` + `shrink_to_fit` (the file is only cut once no live reader
-///   is open: see [`MmapedVec::shrink_to_fit`](crate::MmapedVec::shrink_to_fit)), crash, or a
-///   new writer after a crash.
+/// * **Committed lengths only**, each durable before it became visible, never going back
+///   unless a shorter one was committed; a `refresh` sees every commit done before it began.
+/// * **In-place changes at once**: an element of 1, 2, 4 or 8 bytes is read old or new,
+///   wider ones may be torn (still a valid `T`); so [`as_slice`](Self::as_slice) is `unsafe`.
+/// * **No fault, ever**, whatever the writer does through this library.
 ///
-/// # The lock file `<file>-live`
-///
-/// Live readers lock the empty file `<file>-live` beside the data file (the data file's name
-/// with `-live` appended, after following symbolic links in the last component of the path),
-/// as SQLite leaves `-wal` and `-shm` files beside a database. Every writer creates it when it
-/// opens the file (best effort, with the data file's permission bits), a reader creates it
-/// when it is missing; the library never deletes it. It is safe to delete only while no
-/// process has the file open live. A reader that cannot create it (a read-only directory,
-/// before any writer of this version opened the file) fails with
-/// [`ErrorKind::PermissionDenied`].
-///
-/// # Limits
-///
-/// * Every writer of the file must be of this version of the library or later. An older
-///   writer does not know about live readers: its `shrink_to_fit` can cut the file under a
-///   reader, which then dies of `SIGBUS` when it reads past the cut. The same holds for any
-///   other program that truncates the file: it must hold an exclusive `flock` on
-///   `<file>-live` while it does.
-/// * The lock file is found by name: do not shrink a file through a new name (after `mv`)
-///   while readers that opened it under its old name are alive, and never delete
-///   `<file>-live` while the file is open live. A writer never cuts a file that has more than
-///   one hard link or whose name no longer leads to it.
-/// * One machine, local file systems: page caches of different hosts (NFS) are not shared.
-///   On Linux 5.8 and later a file bind-mounted on its own (`docker run -v /host/f:/f`) is
-///   refused ([`ErrorKind::InvalidPath`]): the writer's lock file is in another directory
-///   (and a writer through such a mount never cuts the file). Elsewhere, and before 5.8, the
-///   library cannot tell such a mount; do not use one. On overlayfs, a reader of a file still
-///   in the lower layer sees no commit after a writer's open copies it up.
-/// * The reader belongs to the process that opened it: a child forked from that process
-///   may only drop its copy (which leaves the parent's lock alone).
-/// * Systems without a unified buffer cache (OpenBSD) do not show a `pwrite` in mappings:
-///   there [`open_live`](crate::OpenOptions::open_live) fails.
-/// * A reader that never closes keeps the writer from cutting the file; it stays larger
-///   than needed until the reader goes.
-///
-/// `LiveReader` is `Send` and `Sync`: every `&self` method only reads (volatile loads of
-/// the mapping, plain fields); the mapping moves only in `refresh`, which takes `&mut self`.
+/// The lock file `<file>-live`, the limits (every writer of this version or later, one
+/// machine, no single-file bind mounts, ...) and each point in full: `docs/guide.md`, "Live
+/// readers"; the protocol: `docs/design.md`, "Live readers". `LiveReader` is `Send` and
+/// `Sync`: `&self` methods only read, and the mapping moves only in `refresh` (`&mut self`).
 pub struct LiveReader<T: crate::Pod> {
     region: LiveRegion,
     _marker: PhantomData<T>,
