@@ -17,7 +17,6 @@ use crate::options::OpenOptions;
 use crate::path::PathArg;
 use crate::pod::{Pod, SwapBytes};
 use crate::region::rewrite::{self, Plan, Sink, Source};
-use crate::vec::MmapedVec;
 #[cfg(doc)]
 use crate::{inspect, ErrorKind, FileInfo};
 
@@ -39,7 +38,7 @@ fn elems_mut<T: Pod>(bytes: &mut [u8]) -> &mut [T] {
         "element buffer misaligned or not a whole number of elements"
     );
     // SAFETY: the pointer is aligned for `T` and the length a whole number of `T` (asserted;
-    // `size_of::<T>() > 0`, checked at compile time by the callers' `LAYOUT_OK`); `T: Pod`
+    // `size_of::<T>() > 0`, checked at compile time by `assert_storable`, through `region_options`); `T: Pod`
     // makes any initialised bytes a valid `T`; the exclusive borrow of `bytes` moves into the
     // result, so nothing else can reach those bytes while it lives.
     unsafe {
@@ -216,14 +215,18 @@ impl OpenOptions {
     ///
     /// # Examples
     ///
-    /// A file of three readings written on a big-endian machine (made here by hand, from
-    /// the documented format), converted on this one:
+    /// A file of three readings written on a machine of the other byte order (a golden file
+    /// of the tests, `tests/golden/v1-readings-be.bin` on a little-endian machine), converted
+    /// on this one:
     ///
     /// ```
     /// # fn main() -> Result<(), persistence::Error> {
     /// # let dir = tempfile::tempdir().unwrap();
-    /// # let from = dir.path().join("readings-be.bin");
+    /// # let from = dir.path().join("readings-foreign.bin");
     /// # let to = dir.path().join("readings.bin");
+    /// # let other = if cfg!(target_endian = "little") { "be" } else { "le" };
+    /// # let golden = format!("{}/tests/golden/v1-readings-{other}.bin", env!("CARGO_MANIFEST_DIR"));
+    /// # std::fs::copy(golden, &from).unwrap();
     /// use persistence::{inspect, pod, OpenOptions};
     ///
     /// pod! {
@@ -235,35 +238,6 @@ impl OpenOptions {
     ///     Reading { time: 2, value: 1.5, sensor: 8 },
     ///     Reading { time: 3, value: 2.5, sensor: 7 },
     /// ];
-    /// # // The file as the other machine wrote it: every header and slot integer and every
-    /// # // field in the other byte order, the checksums (FNV-1a) over the bytes as stored.
-    /// # fn fnv(h: u64, b: &[u8]) -> u64 {
-    /// #     b.iter().fold(h, |h, &x| (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3))
-    /// # }
-    /// # let o4 = |v: u32| v.swap_bytes().to_ne_bytes();
-    /// # let o8 = |v: u64| v.swap_bytes().to_ne_bytes();
-    /// # let basis = 0xcbf2_9ce4_8422_2325;
-    /// # let mut file = vec![0u8; 4096];
-    /// # file[..8].copy_from_slice(b"PERSISTV");
-    /// # file[8..16].copy_from_slice(b"READINGS");
-    /// # for (at, v) in [(16, 0x0102_0304), (20, 1), (24, 2), (28, 8)] {
-    /// #     file[at..at + 4].copy_from_slice(&o4(v)); // marker, format and app version, usize
-    /// # }
-    /// # for (at, v) in [(32, 16), (40, 8), (48, 4096)] {
-    /// #     file[at..at + 8].copy_from_slice(&o8(v)); // element size and alignment, data offset
-    /// # }
-    /// # let sum = fnv(basis, &file[..56]);
-    /// # file[56..64].copy_from_slice(&o8(sum));
-    /// # file[512..520].copy_from_slice(&o8(1)); // slot A: sequence 1, length 3
-    /// # file[520..528].copy_from_slice(&o8(3));
-    /// # let slot_sum = fnv(fnv(basis, &file[512..528]), &o8(sum));
-    /// # file[528..536].copy_from_slice(&o8(slot_sum));
-    /// # for r in &readings {
-    /// #     file.extend_from_slice(&o8(r.time));
-    /// #     file.extend_from_slice(&o4(r.value.to_bits()));
-    /// #     file.extend_from_slice(&o4(r.sensor));
-    /// # }
-    /// # std::fs::write(&from, &file).unwrap();
     ///
     /// let info = inspect(&from)?;
     /// assert!(!info.native_byte_order);
@@ -285,8 +259,6 @@ impl OpenOptions {
         from: impl PathArg,
         to: impl PathArg,
     ) -> Result<usize> {
-        #[allow(clippy::let_unit_value)]
-        let () = MmapedVec::<T>::LAYOUT_OK;
         let plan = self.plan::<T>(self.region_options::<T>(false).layout, true);
         run(from, to, &plan, &mut |src, out| swap_all::<T>(src, out))
     }
@@ -354,10 +326,6 @@ impl OpenOptions {
         to: impl PathArg,
         mut f: impl FnMut(&Old) -> New,
     ) -> Result<usize> {
-        #[allow(clippy::let_unit_value)]
-        let () = MmapedVec::<Old>::LAYOUT_OK;
-        #[allow(clippy::let_unit_value)]
-        let () = MmapedVec::<New>::LAYOUT_OK;
         let mut source = self.region_options::<Old>(false).layout;
         source.app_version = from_version;
         let plan = self.plan::<New>(source, false);

@@ -122,8 +122,9 @@ impl FileInfo {
     /// ```
     #[must_use]
     pub fn data_bytes(&self) -> u64 {
-        // Cannot overflow: `inspect` checked that the committed data fits in the file.
-        self.len * self.elem_size
+        // As `inspect` returned them the product fits in the file (it checked); the fields
+        // are public, so saturate rather than trust that.
+        self.len.saturating_mul(self.elem_size)
     }
 }
 

@@ -252,7 +252,7 @@ mod bytemuck_impl {
     // every bit pattern); raw pointers only with bytemuck's opt-in `unsound_ptr_pod_impl`,
     // and a raw pointer of any bits is a valid value. `Copy + 'static` come with
     // `bytemuck::Pod`. The alignment (at most 4096) and a non-zero size are checked at
-    // compile time by every typed view (`MmapedVec::LAYOUT_OK`) before a file is touched.
+    // compile time by every typed open (`pod::assert_storable`) before a file is touched.
     unsafe impl<T: bytemuck::Pod> Pod for Bytemuck<T> {}
 
     // SAFETY: `#[repr(transparent)]` over `T` and nothing else: all zeroes is a valid
@@ -336,7 +336,7 @@ mod zerocopy_impl {
     // initialised). `Immutable`: no interior mutability. No reference or raw pointer type is
     // `FromBytes`. `Copy + 'static` are required by the bound. The alignment (at most 4096)
     // and a non-zero size are checked at compile time by every typed view
-    // (`MmapedVec::LAYOUT_OK`) before a file is touched.
+    // open (`pod::assert_storable`) before a file is touched.
     unsafe impl<T: FromBytes + IntoBytes + Immutable + Copy + 'static> Pod for Zerocopy<T> {}
 
     wrapper_api!(

@@ -54,7 +54,6 @@ pub struct LiveReader<T: crate::Pod> {
     _marker: PhantomData<T>,
 }
 
-
 /// Loads one element with a single volatile load of its width where there is one, so that an
 /// element of 1, 2, 4 or 8 bytes (8 only on 64-bit targets) is read whole, whatever its
 /// type's alignment: a `[u8; 8]` or a `pod!` struct of two `u32`s is one 8-byte load.
@@ -386,4 +385,3 @@ impl<T: crate::Pod> fmt::Debug for LiveReader<T> {
             .finish()
     }
 }
-

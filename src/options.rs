@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::format::Layout;
 use crate::live::LiveReader;
 use crate::path::PathArg;
-use crate::pod::Pod;
+use crate::pod::{assert_storable, Pod};
 use crate::region::{RawRegion, RegionOptions};
 use crate::slice::MmapedSlice;
 use crate::vec::MmapedVec;
@@ -315,7 +315,10 @@ impl OpenOptions {
         self
     }
 
+    /// What the region layer is told to open a file of `T` with these options; refuses, at
+    /// compile time, a `T` no file can store ([`assert_storable`]).
     pub(crate) fn region_options<T: Pod>(&self, write: bool) -> RegionOptions {
+        assert_storable::<T>();
         RegionOptions {
             write,
             create: self.create,
@@ -359,8 +362,6 @@ impl OpenOptions {
     /// # Ok(()) }
     /// ```
     pub fn open<T: Pod>(&self, path: impl PathArg) -> Result<MmapedVec<T>> {
-        #[allow(clippy::let_unit_value)]
-        let () = MmapedVec::<T>::LAYOUT_OK;
         let opts = self.region_options::<T>(true);
         path.with_c_path(|p| RawRegion::open(p, &opts))
             .map(MmapedVec::from_region)
@@ -392,8 +393,6 @@ impl OpenOptions {
     /// # Ok(()) }
     /// ```
     pub fn open_read_only<T: Pod>(&self, path: impl PathArg) -> Result<MmapedSlice<T>> {
-        #[allow(clippy::let_unit_value)]
-        let () = MmapedVec::<T>::LAYOUT_OK;
         let opts = self.region_options::<T>(false);
         path.with_c_path(|p| RawRegion::open(p, &opts))
             .map(MmapedSlice::from_region)
@@ -441,9 +440,7 @@ impl OpenOptions {
     /// # Ok(()) }
     /// ```
     pub fn open_live<T: Pod>(&self, path: impl PathArg) -> Result<LiveReader<T>> {
-        #[allow(clippy::let_unit_value)]
-        let () = MmapedVec::<T>::LAYOUT_OK;
-        let layout = Layout::of::<T>(self.magic, self.version);
+        let layout = self.region_options::<T>(false).layout;
         path.with_c_path(|p| LiveReader::open(p, layout))
     }
 }

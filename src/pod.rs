@@ -26,8 +26,8 @@
 /// whatever an `impl` claims), each with a message that says so:
 ///
 /// ```compile_fail,E0080
-/// // error[E0080]: evaluation panicked: MmapedVec<T>, MmapedSlice<T>: T is zero-sized; a
-/// // file cannot store it
+/// // error[E0080]: evaluation panicked: persistence: the element type is zero-sized; a file
+/// // cannot store it
 /// #[derive(Clone, Copy)]
 /// struct Nothing;
 /// // SAFETY: no bytes, so every bit pattern is valid and there is no padding.
@@ -36,9 +36,8 @@
 /// ```
 ///
 /// ```compile_fail,E0080
-/// // error[E0080]: evaluation panicked: MmapedVec<T>, MmapedSlice<T>: T is aligned to more
-/// // than 4096 bytes; a persistence file allows at most 4096 (its element data starts at
-/// // byte 4096)
+/// // error[E0080]: evaluation panicked: persistence: the element type is aligned to more than
+/// // 4096 bytes; a persistence file allows at most 4096 (its element data starts at byte 4096)
 /// #[derive(Clone, Copy)]
 /// #[repr(C, align(8192))]
 /// struct Page([u8; 8192]);
@@ -58,6 +57,30 @@
 /// let _ = persistence::MmapedSlice::<Page>::open("page.bin");
 /// ```
 pub unsafe trait Pod: Copy + 'static {}
+
+/// Refuses, at compile time, an element type that no file can store: zero-sized, or aligned
+/// to more than 4096 (element data starts at byte 4096), whatever its `Pod` impl claims.
+/// Every typed open calls it (through `OpenOptions`), so that the error names the type where
+/// it is used.
+#[inline(always)]
+pub(crate) fn assert_storable<T: Pod>() {
+    struct Storable<T>(core::marker::PhantomData<T>);
+    impl<T> Storable<T> {
+        const OK: () = {
+            assert!(
+                core::mem::size_of::<T>() > 0,
+                "persistence: the element type is zero-sized; a file cannot store it"
+            );
+            assert!(
+                core::mem::align_of::<T>() <= crate::format::MAX_ALIGN,
+                "persistence: the element type is aligned to more than 4096 bytes; a \
+                 persistence file allows at most 4096 (its element data starts at byte 4096)"
+            );
+        };
+    }
+    #[allow(clippy::let_unit_value)]
+    let () = Storable::<T>::OK;
+}
 
 macro_rules! impl_pod {
     ($($t:ty),* $(,)?) => {

@@ -333,14 +333,20 @@ mod tests {
         // A complete) picks it.
         let torn_a = [3, 10, a1[2]];
         let script = cat([(0, a1), (1, b2), (0, torn_a)], round(a3, b2));
-        assert_eq!(picked(&scripted(&script).unwrap()), Slot { seq: 3, len: 30 });
+        assert_eq!(
+            picked(&scripted(&script).unwrap()),
+            Slot { seq: 3, len: 30 }
+        );
 
         // The stale-slot trap: A read as (1, 10); meanwhile the writer completes 2 into B
         // and 3 into A and is writing 4 into B, which reads torn. Read once each, A would be
         // picked: stale (B held 2 when A was read). A read again shows the change.
         let torn_b4 = [4, 40, b2[2]];
         let script = cat([(0, a1), (1, torn_b4), (0, a3)], round(a3, slot(4, 40)));
-        assert_eq!(picked(&scripted(&script).unwrap()), Slot { seq: 4, len: 40 });
+        assert_eq!(
+            picked(&scripted(&script).unwrap()),
+            Slot { seq: 4, len: 40 }
+        );
 
         // A slot rewritten twice between reads comes back with other bytes (sequences are
         // never reused), so the change is seen.

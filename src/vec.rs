@@ -90,20 +90,6 @@ pub struct MmapedVec<T: Pod> {
 }
 
 impl<T: Pod> MmapedVec<T> {
-    /// Refuses zero-sized types and alignments above 4096 when the vector is instantiated,
-    /// each with a message that says so.
-    pub(crate) const LAYOUT_OK: () = {
-        assert!(
-            mem::size_of::<T>() > 0,
-            "MmapedVec<T>, MmapedSlice<T>: T is zero-sized; a file cannot store it"
-        );
-        assert!(
-            mem::align_of::<T>() <= crate::format::MAX_ALIGN,
-            "MmapedVec<T>, MmapedSlice<T>: T is aligned to more than 4096 bytes; a persistence \
-             file allows at most 4096 (its element data starts at byte 4096)"
-        );
-    };
-
     /// Opens the vector stored at `path`, creating the file if it is missing, with an
     /// exclusive lock; as [`OpenOptions::new().open(path)`](OpenOptions::open).
     ///

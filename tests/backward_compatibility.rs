@@ -526,3 +526,41 @@ fn golden_files_are_refused_where_they_are_foreign() {
     assert_eq!(opts.open::<u64>(&path).unwrap_err().kind(), want);
     assert_eq!(opts.open_read_only::<u64>(&path).unwrap_err().kind(), want);
 }
+
+/// The two readings files (`v1-readings-be.bin`, `v1-readings-le.bin`: three `{ time: u64,
+/// value: f32, sensor: u32 }` records of application `READINGS` version 2, written in each
+/// byte order by an 8-byte-`usize` machine) that `OpenOptions::convert_foreign`'s example
+/// converts: their bytes are the documented format in their order, built here by the tests'
+/// own encoder (`tests/common/format.rs`), not by the library.
+#[test]
+fn the_readings_golden_files_are_the_documented_format_in_each_byte_order() {
+    use common::format::{vector_file, Fixed, Order};
+    let native_is_le = cfg!(target_endian = "little");
+    for (name, little) in [("v1-readings-le.bin", true), ("v1-readings-be.bin", false)] {
+        let order = if little == native_is_le {
+            Order::Native
+        } else {
+            Order::Swapped
+        };
+        let fixed = Fixed {
+            app_magic: *b"READINGS",
+            app_version: 2,
+            usize_width: 8,
+            elem_size: 16,
+            elem_align: 8,
+        };
+        let mut data = Vec::new();
+        for (time, value, sensor) in [(1u64, 0.5f32, 7u32), (2, 1.5, 8), (3, 2.5, 7)] {
+            data.extend_from_slice(&order.u64(time));
+            data.extend_from_slice(&order.u32(value.to_bits()));
+            data.extend_from_slice(&order.u32(sensor));
+        }
+        let mut want = vector_file(&fixed, order, 3, &data);
+        // One commit only: slot A holds it (sequence 1, length 3), slot B is blank.
+        want[common::format::SLOT_OFFSETS[1]..][..common::format::SLOT_LEN].fill(0);
+        let sum = common::format::header_sum(&want, order);
+        let slot = common::format::encode_slot(sum, common::format::Slot { seq: 1, len: 3 }, order);
+        want[common::format::SLOT_OFFSETS[0]..][..common::format::SLOT_LEN].copy_from_slice(&slot);
+        assert_eq!(common::read(&golden(name)), want, "{name}");
+    }
+}

@@ -303,6 +303,15 @@ fn a_foreign_file_is_reported_in_its_byte_order() {
     assert_eq!((info.len, info.capacity, info.data_bytes()), (4, 5, 16));
     assert_eq!(info.slots.each_ref().map(facts), [slot(1, 0), slot(2, 4)]);
     assert_eq!(info.winner, 1);
+    // The same while another process holds the file exclusively (a conversion of it, say):
+    // inspect then reads without a lock, and still in the file's own byte order.
+    let held = common::roles::OutsideLock::exclusive(&p);
+    assert_eq!(
+        inspect(&p).unwrap(),
+        info,
+        "inspect beside an exclusive lock"
+    );
+    drop(held);
     let open = OpenOptions::new()
         .magic(*b"TICKS\0\0\0")
         .version(3)

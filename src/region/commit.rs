@@ -198,7 +198,10 @@ impl RawRegion {
         core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
         let c = &mut self.commit;
         let off = SLOT_OFFSETS[c.next_slot];
-        if let Err(e) = self.file.write_all_at(&c.header.encode_slot(slot), off as u64) {
+        if let Err(e) = self
+            .file
+            .write_all_at(&c.header.encode_slot(slot), off as u64)
+        {
             // Some of its bytes may have landed.
             c.target_torn = true;
             return Err(e);
@@ -228,7 +231,8 @@ impl RawRegion {
         let mut seq = c.next_seq;
         if c.target_torn {
             let mut b = [0u8; format::SLOT_LEN];
-            self.file.read_at(&mut b, SLOT_OFFSETS[c.next_slot] as u64)?;
+            self.file
+                .read_at(&mut b, SLOT_OFFSETS[c.next_slot] as u64)?;
             let torn = format::slot_words(&b);
             seq = slots::sequence_clear_of(seq, len as u64, torn, c.header.checksum());
         }

@@ -175,8 +175,7 @@ impl RawRegion {
             // SAFETY: a mapped region is at least `DATA_OFFSET` bytes long, so the offset
             // stays within (or one past the end of) the mapping.
             self.data = unsafe { self.map.ptr().add(DATA_OFFSET) };
-            self.capacity =
-                crate::format::capacity_of(len as u64, self.elem_size as u64) as usize;
+            self.capacity = crate::format::capacity_of(len as u64, self.elem_size as u64) as usize;
         }
     }
 
