@@ -4,12 +4,12 @@
 //! path `open` takes before it compares the header with a type; this module only turns what
 //! it found into the public [`FileInfo`]. No heap.
 
+#[cfg(doc)]
+use crate::error::ErrorKind;
 use crate::error::Result;
 use crate::format;
 use crate::path::PathArg;
 use crate::region;
-#[cfg(doc)]
-use crate::ErrorKind;
 
 /// One commit slot as it lies in the header.
 ///

@@ -12,6 +12,9 @@ use core::ptr;
 
 use crate::error::Result;
 use crate::format::Layout;
+use crate::options::OpenOptions;
+use crate::path::PathArg;
+use crate::pod::Pod;
 use crate::region::LiveRegion;
 
 /// A reader of a vector file beside a writer, in this process or another: it sees each of
@@ -49,7 +52,7 @@ use crate::region::LiveRegion;
 /// machine, no single-file bind mounts, ...) and each point in full: `docs/guide.md`, "Live
 /// readers"; the protocol: `docs/design.md`, "Live readers". `LiveReader` is `Send` and
 /// `Sync`: `&self` methods only read, and the mapping moves only in `refresh` (`&mut self`).
-pub struct LiveReader<T: crate::Pod> {
+pub struct LiveReader<T: Pod> {
     region: LiveRegion,
     _marker: PhantomData<T>,
 }
@@ -67,7 +70,7 @@ pub struct LiveReader<T: crate::Pod> {
 /// `p` is aligned for `T`, points to `size_of::<T>()` readable bytes, and when that size is
 /// 2, 4 or 8, `p` is a multiple of it.
 #[inline(always)]
-unsafe fn load<T: crate::Pod>(p: *const T) -> T {
+unsafe fn load<T: Pod>(p: *const T) -> T {
     let size = size_of::<T>();
     debug_assert!(!matches!(size, 2 | 4 | 8) || p as usize % size == 0);
     // SAFETY: the caller guarantees `p` readable for `size_of::<T>()` bytes, aligned for `T`,
@@ -89,7 +92,55 @@ unsafe fn load<T: crate::Pod>(p: *const T) -> T {
     }
 }
 
-impl<T: crate::Pod> LiveReader<T> {
+impl OpenOptions {
+    /// Opens `path` as a [`LiveReader<T>`]: a reader beside a writer (in this process or
+    /// another) and any number of other live readers, opened in any order, that sees each of
+    /// the writer's commits when it [`refresh`](LiveReader::refresh)es. Never creates or
+    /// writes the data file. `magic` and `version` are checked as [`open`](Self::open)
+    /// checks them; `create`, `create_new`, `capacity` and `mode` are ignored.
+    ///
+    /// It takes a shared `flock` on the lock file `<file>-live` beside the data file
+    /// (creating it when it is missing), never on the data file, and always waits for it,
+    /// whatever [`wait_for_lock`](Self::wait_for_lock) says: only a writer cutting the file
+    /// holds it exclusively, for one `ftruncate`. A file that holds no commit yet opens as an
+    /// empty reader, which looks for the first commit at each `refresh`. See [`LiveReader`]
+    /// and `docs/guide.md`, "Live readers".
+    ///
+    /// # Errors
+    ///
+    /// `NotFound`, `PermissionDenied` (also when `<file>-live` is missing and cannot be
+    /// created, as in a read-only directory before any writer opened the file),
+    /// `NotARegularFile` (also for a `<file>-live` that is not a regular file),
+    /// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath) (a name too long to append
+    /// `-live` to, or a file bind-mounted on its own), and the format errors of
+    /// [`open`](Self::open) in the same order; `Corrupt` also for a `<file>-live` that is not
+    /// empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("log.bin");
+    /// use persistence::{ErrorKind, MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// // A second writer is still refused.
+    /// assert_eq!(MmapedVec::<u32>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
+    /// writer.push(7)?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// assert_eq!(reader.get(0), Some(7));
+    /// # Ok(()) }
+    /// ```
+    pub fn open_live<T: Pod>(&self, path: impl PathArg) -> Result<LiveReader<T>> {
+        let layout = self.region_options::<T>(false).layout;
+        path.with_c_path(|p| LiveReader::open(p, layout))
+    }
+}
+
+impl<T: Pod> LiveReader<T> {
     /// Opens `path` live: see [`OpenOptions::open_live`](crate::OpenOptions::open_live).
     pub(crate) fn open(path: &core::ffi::CStr, layout: Layout) -> Result<Self> {
         Ok(LiveReader {
@@ -163,7 +214,7 @@ impl<T: crate::Pod> LiveReader<T> {
     /// # Errors
     ///
     /// The OS error of `fstat` or of mapping the file again (`mremap`, or `mmap`), with the
-    /// reader unchanged; [`ErrorKind::Corrupt`] when the file is shorter than the new commit
+    /// reader unchanged; [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt) when the file is shorter than the new commit
     /// (something cut it without the lock protocol); while no commit exists yet, the errors
     /// of [`open_live`](crate::OpenOptions::open_live) once the header is complete.
     ///
@@ -376,7 +427,15 @@ impl<T: crate::Pod> LiveReader<T> {
     }
 }
 
-impl<T: crate::Pod> fmt::Debug for LiveReader<T> {
+impl<T: Pod> Drop for LiveReader<T> {
+    /// Unmaps, then releases the lock on `<file>-live` explicitly (a child forked elsewhere
+    /// may share the open file description and would otherwise keep it), then closes both
+    /// descriptors; in a forked child, unmaps and closes only. (The region's own `Drop` does
+    /// it, in that order; [`close`](Self::close) does it and reports an unlock failure.)
+    fn drop(&mut self) {}
+}
+
+impl<T: Pod> fmt::Debug for LiveReader<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LiveReader")
             .field("len", &self.len())

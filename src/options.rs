@@ -1,13 +1,8 @@
 //! `OpenOptions`: the builder for opening a vector file.
 
-use crate::error::Result;
 use crate::format::Layout;
-use crate::live::LiveReader;
-use crate::path::PathArg;
 use crate::pod::{assert_storable, Pod};
-use crate::region::{RawRegion, RegionOptions};
-use crate::slice::MmapedSlice;
-use crate::vec::MmapedVec;
+use crate::region::RegionOptions;
 
 /// Options for opening a vector file, like `std::fs::OpenOptions`.
 ///
@@ -287,12 +282,12 @@ impl OpenOptions {
     /// Whether data appended in bulk goes into 2 MiB page-cache pages (default `false`).
     ///
     /// With `true`, on Linux, while the vector is appended in bulk, its mapping is advised
-    /// `MADV_HUGEPAGE` and large [`extend_from_slice`](MmapedVec::extend_from_slice) writes
+    /// `MADV_HUGEPAGE` and large [`extend_from_slice`](crate::MmapedVec::extend_from_slice) writes
     /// are padded to 2 MiB boundaries, so that ext4 and XFS keep the data in 2 MiB folios:
     /// reading it back, after a reopen too, costs one page fault (and one TLB entry) per
     /// 2 MiB. Choose it for data that is appended and then read: logs, time series,
-    /// recordings. The price: a [`sync`](MmapedVec::sync) after changing one element of such
-    /// data writes 2 MiB, which [`MmapedVec::set`] avoids. It changes nothing in the file,
+    /// recordings. The price: a [`sync`](crate::MmapedVec::sync) after changing one element of such
+    /// data writes 2 MiB, which [`MmapedVec::set`](crate::MmapedVec::set) avoids. It changes nothing in the file,
     /// and read-only opens never give hints. Why it is not the default, and what it costs:
     /// `docs/guide.md`, "The page cache and `set`".
     ///
@@ -330,117 +325,5 @@ impl OpenOptions {
             huge_pages: self.huge_pages,
             layout: Layout::of::<T>(self.magic, self.version),
         }
-    }
-
-    /// Opens `path` as a read-write [`MmapedVec<T>`] under an exclusive lock.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Locked`](crate::ErrorKind::Locked), `NotFound`, `AlreadyExists`,
-    /// `PermissionDenied`, `NotARegularFile`; for an existing file the format checks in
-    /// this order: `BadMagic`, `WrongEndianness`, `UnsupportedFormatVersion`, `Corrupt`
-    /// (header checksum), `MagicMismatch`, `VersionMismatch`, `LayoutMismatch`, and
-    /// `Corrupt` when no commit slot is valid or the length does not fit the file. A failed
-    /// open never changes the file.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> Result<(), persistence::Error> {
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("options-open.bin");
-    /// use persistence::{ErrorKind, OpenOptions};
-    ///
-    /// let opts = *OpenOptions::new().magic(*b"PRICES\0\0").version(1);
-    /// let mut v = opts.open::<f64>(&path)?;
-    /// v.push(101.5)?;
-    /// v.close()?;
-    ///
-    /// assert_eq!(opts.open::<f64>(&path)?, [101.5]);
-    /// // The same file as another element type is refused.
-    /// assert_eq!(opts.open::<u32>(&path).unwrap_err().kind(), ErrorKind::LayoutMismatch);
-    /// # Ok(()) }
-    /// ```
-    pub fn open<T: Pod>(&self, path: impl PathArg) -> Result<MmapedVec<T>> {
-        let opts = self.region_options::<T>(true);
-        path.with_c_path(|p| RawRegion::open(p, &opts))
-            .map(MmapedVec::from_region)
-    }
-
-    /// Opens `path` as a read-only [`MmapedSlice<T>`] under a shared lock. Never creates or
-    /// writes the file; `create`, `create_new` and `capacity` are ignored.
-    ///
-    /// # Errors
-    ///
-    /// As [`open`](Self::open); a missing file is `NotFound`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> Result<(), persistence::Error> {
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("options-open_read_only.bin");
-    /// use persistence::{ErrorKind, OpenOptions};
-    ///
-    /// let opts = *OpenOptions::new().magic(*b"PRICES\0\0");
-    /// assert_eq!(opts.open_read_only::<f64>(&path).unwrap_err().kind(), ErrorKind::NotFound);
-    ///
-    /// let mut v = opts.open::<f64>(&path)?;
-    /// v.extend_from_slice(&[1.5, 2.5])?;
-    /// v.close()?;
-    /// let prices = opts.open_read_only::<f64>(&path)?;
-    /// assert_eq!(prices.iter().sum::<f64>(), 4.0);
-    /// # Ok(()) }
-    /// ```
-    pub fn open_read_only<T: Pod>(&self, path: impl PathArg) -> Result<MmapedSlice<T>> {
-        let opts = self.region_options::<T>(false);
-        path.with_c_path(|p| RawRegion::open(p, &opts))
-            .map(MmapedSlice::from_region)
-    }
-
-    /// Opens `path` as a [`LiveReader<T>`]: a reader beside a writer (in this process or
-    /// another) and any number of other live readers, opened in any order, that sees each of
-    /// the writer's commits when it [`refresh`](LiveReader::refresh)es. Never creates or
-    /// writes the data file. `magic` and `version` are checked as [`open`](Self::open)
-    /// checks them; `create`, `create_new`, `capacity` and `mode` are ignored.
-    ///
-    /// It takes a shared `flock` on the lock file `<file>-live` beside the data file
-    /// (creating it when it is missing), never on the data file, and always waits for it,
-    /// whatever [`wait_for_lock`](Self::wait_for_lock) says: only a writer cutting the file
-    /// holds it exclusively, for one `ftruncate`. A file that holds no commit yet opens as an
-    /// empty reader, which looks for the first commit at each `refresh`. See [`LiveReader`]
-    /// and `docs/guide.md`, "Live readers".
-    ///
-    /// # Errors
-    ///
-    /// `NotFound`, `PermissionDenied` (also when `<file>-live` is missing and cannot be
-    /// created, as in a read-only directory before any writer opened the file),
-    /// `NotARegularFile` (also for a `<file>-live` that is not a regular file),
-    /// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath) (a name too long to append
-    /// `-live` to, or a file bind-mounted on its own), and the format errors of
-    /// [`open`](Self::open) in the same order; `Corrupt` also for a `<file>-live` that is not
-    /// empty.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> Result<(), persistence::Error> {
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("log.bin");
-    /// use persistence::{ErrorKind, MmapedVec, OpenOptions};
-    ///
-    /// let mut writer = MmapedVec::<u32>::open(&path)?;
-    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
-    /// // A second writer is still refused.
-    /// assert_eq!(MmapedVec::<u32>::open(&path).unwrap_err().kind(), ErrorKind::Locked);
-    /// writer.push(7)?;
-    /// writer.sync()?;
-    /// reader.refresh()?;
-    /// assert_eq!(reader.get(0), Some(7));
-    /// # Ok(()) }
-    /// ```
-    pub fn open_live<T: Pod>(&self, path: impl PathArg) -> Result<LiveReader<T>> {
-        let layout = self.region_options::<T>(false).layout;
-        path.with_c_path(|p| LiveReader::open(p, layout))
     }
 }

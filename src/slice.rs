@@ -37,6 +37,39 @@ pub struct MmapedSlice<T: Pod> {
     _marker: PhantomData<T>,
 }
 
+impl OpenOptions {
+    /// Opens `path` as a read-only [`MmapedSlice<T>`] under a shared lock. Never creates or
+    /// writes the file; `create`, `create_new` and `capacity` are ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open); a missing file is `NotFound`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("options-open_read_only.bin");
+    /// use persistence::{ErrorKind, OpenOptions};
+    ///
+    /// let opts = *OpenOptions::new().magic(*b"PRICES\0\0");
+    /// assert_eq!(opts.open_read_only::<f64>(&path).unwrap_err().kind(), ErrorKind::NotFound);
+    ///
+    /// let mut v = opts.open::<f64>(&path)?;
+    /// v.extend_from_slice(&[1.5, 2.5])?;
+    /// v.close()?;
+    /// let prices = opts.open_read_only::<f64>(&path)?;
+    /// assert_eq!(prices.iter().sum::<f64>(), 4.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn open_read_only<T: Pod>(&self, path: impl PathArg) -> Result<MmapedSlice<T>> {
+        let opts = self.region_options::<T>(false);
+        path.with_c_path(|p| RawRegion::open(p, &opts))
+            .map(MmapedSlice::from_region)
+    }
+}
+
 impl<T: Pod> MmapedSlice<T> {
     /// Opens `path` read-only with a shared lock; as
     /// [`OpenOptions::new().open_read_only(path)`](OpenOptions::open_read_only). Never

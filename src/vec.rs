@@ -89,6 +89,43 @@ pub struct MmapedVec<T: Pod> {
     _marker: PhantomData<T>,
 }
 
+impl OpenOptions {
+    /// Opens `path` as a read-write [`MmapedVec<T>`] under an exclusive lock.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Locked`](crate::ErrorKind::Locked), `NotFound`, `AlreadyExists`,
+    /// `PermissionDenied`, `NotARegularFile`; for an existing file the format checks in
+    /// this order: `BadMagic`, `WrongEndianness`, `UnsupportedFormatVersion`, `Corrupt`
+    /// (header checksum), `MagicMismatch`, `VersionMismatch`, `LayoutMismatch`, and
+    /// `Corrupt` when no commit slot is valid or the length does not fit the file. A failed
+    /// open never changes the file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("options-open.bin");
+    /// use persistence::{ErrorKind, OpenOptions};
+    ///
+    /// let opts = *OpenOptions::new().magic(*b"PRICES\0\0").version(1);
+    /// let mut v = opts.open::<f64>(&path)?;
+    /// v.push(101.5)?;
+    /// v.close()?;
+    ///
+    /// assert_eq!(opts.open::<f64>(&path)?, [101.5]);
+    /// // The same file as another element type is refused.
+    /// assert_eq!(opts.open::<u32>(&path).unwrap_err().kind(), ErrorKind::LayoutMismatch);
+    /// # Ok(()) }
+    /// ```
+    pub fn open<T: Pod>(&self, path: impl PathArg) -> Result<MmapedVec<T>> {
+        let opts = self.region_options::<T>(true);
+        path.with_c_path(|p| RawRegion::open(p, &opts))
+            .map(MmapedVec::from_region)
+    }
+}
+
 impl<T: Pod> MmapedVec<T> {
     /// Opens the vector stored at `path`, creating the file if it is missing, with an
     /// exclusive lock; as [`OpenOptions::new().open(path)`](OpenOptions::open).

@@ -365,7 +365,7 @@ impl Dir {
                 write: false,
             }),
             Err(e) if e.raw_os_error() == Some(Errno::LOOP.raw_os_error()) => Err(Error::os(
-                crate::ErrorKind::NotARegularFile,
+                crate::error::ErrorKind::NotARegularFile,
                 Errno::LOOP.raw_os_error(),
                 "openat (live readers' lock file): a symbolic link",
             )),

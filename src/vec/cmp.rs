@@ -133,7 +133,7 @@ impl std::io::Write for MmapedVec<u8> {
 /// `e` as an `io::Error` without the heap: the OS error code where there is one, else the
 /// kind alone.
 #[cfg(feature = "std")]
-fn io_error(e: crate::Error) -> std::io::Error {
+fn io_error(e: crate::error::Error) -> std::io::Error {
     match e.raw_os_error() {
         Some(code) => std::io::Error::from_raw_os_error(code),
         None => std::io::Error::from(e.kind().io_kind()),
