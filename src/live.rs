@@ -416,7 +416,7 @@ impl<T: Pod> LiveReader<T> {
     /// assert_eq!(writer.capacity(), 1);
     /// # Ok(()) }
     /// ```
-    pub fn close(self) -> Result<()> {
+    pub fn close(mut self) -> Result<()> {
         self.region.close()
     }
 

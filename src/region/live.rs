@@ -134,16 +134,16 @@ impl LiveRegion {
         self.refresh_slow()
     }
 
-    /// Unmaps, releases the lock on `<name>-live` and closes, reporting an unlock failure;
-    /// in a forked child, unmaps and closes only (the lock is the parent's).
-    pub(crate) fn close(mut self) -> Result<()> {
+    /// Unmaps and releases the lock on `<name>-live`, reporting an unlock failure; in a
+    /// forked child, unmaps only (the lock is the parent's). Dropping the region afterwards
+    /// unmaps nothing more and unlocks again, which is harmless, and closes the descriptors.
+    pub(crate) fn close(&mut self) -> Result<()> {
         self.map.unmap();
         self.len = 0;
         if !self.owner.is_current() {
             return Ok(());
         }
         self.lock.unlock()
-        // Dropping `self` now unmaps nothing more and unlocks again, which is harmless.
     }
 
     /// Both slots' words, loaded from the mapped header (volatile, aligned).
