@@ -14,7 +14,7 @@ targets=("$host_target" "${cross_targets[@]}")
 target_args=()
 for t in "${targets[@]}"; do target_args+=(--target "$t"); done
 
-# Each package line ends with its enabled features, `rustix v1.1.6 [fs,mm,param]`, and each
+# Each package line ends with its enabled features, `rustix v1.1.6 [fs,mm,param,process]`, and each
 # feature edge reads `rustix feature "alloc"`; either form of `std` or `alloc` fails the check
 # (`feature "no_std"` and `[no_std]` do not match).
 forbidden='feature "(std|alloc)"|\[([^]]*,)?(std|alloc)(,[^]]*)?\]'
@@ -26,7 +26,7 @@ check_tree() { # $1 = label, rest = cargo tree arguments
   shift
   tree=$(tree_of "$@")
   # The tree must really be there (a failed or empty listing must not pass as clean).
-  if ! grep -q 'rustix v[0-9.]* \[fs,mm,param\]' <<<"$tree"; then
+  if ! grep -q 'rustix v[0-9.]* \[fs,mm,param,process\]' <<<"$tree"; then
     echo "nostd-demo: FAILED: $label: unexpected cargo tree output:" >&2
     echo "$tree" >&2
     exit 1
