@@ -92,6 +92,19 @@ pub fn report(path: &Path, info: &FileInfo, out: &mut dyn Write) -> std::io::Res
         "element           size {} bytes, alignment {}",
         info.elem_size, info.elem_align
     )?;
+    if info.elem_fingerprint.is_known() {
+        writeln!(
+            out,
+            "element type      fingerprint {}",
+            info.elem_fingerprint
+        )?;
+    } else {
+        writeln!(
+            out,
+            "element type      no fingerprint (a version-1 file, or a type that names none): \
+             size and alignment only"
+        )?;
+    }
     writeln!(out, "usize width       {} bytes", info.usize_width)?;
     writeln!(
         out,

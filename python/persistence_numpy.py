@@ -54,7 +54,9 @@ import weakref
 
 import numpy as np
 
-__all__ = ["FileInfo", "SlotInfo", "PersistenceError", "open_array", "read_header"]
+__all__ = [
+    "FileInfo", "SlotInfo", "PersistenceError", "dtype_fingerprint", "open_array", "read_header",
+]
 
 # --- The format (docs/design.md, "On-disk format"): every offset is here and nowhere else. ---
 
@@ -79,6 +81,26 @@ V1_FIELDS = {
 V1_CHECKSUMMED = 56
 V1_SLOT_OFFSETS = (512, 1024)
 SLOT_SIZE = 24
+
+# Format version 2 (a vector file: kind 0, one column): the same slots; the header checksum
+# covers bytes 0..80; the element type fingerprint at 72 (0: unknown).
+V2_FIELDS = {
+    "app_magic": (8, "8s"),
+    "app_version": (24, "I"),
+    "usize_width": (28, "I"),
+    "kind": (32, "I"),
+    "columns": (36, "I"),
+    "data_offset": (40, "Q"),
+    "block_size": (48, "Q"),
+    "elem_size": (56, "Q"),
+    "elem_align": (64, "Q"),
+    "elem_fingerprint": (72, "Q"),
+    "header_checksum": (80, "Q"),
+}
+V2_CHECKSUMMED = 80
+KIND_VECTOR, KIND_GROUP = 0, 1
+# A valid slot's sequence is 1..=2**62; any other counts as a damaged slot.
+MAX_SEQUENCE = 1 << 62
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
@@ -131,6 +153,9 @@ class FileInfo:
     elem_align: int
     data_offset: int
     file_size: int
+    # The element type fingerprint (docs/design.md, "Element type fingerprint"); 0: unknown
+    # (a version-1 file, or a type that names none).
+    elem_fingerprint: int
     slots: tuple  # (SlotInfo A, SlotInfo B); both blank for an empty file
     winner: int | None  # 0 = A, 1 = B; None: an empty file, no commit yet
 
@@ -161,7 +186,26 @@ def _unpack(page: bytes, order: str, offset: int, code: str):
 def _decode_v1(page: bytes, order: str) -> dict:
     """Format version 1's own fields, validated (each failure ``Corrupt``)."""
     fields = {name: _unpack(page, order, at, code) for name, (at, code) in V1_FIELDS.items()}
-    if fnv1a64(page[:V1_CHECKSUMMED]) != fields["header_checksum"]:
+    fields["elem_fingerprint"] = 0  # version 1 records none
+    return _check_fields(page, fields, V1_CHECKSUMMED, V1_FIELDS["header_checksum"][0])
+
+
+def _decode_v2(page: bytes, order: str) -> dict:
+    """Format version 2's own fields (a vector file), validated: the kind and column count
+    first, then as version 1."""
+    fields = {name: _unpack(page, order, at, code) for name, (at, code) in V2_FIELDS.items()}
+    if fields["kind"] == KIND_GROUP:
+        raise PersistenceError(
+            "WrongFileKind", "a commit group's file, not a vector's (one column at a time: no)"
+        )
+    if fields["kind"] != KIND_VECTOR or fields["columns"] != 1 or fields["block_size"] != 0:
+        raise PersistenceError("Corrupt", "the file is corrupt: file kind or column count")
+    return _check_fields(page, fields, V2_CHECKSUMMED, V2_FIELDS["header_checksum"][0])
+
+
+def _check_fields(page: bytes, fields: dict, checksummed: int, at_sum: int) -> dict:
+    """The checks every version makes of its fields, in the crate's order."""
+    if fnv1a64(page[:checksummed]) != fields["header_checksum"]:
         raise PersistenceError("Corrupt", "the file is corrupt: header checksum mismatch")
     if fields["data_offset"] != HEADER_SIZE:
         raise PersistenceError(
@@ -174,14 +218,13 @@ def _decode_v1(page: bytes, order: str) -> dict:
         raise PersistenceError("Corrupt", f"the file is corrupt: element alignment {align}")
     # What the version-independent code needs: where the slots are, and the stored bytes of
     # the header checksum that each slot's checksum covers.
-    at_sum = V1_FIELDS["header_checksum"][0]
     fields["slot_offsets"] = V1_SLOT_OFFSETS
     fields["header_sum_bytes"] = page[at_sum : at_sum + 8]
     return fields
 
 
-# Format version -> decoder of its fields. A version 2 adds its decoder here.
-_DECODERS = {1: _decode_v1}
+# Format version -> decoder of its fields. A version 3 adds its decoder here.
+_DECODERS = {1: _decode_v1, 2: _decode_v2}
 
 
 def _decode_fixed(page: bytes, file_size: int) -> tuple[dict, str, int]:
@@ -216,7 +259,7 @@ def _read_slot(fd: int, at: int, order: str, header_sum_bytes: bytes) -> tuple[b
     if len(raw) != SLOT_SIZE:
         raise PersistenceError("Corrupt", "the file is corrupt: short header")
     seq, length, checksum = struct.unpack(order + "QQQ", raw)
-    valid = fnv1a64(header_sum_bytes, fnv1a64(raw[:16])) == checksum
+    valid = fnv1a64(header_sum_bytes, fnv1a64(raw[:16])) == checksum and 1 <= seq <= MAX_SEQUENCE
     return raw, SlotInfo(seq, length, valid, raw == bytes(SLOT_SIZE))
 
 
@@ -248,7 +291,8 @@ def _read_info(fd: int, path: str) -> FileInfo:
         return FileInfo(
             path=path, format_version=0, native_byte_order=True, app_magic=bytes(8),
             app_version=0, usize_width=struct.calcsize("P"), elem_size=0, elem_align=0,
-            data_offset=HEADER_SIZE, file_size=0, slots=(blank, blank), winner=None,
+            data_offset=HEADER_SIZE, file_size=0, elem_fingerprint=0, slots=(blank, blank),
+            winner=None,
         )
     page = os.pread(fd, HEADER_SIZE, 0)
     fields, order, version = _decode_fixed(page, st.st_size)
@@ -276,6 +320,7 @@ def _read_info(fd: int, path: str) -> FileInfo:
         elem_align=fields["elem_align"],
         data_offset=fields["data_offset"],
         file_size=file_size,
+        elem_fingerprint=fields["elem_fingerprint"],
         slots=slots,
         winner=winner,
     )
@@ -330,6 +375,63 @@ def _check_expected(info: FileInfo, dtype: np.dtype, magic, version) -> None:
             "LayoutMismatch",
             f"element alignment {info.elem_align}, the dtype needs {dtype.alignment}",
         )
+    # The element type fingerprint, when the file records one and the dtype says enough to
+    # compute one (a primitive, a subarray, a structured dtype whose field names are the
+    # struct's): an f4 file read as u4, or fields swapped, is another type.
+    expected = dtype_fingerprint(dtype)
+    if info.elem_fingerprint and expected is not None and expected != info.elem_fingerprint:
+        raise PersistenceError(
+            "TypeMismatch",
+            f"element type fingerprint {info.elem_fingerprint:#018x}, the dtype's is "
+            f"{expected:#018x}",
+        )
+
+
+# numpy's (kind, itemsize) -> the Rust primitive whose fingerprint it has.
+_PRIMITIVES = {
+    ("u", 1): "u8", ("u", 2): "u16", ("u", 4): "u32", ("u", 8): "u64", ("u", 16): "u128",
+    ("i", 1): "i8", ("i", 2): "i16", ("i", 4): "i32", ("i", 8): "i64", ("i", 16): "i128",
+    ("f", 4): "f32", ("f", 8): "f64",
+}
+
+
+def _fingerprint(tag: bytes, *parts: bytes) -> int:
+    """FNV-1a 64 over ``tag`` then ``parts``, 0 taken as 1 (docs/design.md, "Element type
+    fingerprint")."""
+    h = fnv1a64(tag)
+    for p in parts:
+        h = fnv1a64(p, h)
+    return h or 1
+
+
+def dtype_fingerprint(dtype) -> int | None:
+    """The fingerprint of the Rust type that ``dtype`` stands for, as the crate computes it
+    for its ``Pod`` types: a primitive (``u4`` is ``u32``, ``f8`` is ``f64``), a subarray (an
+    array of its element, nested for several dimensions), or a structured dtype (a ``pod!``
+    struct: its fields' names and fingerprints, in order). ``None`` when the dtype does not
+    say (a byte string, a field without a fingerprint); such a file opens by size and
+    alignment only, as it does in the crate."""
+    dtype = np.dtype(dtype)
+    if dtype.subdtype is not None:
+        element, shape = dtype.subdtype
+        fp = dtype_fingerprint(element)
+        for n in reversed(shape):
+            if fp is None:
+                return None
+            fp = _fingerprint(b"array:", struct.pack("<Q", fp), struct.pack("<Q", n))
+        return fp
+    if dtype.names is not None:
+        fields = sorted(dtype.fields.items(), key=lambda kv: kv[1][1])
+        parts = [struct.pack("<Q", len(fields))]
+        for name, (field, _offset, *_) in fields:
+            fp = dtype_fingerprint(field)
+            if fp is None:
+                return None
+            raw = name.encode("utf-8")
+            parts += [struct.pack("<Q", len(raw)), raw, struct.pack("<Q", fp)]
+        return _fingerprint(b"struct:", *parts)
+    name = _PRIMITIVES.get((dtype.kind, dtype.itemsize))
+    return None if name is None else _fingerprint(b"primitive:", name.encode())
 
 
 def _lock_live(path: str, data: os.stat_result) -> int:

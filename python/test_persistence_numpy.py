@@ -24,7 +24,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from persistence_numpy import PersistenceError, open_array, read_header  # noqa: E402
+from persistence_numpy import (  # noqa: E402
+    PersistenceError,
+    dtype_fingerprint,
+    open_array,
+    read_header,
+)
 
 NATIVE = "<" if sys.byteorder == "little" else ">"
 FOREIGN = ">" if NATIVE == "<" else "<"
@@ -145,6 +150,33 @@ class NumpyReaderTest(unittest.TestCase):
         self.assertRefused("LayoutMismatch", self.fixture("points.bin"),
                            np.dtype([("id", "u8"), ("x", "f8")]))
 
+    def test_the_element_type_fingerprint_is_checked(self):
+        # The files the crate wrote record their types' fingerprints, which the dtypes'
+        # compute to (the same algorithm on the Python side).
+        f64 = read_header(self.fixture("f64.bin"))
+        self.assertEqual(f64.format_version, 2)
+        self.assertEqual(f64.elem_fingerprint, dtype_fingerprint(np.float64))
+        points = read_header(self.fixture("points.bin"))
+        self.assertEqual(points.elem_fingerprint, dtype_fingerprint(POINT_DTYPE))
+        # An f8 file read as u8/i8 (same size and alignment) is another type.
+        self.assertRefused("TypeMismatch", self.fixture("f64.bin"), np.uint64)
+        self.assertRefused("TypeMismatch", self.fixture("f64.bin"), np.int64)
+        # A struct whose fields are named otherwise, or swapped: another type.
+        renamed = np.dtype([("id", "u8"), ("x", "f8"), ("y", "f4"), ("mask", "u4")])
+        self.assertRefused("TypeMismatch", self.fixture("points.bin"), renamed)
+        swapped = np.dtype([("id", "u8"), ("x", "f8"), ("flags", "u4"), ("y", "f4")])
+        self.assertRefused("TypeMismatch", self.fixture("points.bin"), swapped)
+        # A dtype that says nothing of the type (raw bytes) opens by size and alignment.
+        self.assertEqual(len(open_array(self.fixture("f64.bin"), np.dtype("V8"))), F64_LEN)
+        # A file without a fingerprint (format version 1) opens with any dtype of its size.
+        golden = os.path.join(REPO, "tests", "golden", "v1-u64.bin")
+        self.assertEqual(read_header(golden).elem_fingerprint, 0)
+        self.assertEqual(len(open_array(golden, np.float64)), 300)
+        # Subarrays are arrays: [u8; 4] is not u32.
+        self.assertNotEqual(dtype_fingerprint(np.dtype(("u1", (4,)))), dtype_fingerprint("u4"))
+        self.assertNotEqual(dtype_fingerprint(np.dtype(("u1", (2, 3)))),
+                            dtype_fingerprint(np.dtype(("u1", (3, 2)))))
+
     def test_a_damaged_newest_slot_opens_to_the_older_commit(self):
         d = open_array(self.fixture("damaged.bin"), np.uint32)
         np.testing.assert_array_equal(d, np.arange(1000, dtype=np.uint32))
@@ -174,12 +206,12 @@ class NumpyReaderTest(unittest.TestCase):
         both[512 + 16] ^= 1
         both[1024 + 16] ^= 1
         self.assertRefused("Corrupt", self.scratch("both.bin", bytes(both)), POINT_DTYPE)
-        # Format version 2 (checked before the checksum; resealed anyway) is refused clearly.
-        v2 = self.scratch("v2.bin", encode(version=2))
-        e = self.assertRefused("UnsupportedFormatVersion", v2)
-        self.assertIn("format version 2", str(e))
+        # Format version 3 (checked before the checksum; resealed anyway) is refused clearly.
+        v3 = self.scratch("v3.bin", encode(version=3))
+        e = self.assertRefused("UnsupportedFormatVersion", v3)
+        self.assertIn("format version 3", str(e))
         with self.assertRaises(PersistenceError):
-            read_header(v2)
+            read_header(v3)
         self.assertRefused("Corrupt", self.scratch("offset.bin", encode(data_offset=8192)))
         self.assertRefused("Corrupt", self.scratch("size0.bin", encode(size=0)))
         self.assertRefused("Corrupt", self.scratch("align3.bin", encode(align=3)))

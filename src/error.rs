@@ -35,6 +35,14 @@ pub enum ErrorKind {
     VersionMismatch,
     /// The element size or alignment, or the writer's `usize` width, differ from this `T`.
     LayoutMismatch,
+    /// The element type differs from this `T` although size and alignment agree: the file
+    /// records another type [fingerprint](crate::Fingerprint) (an `f32` file opened as
+    /// `u32`, a `pod!` struct with other fields). `migrate` is the way from one type to
+    /// another.
+    TypeMismatch,
+    /// A persistence file of another kind: a commit group's file opened as one vector, or
+    /// a vector's file opened as a group.
+    WrongFileKind,
     /// The file is damaged: a checksum does not match, no commit slot is valid, it is
     /// shorter than its header or than its committed length, or a field holds an
     /// impossible value.
@@ -70,10 +78,54 @@ pub enum ErrorKind {
 pub(crate) enum Detail {
     /// Nothing beyond the kind and the context.
     None,
-    /// `found` is what the file holds, `expected` what the caller asked for.
-    Mismatch { found: u64, expected: u64 },
+    /// `found` is what the file holds, `expected` what the caller asked for, both shown as
+    /// `show` says.
+    Mismatch {
+        found: u64,
+        expected: u64,
+        show: Show,
+    },
     /// A single value that explains the error (a size, a length, an offset).
     Value(u64),
+}
+
+/// How a [`Detail::Mismatch`] shows its values: as a person compares them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Show {
+    /// Decimal: sizes, lengths, versions.
+    Decimal,
+    /// `0x` and 16 hex digits: checksums.
+    Hex,
+    /// 8 bytes (the `u64`'s big-endian bytes) as text where printable, and in hex:
+    /// `"TRADES\0\0" (54 52 41 44 45 53 00 00)`.
+    Magic,
+    /// A type [fingerprint](crate::Fingerprint), with the primitive's name where it is one's.
+    Fingerprint,
+}
+
+/// Writes `v` as [`Show`] says.
+fn show(f: &mut fmt::Formatter<'_>, v: u64, how: Show) -> fmt::Result {
+    match how {
+        Show::Decimal => write!(f, "{v}"),
+        Show::Hex => write!(f, "{v:#018x}"),
+        Show::Magic => {
+            let b = v.to_be_bytes();
+            f.write_str("\"")?;
+            for &c in &b {
+                if c.is_ascii_graphic() || c == b' ' {
+                    write!(f, "{}", c as char)?;
+                } else {
+                    write!(f, "\\x{c:02x}")?;
+                }
+            }
+            f.write_str("\" (")?;
+            for (i, c) in b.iter().enumerate() {
+                write!(f, "{}{c:02x}", if i == 0 { "" } else { " " })?;
+            }
+            f.write_str(")")
+        }
+        Show::Fingerprint => write!(f, "{}", crate::fingerprint::Fingerprint::from_u64(v)),
+    }
 }
 
 /// The error type of every fallible call in this crate.
@@ -110,7 +162,53 @@ impl Error {
             kind,
             errno: 0,
             context,
-            detail: Detail::Mismatch { found, expected },
+            detail: Detail::Mismatch {
+                found,
+                expected,
+                show: Show::Decimal,
+            },
+        }
+    }
+
+    /// A checksum that does not match (`Corrupt`), both shown in hex.
+    pub(crate) const fn checksums(context: &'static str, found: u64, expected: u64) -> Self {
+        Error {
+            kind: ErrorKind::Corrupt,
+            errno: 0,
+            context,
+            detail: Detail::Mismatch {
+                found,
+                expected,
+                show: Show::Hex,
+            },
+        }
+    }
+
+    /// Another application's magic (`MagicMismatch`), both shown as bytes and text.
+    pub(crate) const fn magics(found: [u8; 8], expected: [u8; 8]) -> Self {
+        Error {
+            kind: ErrorKind::MagicMismatch,
+            errno: 0,
+            context: "application magic",
+            detail: Detail::Mismatch {
+                found: u64::from_be_bytes(found),
+                expected: u64::from_be_bytes(expected),
+                show: Show::Magic,
+            },
+        }
+    }
+
+    /// Another element type (`TypeMismatch`): both fingerprints, by name where known.
+    pub(crate) const fn fingerprints(found: u64, expected: u64) -> Self {
+        Error {
+            kind: ErrorKind::TypeMismatch,
+            errno: 0,
+            context: "element type fingerprint",
+            detail: Detail::Mismatch {
+                found,
+                expected,
+                show: Show::Fingerprint,
+            },
         }
     }
 
@@ -221,6 +319,8 @@ impl ErrorKind {
             ErrorKind::UnsupportedFormatVersion => "unsupported format version",
             ErrorKind::VersionMismatch => "application data version differs",
             ErrorKind::LayoutMismatch => "element layout differs",
+            ErrorKind::TypeMismatch => "element type differs",
+            ErrorKind::WrongFileKind => "a persistence file of another kind",
             ErrorKind::Corrupt => "the file is corrupt",
             ErrorKind::OutOfSpace => "no space left on the file system",
             ErrorKind::CapacityOverflow => "capacity overflow",
@@ -248,8 +348,15 @@ impl fmt::Display for Error {
         }
         match self.detail {
             Detail::None => {}
-            Detail::Mismatch { found, expected } => {
-                write!(f, " {expected} expected, file has {found}")?;
+            Detail::Mismatch {
+                found,
+                expected,
+                show: how,
+            } => {
+                f.write_str(" ")?;
+                show(f, expected, how)?;
+                f.write_str(" expected, file has ")?;
+                show(f, found, how)?;
             }
             Detail::Value(v) => write!(f, " {v}")?,
         }
@@ -270,7 +377,9 @@ impl fmt::Debug for Error {
         d.field("context", &self.context);
         match self.detail {
             Detail::None => {}
-            Detail::Mismatch { found, expected } => {
+            Detail::Mismatch {
+                found, expected, ..
+            } => {
                 d.field("found", &found).field("expected", &expected);
             }
             Detail::Value(v) => {
@@ -319,6 +428,8 @@ impl ErrorKind {
             | ErrorKind::UnsupportedFormatVersion
             | ErrorKind::VersionMismatch
             | ErrorKind::LayoutMismatch
+            | ErrorKind::TypeMismatch
+            | ErrorKind::WrongFileKind
             | ErrorKind::Corrupt => K::InvalidData,
             ErrorKind::NotARegularFile | ErrorKind::InvalidPath => K::InvalidInput,
             ErrorKind::Io | ErrorKind::WrongProcess => K::Other,

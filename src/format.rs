@@ -42,8 +42,8 @@ pub(crate) const DATA_OFFSET: usize = HEADER_SIZE;
 pub(crate) const FORMAT_MAGIC: [u8; 8] = *b"PERSISTV";
 /// The endianness marker as the writer stores it.
 pub(crate) const ENDIAN_MARKER: u32 = 0x0102_0304;
-/// The format version this build writes.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. It reads 1 too.
+pub(crate) const FORMAT_VERSION: u32 = 2;
 /// The largest element alignment the format supports (element data starts at 4096).
 pub(crate) const MAX_ALIGN: usize = 4096;
 /// The size of a disk sector, the unit a torn write damages; each slot has its own.
@@ -65,6 +65,18 @@ const OFF_FORMAT_MAGIC: usize = 0;
 const OFF_APP_MAGIC: usize = OFF_FORMAT_MAGIC + 8;
 const OFF_ENDIAN: usize = OFF_APP_MAGIC + 8;
 const OFF_FORMAT_VERSION: usize = OFF_ENDIAN + 4;
+/// Bytes every version begins with (format magic, application magic, endianness marker,
+/// format version): a buffer shorter than this is `Corrupt` before any version is known.
+const SHARED_LEN: usize = OFF_FORMAT_VERSION + 4;
+
+/// A buffer too short for the header it begins.
+fn short(buf: &[u8]) -> Error {
+    Error::value(
+        ErrorKind::Corrupt,
+        "file shorter than its header, bytes:",
+        buf.len() as u64,
+    )
+}
 
 const _: () = assert!(SLOT_OFFSETS[1] + SLOT_LEN <= HEADER_SIZE);
 const _: () = assert!(SLOT_OFFSETS[0] % 8 == 0 && SLOT_OFFSETS[1] % 8 == 0);
@@ -144,32 +156,31 @@ pub(crate) struct Layout {
     pub(crate) elem_size: u64,
     /// `align_of::<T>()`.
     pub(crate) elem_align: u64,
+    /// `T::FINGERPRINT`'s bits (0: unknown, as in every version-1 file).
+    pub(crate) elem_fingerprint: u64,
 }
 
 impl Layout {
-    /// The layout of element type `T` on this machine, with the given identity.
-    pub(crate) fn of<T>(app_magic: [u8; 8], app_version: u32) -> Self {
+    /// The layout of element type `T` on this machine, with the given identity and the
+    /// fingerprint `fingerprint` (`T::FINGERPRINT`'s bits; 0 for none).
+    pub(crate) fn of<T>(app_magic: [u8; 8], app_version: u32, fingerprint: u64) -> Self {
         Layout {
             app_magic,
             app_version,
             usize_width: core::mem::size_of::<usize>() as u32,
             elem_size: core::mem::size_of::<T>() as u64,
             elem_align: core::mem::align_of::<T>() as u64,
+            elem_fingerprint: fingerprint,
         }
     }
 
     /// Compares this (a file's) layout with what the caller expects, in the order
-    /// `DESIGN.md` gives: application magic, application version, usize width, element size,
-    /// element alignment.
+    /// `docs/design.md` gives: application magic, application version, usize width, element
+    /// size, element alignment, element type fingerprint (only when both are known).
     pub(crate) fn check(&self, expected: &Layout) -> Result<()> {
         let found = self;
         if found.app_magic != expected.app_magic {
-            return Err(Error::mismatch(
-                ErrorKind::MagicMismatch,
-                "application magic (as big-endian u64)",
-                u64::from_be_bytes(found.app_magic),
-                u64::from_be_bytes(expected.app_magic),
-            ));
+            return Err(Error::magics(found.app_magic, expected.app_magic));
         }
         if found.app_version != expected.app_version {
             return Err(Error::mismatch(
@@ -202,6 +213,10 @@ impl Layout {
                 found.elem_align,
                 expected.elem_align,
             ));
+        }
+        let (f, e) = (found.elem_fingerprint, expected.elem_fingerprint);
+        if f != 0 && e != 0 && f != e {
+            return Err(Error::fingerprints(f, e));
         }
         Ok(())
     }
@@ -257,7 +272,7 @@ impl Header {
     /// format version: slot A holds an empty commit with sequence 1, slot B is blank.
     pub(crate) fn new(layout: Layout) -> Header {
         let mut page = [0u8; HEADER_SIZE];
-        let sum = v1::encode_fixed(&mut page, &layout);
+        let sum = v2::encode_fixed(&mut page, &layout);
         let mut h = Header {
             layout,
             format_version: FORMAT_VERSION,
@@ -292,7 +307,10 @@ impl Header {
     pub(crate) fn encode(&self) -> [u8; HEADER_SIZE] {
         debug_assert_eq!(self.order, ByteOrder::Native);
         let mut page = [0u8; HEADER_SIZE];
-        let sum = v1::encode_fixed(&mut page, &self.layout);
+        let sum = match self.format_version {
+            1 => v1::encode_fixed(&mut page, &self.layout),
+            _ => v2::encode_fixed(&mut page, &self.layout),
+        };
         debug_assert_eq!(sum, self.sum);
         for (which, s) in self.slots.iter().enumerate() {
             if s.valid {
@@ -317,12 +335,8 @@ impl Header {
         if buf.len() >= 8 && buf[..8] != FORMAT_MAGIC {
             return Err(Error::new(ErrorKind::BadMagic, "first 8 bytes"));
         }
-        if buf.len() < v1::FIXED_LEN {
-            return Err(Error::value(
-                ErrorKind::Corrupt,
-                "file shorter than its header, bytes:",
-                buf.len() as u64,
-            ));
+        if buf.len() < SHARED_LEN {
+            return Err(short(buf));
         }
         let marker = ByteOrder::Native.u32_at(buf, OFF_ENDIAN);
         let order = if marker == ENDIAN_MARKER {
@@ -345,7 +359,8 @@ impl Header {
         };
         match order.u32_at(buf, OFF_FORMAT_VERSION) {
             1 => v1::decode(buf, order),
-            // A format v2 joins here: `2 => v2::decode(buf, order),`.
+            2 => v2::decode(buf, order),
+            // A format v3 joins here: `3 => v3::decode(buf, order),`.
             other => Err(Error::mismatch(
                 ErrorKind::UnsupportedFormatVersion,
                 "format version",
@@ -457,7 +472,63 @@ pub(crate) const fn sequence_in_range(seq: u64) -> bool {
     seq >= 1 && seq <= MAX_SEQUENCE
 }
 
-/// Format version 1: the fixed fields after the shared prefix, and the slots.
+/// Checks an element size and alignment read from a file before any arithmetic trusts them:
+/// no element type has a size of 0, or an alignment that is not a power of two up to 4096.
+fn check_element(size: u64, align: u64) -> Result<()> {
+    if size == 0 {
+        return Err(Error::new(ErrorKind::Corrupt, "element size 0"));
+    }
+    if !align.is_power_of_two() || align > MAX_ALIGN as u64 {
+        return Err(Error::value(
+            ErrorKind::Corrupt,
+            "element alignment is not a power of two up to 4096:",
+            align,
+        ));
+    }
+    Ok(())
+}
+
+/// Compares a header checksum as stored with the one computed over the fixed fields.
+fn check_header_sum(stored: u64, fixed: &[u8]) -> Result<()> {
+    let computed = fnv1a(FNV_BASIS, fixed);
+    if stored != computed {
+        return Err(Error::checksums("header checksum", stored, computed));
+    }
+    Ok(())
+}
+
+/// Both slots of a vector's header page, as they lie there: each valid when its checksum
+/// (bound to the header checksum `sum`) matches and its sequence is in range; blank when all
+/// zero, or past the end of a short buffer.
+fn decode_slots(buf: &[u8], order: ByteOrder, sum: u64) -> [StoredSlot; 2] {
+    let mut slots = [StoredSlot::BLANK; 2];
+    for (which, stored) in slots.iter_mut().enumerate() {
+        let off = SLOT_OFFSETS[which];
+        let Some(bytes) = buf.get(off..off + SLOT_LEN) else {
+            continue; // Past the end of a short file: blank and invalid.
+        };
+        let slot = Slot {
+            seq: order.u64_at(bytes, 0),
+            len: order.u64_at(bytes, 8),
+        };
+        *stored = StoredSlot {
+            slot,
+            valid: sequence_in_range(slot.seq) && encode_slot(order, sum, slot) == *bytes,
+            blank: bytes.iter().all(|&b| b == 0),
+        };
+    }
+    slots
+}
+
+/// The application magic at its offset, shared by every version.
+fn app_magic(buf: &[u8]) -> [u8; 8] {
+    let mut m = [0u8; 8];
+    m.copy_from_slice(&buf[OFF_APP_MAGIC..OFF_APP_MAGIC + 8]);
+    m
+}
+
+/// Format version 1 (written until the element type fingerprint came): the fixed fields
+/// after the shared prefix, and the slots.
 mod v1 {
     use super::*;
 
@@ -474,7 +545,8 @@ mod v1 {
     const _: () = assert!(FIXED_LEN <= SLOT_OFFSETS[0]);
 
     /// Writes the fixed fields and their checksum into `page[0..FIXED_LEN]` (native byte
-    /// order); returns the checksum.
+    /// order); returns the checksum. Only for a header decoded from a version-1 file (and
+    /// the tests): new files are version 2.
     pub(super) fn encode_fixed(page: &mut [u8; HEADER_SIZE], layout: &Layout) -> u64 {
         let mut put =
             |off: usize, bytes: &[u8]| page[off..off + bytes.len()].copy_from_slice(bytes);
@@ -492,18 +564,14 @@ mod v1 {
         sum
     }
 
-    /// Decodes a version-1 header whose shared prefix [`Header::decode`] has checked.
+    /// Decodes a version-1 header whose shared prefix [`Header::decode`] has checked. Its
+    /// element type fingerprint is unknown (0).
     pub(super) fn decode(buf: &[u8], order: ByteOrder) -> Result<Header> {
-        let stored = order.u64_at(buf, OFF_HEADER_SUM);
-        let computed = fnv1a(FNV_BASIS, &buf[..OFF_HEADER_SUM]);
-        if stored != computed {
-            return Err(Error::mismatch(
-                ErrorKind::Corrupt,
-                "header checksum",
-                stored,
-                computed,
-            ));
+        if buf.len() < FIXED_LEN {
+            return Err(short(buf));
         }
+        let sum = order.u64_at(buf, OFF_HEADER_SUM);
+        check_header_sum(sum, &buf[..OFF_HEADER_SUM])?;
         let data_offset = order.u64_at(buf, OFF_DATA_OFFSET);
         if data_offset != DATA_OFFSET as u64 {
             return Err(Error::mismatch(
@@ -513,60 +581,144 @@ mod v1 {
                 DATA_OFFSET as u64,
             ));
         }
-        let mut app_magic = [0u8; 8];
-        app_magic.copy_from_slice(&buf[OFF_APP_MAGIC..OFF_APP_MAGIC + 8]);
         let layout = Layout {
-            app_magic,
+            app_magic: app_magic(buf),
             app_version: order.u32_at(buf, OFF_APP_VERSION),
             usize_width: order.u32_at(buf, OFF_USIZE_WIDTH),
             elem_size: order.u64_at(buf, OFF_ELEM_SIZE),
             elem_align: order.u64_at(buf, OFF_ELEM_ALIGN),
+            elem_fingerprint: 0,
         };
-        // Checked before any arithmetic trusts them: no element type has these.
-        if layout.elem_size == 0 {
-            return Err(Error::new(ErrorKind::Corrupt, "element size 0"));
-        }
-        if !layout.elem_align.is_power_of_two() || layout.elem_align > MAX_ALIGN as u64 {
-            return Err(Error::value(
-                ErrorKind::Corrupt,
-                "element alignment is not a power of two up to 4096:",
-                layout.elem_align,
-            ));
-        }
-        let mut slots = [StoredSlot::BLANK; 2];
-        for (which, stored) in slots.iter_mut().enumerate() {
-            let off = SLOT_OFFSETS[which];
-            let Some(bytes) = buf.get(off..off + SLOT_LEN) else {
-                continue; // Past the end of a short file: blank and invalid.
-            };
-            let slot = Slot {
-                seq: order.u64_at(bytes, 0),
-                len: order.u64_at(bytes, 8),
-            };
-            *stored = StoredSlot {
-                slot,
-                valid: sequence_in_range(slot.seq)
-                    && encode_slot(order, stored_sum(order, buf), slot) == *bytes,
-                blank: bytes.iter().all(|&b| b == 0),
-            };
-        }
+        check_element(layout.elem_size, layout.elem_align)?;
         Ok(Header {
             layout,
             format_version: 1,
             order,
-            sum: stored,
-            slots,
+            sum,
+            slots: decode_slots(buf, order, sum),
         })
     }
+}
 
-    /// The header checksum as stored.
-    fn stored_sum(order: ByteOrder, buf: &[u8]) -> u64 {
-        order.u64_at(buf, OFF_HEADER_SUM)
+/// Format version 2: the element type fingerprint, and room for the columns of a commit
+/// group. A vector file is the one-column case (`docs/design.md`, "On-disk format").
+mod v2 {
+    use super::*;
+
+    const OFF_APP_VERSION: usize = OFF_FORMAT_VERSION + 4;
+    const OFF_USIZE_WIDTH: usize = OFF_APP_VERSION + 4;
+    const OFF_KIND: usize = OFF_USIZE_WIDTH + 4;
+    const OFF_COLUMNS: usize = OFF_KIND + 4;
+    const OFF_DATA_OFFSET: usize = OFF_COLUMNS + 4;
+    const OFF_BLOCK: usize = OFF_DATA_OFFSET + 8;
+    /// Column `c`'s element size, alignment and fingerprint (8 bytes each) start here.
+    const OFF_COLUMN0: usize = OFF_BLOCK + 8;
+    /// Bytes per column: element size, alignment, fingerprint.
+    const COLUMN_LEN: usize = 24;
+    /// `kind` of a vector file.
+    pub(super) const KIND_VECTOR: u32 = 0;
+    /// `kind` of a commit group's file.
+    pub(super) const KIND_GROUP: u32 = 1;
+
+    /// Where the header checksum lies for `columns` columns (the fixed fields end there).
+    const fn sum_at(columns: usize) -> usize {
+        OFF_COLUMN0 + COLUMN_LEN * columns
+    }
+
+    /// Bytes `0..fixed_len(n)` are the fixed fields of a file of `n` columns, checksum
+    /// included.
+    pub(super) const fn fixed_len(columns: usize) -> usize {
+        sum_at(columns) + 8
+    }
+
+    const _: () = assert!(fixed_len(1) == 88);
+
+    /// Writes a vector's fixed fields and their checksum (native byte order); returns the
+    /// checksum.
+    pub(super) fn encode_fixed(page: &mut [u8; HEADER_SIZE], layout: &Layout) -> u64 {
+        let mut put =
+            |off: usize, bytes: &[u8]| page[off..off + bytes.len()].copy_from_slice(bytes);
+        put(OFF_FORMAT_MAGIC, &FORMAT_MAGIC);
+        put(OFF_APP_MAGIC, &layout.app_magic);
+        put(OFF_ENDIAN, &ENDIAN_MARKER.to_ne_bytes());
+        put(OFF_FORMAT_VERSION, &2u32.to_ne_bytes());
+        put(OFF_APP_VERSION, &layout.app_version.to_ne_bytes());
+        put(OFF_USIZE_WIDTH, &layout.usize_width.to_ne_bytes());
+        put(OFF_KIND, &KIND_VECTOR.to_ne_bytes());
+        put(OFF_COLUMNS, &1u32.to_ne_bytes());
+        put(OFF_DATA_OFFSET, &(DATA_OFFSET as u64).to_ne_bytes());
+        put(OFF_BLOCK, &0u64.to_ne_bytes());
+        put(OFF_COLUMN0, &layout.elem_size.to_ne_bytes());
+        put(OFF_COLUMN0 + 8, &layout.elem_align.to_ne_bytes());
+        put(OFF_COLUMN0 + 16, &layout.elem_fingerprint.to_ne_bytes());
+        let sum = fnv1a(FNV_BASIS, &page[..sum_at(1)]);
+        page[sum_at(1)..fixed_len(1)].copy_from_slice(&sum.to_ne_bytes());
+        sum
+    }
+
+    /// Decodes a version-2 vector header whose shared prefix [`Header::decode`] has checked:
+    /// the kind and column count first (so that the checksum's place is known), then the
+    /// checksum, then the data offset and the element's size and alignment.
+    pub(super) fn decode(buf: &[u8], order: ByteOrder) -> Result<Header> {
+        if buf.len() < fixed_len(1) {
+            return Err(short(buf));
+        }
+        match order.u32_at(buf, OFF_KIND) {
+            KIND_VECTOR => {}
+            KIND_GROUP => {
+                return Err(Error::new(
+                    ErrorKind::WrongFileKind,
+                    "the file holds a commit group (open it with open_group), not one vector",
+                ))
+            }
+            other => {
+                return Err(Error::value(
+                    ErrorKind::Corrupt,
+                    "file kind",
+                    u64::from(other),
+                ))
+            }
+        }
+        let columns = order.u32_at(buf, OFF_COLUMNS);
+        if columns != 1 {
+            return Err(Error::value(
+                ErrorKind::Corrupt,
+                "column count of a vector file (1 expected):",
+                u64::from(columns),
+            ));
+        }
+        let sum = order.u64_at(buf, sum_at(1));
+        check_header_sum(sum, &buf[..sum_at(1)])?;
+        let data_offset = order.u64_at(buf, OFF_DATA_OFFSET);
+        if data_offset != DATA_OFFSET as u64 || order.u64_at(buf, OFF_BLOCK) != 0 {
+            return Err(Error::mismatch(
+                ErrorKind::Corrupt,
+                "data offset",
+                data_offset,
+                DATA_OFFSET as u64,
+            ));
+        }
+        let layout = Layout {
+            app_magic: app_magic(buf),
+            app_version: order.u32_at(buf, OFF_APP_VERSION),
+            usize_width: order.u32_at(buf, OFF_USIZE_WIDTH),
+            elem_size: order.u64_at(buf, OFF_COLUMN0),
+            elem_align: order.u64_at(buf, OFF_COLUMN0 + 8),
+            elem_fingerprint: order.u64_at(buf, OFF_COLUMN0 + 16),
+        };
+        check_element(layout.elem_size, layout.elem_align)?;
+        Ok(Header {
+            layout,
+            format_version: 2,
+            order,
+            sum,
+            slots: decode_slots(buf, order, sum),
+        })
     }
 }
 
 /// Whether a file whose first bytes are `buf` is the remains of a creation of a file of
-/// `layout` that a crash interrupted. Creation writes the header page in one 4096-byte
+/// `layout` (in either version this library has written) that a crash interrupted. Creation writes the header page in one 4096-byte
 /// `pwrite` to an empty file, so a crash leaves it empty or exactly 4096 bytes long with some
 /// of its 512-byte sectors still zero. So: the file is exactly one header page long (it never
 /// held element data), and each sector is either all zero (not written yet) or exactly the
@@ -577,10 +729,19 @@ pub(crate) fn is_interrupted_creation(buf: &[u8], file_size: u64, layout: &Layou
     if file_size != HEADER_SIZE as u64 || buf.len() != HEADER_SIZE {
         return false;
     }
-    let page = Header::new(*layout).encode();
-    buf.chunks(SECTOR)
-        .zip(page.chunks(SECTOR))
-        .all(|(got, new)| got.iter().all(|&b| b == 0) || got == &new[..got.len()])
+    // The page this version writes, or the one version 1 wrote (a creation that a crash
+    // of an older library interrupted).
+    let v2 = Header::new(*layout);
+    let v1 = Header {
+        format_version: 1,
+        sum: v1::encode_fixed(&mut [0u8; HEADER_SIZE], layout),
+        ..v2
+    };
+    [v2.encode(), v1.encode()].iter().any(|page| {
+        buf.chunks(SECTOR)
+            .zip(page.chunks(SECTOR))
+            .all(|(got, new)| got.iter().all(|&b| b == 0) || got == &new[..got.len()])
+    })
 }
 
 /// The number of whole elements of `elem_size` bytes that fit in a file of `file_size` bytes.
@@ -596,7 +757,16 @@ mod tests {
     use super::*;
 
     fn layout() -> Layout {
-        Layout::of::<u64>(*b"testtest", 7)
+        Layout::of::<u64>(*b"testtest", 7, 0x1234_5678_9abc_def0)
+    }
+
+    /// The page a version-1 writer made for `layout` (slot A: sequence 1, length 0).
+    fn v1_page(layout: Layout) -> [u8; HEADER_SIZE] {
+        let mut page = [0u8; HEADER_SIZE];
+        let sum = v1::encode_fixed(&mut page, &layout);
+        let slot = encode_slot(ByteOrder::Native, sum, Slot { seq: 1, len: 0 });
+        page[SLOT_OFFSETS[0]..][..SLOT_LEN].copy_from_slice(&slot);
+        page
     }
 
     fn page() -> [u8; HEADER_SIZE] {
@@ -656,7 +826,7 @@ mod tests {
     #[test]
     fn slot_is_bound_to_its_header() {
         let a = page();
-        let mut b = Header::new(Layout::of::<u32>(*b"testtest", 7)).encode();
+        let mut b = Header::new(Layout::of::<u32>(*b"testtest", 7, 0)).encode();
         b[SLOT_OFFSETS[0]..][..SLOT_LEN].copy_from_slice(&a[SLOT_OFFSETS[0]..][..SLOT_LEN]);
         assert_eq!(decode(&b).unwrap().winner(), None);
     }
@@ -672,14 +842,18 @@ mod tests {
             (20, 4),
             (24, 4),
             (28, 4),
-            (32, 8),
+            (32, 4),
+            (36, 4),
             (40, 8),
             (48, 8),
+            (56, 8),
+            (64, 8),
+            (72, 8),
         ] {
             page[off..off + len].reverse();
         }
-        let sum = fnv1a(FNV_BASIS, &page[..56]);
-        page[56..64].copy_from_slice(&sum.swap_bytes().to_ne_bytes());
+        let sum = fnv1a(FNV_BASIS, &page[..80]);
+        page[80..88].copy_from_slice(&sum.swap_bytes().to_ne_bytes());
         let slot = encode_slot(ByteOrder::Swapped, sum, Slot { seq: 1, len: 0 });
         page[SLOT_OFFSETS[0]..][..SLOT_LEN].copy_from_slice(&slot);
         assert_eq!(
@@ -709,26 +883,41 @@ mod tests {
         let mut p = good;
         p[OFF_ENDIAN] ^= 0x40;
         assert_eq!(decode(&p).unwrap_err().kind(), ErrorKind::Corrupt);
-        let mut p = good;
-        p[OFF_FORMAT_VERSION..OFF_FORMAT_VERSION + 4].copy_from_slice(&2u32.to_ne_bytes());
-        assert_eq!(
-            decode(&p).unwrap_err().kind(),
-            ErrorKind::UnsupportedFormatVersion
-        );
-        for i in OFF_APP_MAGIC..v1::FIXED_LEN {
-            if (OFF_ENDIAN..OFF_FORMAT_VERSION + 4).contains(&i) {
-                continue;
-            }
+        for version in [0u32, 3, 1 << 16] {
             let mut p = good;
-            p[i] ^= 0x10;
+            p[OFF_FORMAT_VERSION..OFF_FORMAT_VERSION + 4].copy_from_slice(&version.to_ne_bytes());
             assert_eq!(
                 decode(&p).unwrap_err().kind(),
-                ErrorKind::Corrupt,
-                "byte {i}"
+                ErrorKind::UnsupportedFormatVersion
+            );
+        }
+        // Every other fixed byte, in either version, is covered by the checksum (or is the
+        // kind or column count, checked before it): `Corrupt`.
+        for (good, fixed_len) in [(good, v2::fixed_len(1)), (v1_page(layout()), v1::FIXED_LEN)] {
+            for i in OFF_APP_MAGIC..fixed_len {
+                if (OFF_ENDIAN..OFF_FORMAT_VERSION + 4).contains(&i) {
+                    continue;
+                }
+                let mut p = good;
+                p[i] ^= 0x10;
+                assert_eq!(
+                    decode(&p).unwrap_err().kind(),
+                    ErrorKind::Corrupt,
+                    "byte {i} of a version {} page",
+                    decode(&good).unwrap().format_version
+                );
+            }
+            assert_eq!(
+                decode(&good[..fixed_len - 1]).unwrap_err().kind(),
+                ErrorKind::Corrupt
             );
         }
         assert_eq!(decode(&good[..10]).unwrap_err().kind(), ErrorKind::Corrupt);
         assert_eq!(decode(&good[..5]).unwrap_err().kind(), ErrorKind::Corrupt);
+        // A commit group's file (kind 1) is not a vector's.
+        let mut p = good;
+        p[32..36].copy_from_slice(&1u32.to_ne_bytes());
+        assert_eq!(decode(&p).unwrap_err().kind(), ErrorKind::WrongFileKind);
     }
 
     #[test]
@@ -766,11 +955,20 @@ mod tests {
         ] {
             let mut l = want;
             f(&mut l);
+            l.elem_fingerprint ^= 1;
             assert_eq!(
                 l.check(&want).unwrap_err().kind(),
                 ErrorKind::LayoutMismatch
             );
         }
+        // The fingerprint last, and only when both are known.
+        let mut l = want;
+        l.elem_fingerprint ^= 1;
+        assert_eq!(l.check(&want).unwrap_err().kind(), ErrorKind::TypeMismatch);
+        let mut unknown = want;
+        unknown.elem_fingerprint = 0;
+        unknown.check(&want).unwrap();
+        want.check(&unknown).unwrap();
     }
 
     #[test]
@@ -815,7 +1013,7 @@ mod tests {
             !is_interrupted_creation(&foreign, 4096, &l),
             "foreign bytes"
         );
-        let other = Header::new(Layout::of::<u32>(*b"testtest", 7)).encode();
+        let other = Header::new(Layout::of::<u32>(*b"testtest", 7, 0)).encode();
         assert!(
             !is_interrupted_creation(&other, 4096, &l),
             "another layout's header"
@@ -826,6 +1024,50 @@ mod tests {
             !is_interrupted_creation(&committed, 4096, &l),
             "a later commit"
         );
+        // What a version-1 writer (an older library) left when a crash interrupted it, any
+        // subset of its sectors; but not sectors of the two versions mixed.
+        let old = v1_page(l);
+        let mut mixed = old;
+        mixed[..SECTOR].copy_from_slice(&page[..SECTOR]);
+        mixed[SLOT_OFFSETS[0]..][..SECTOR].copy_from_slice(&old[SLOT_OFFSETS[0]..][..SECTOR]);
+        for (mask, want) in [(0b111u8, true), (0b001, true), (0b010, true)] {
+            let mut torn = [0u8; HEADER_SIZE];
+            for s in 0..3 {
+                if mask & (1 << s) != 0 {
+                    torn[s * SECTOR..][..SECTOR].copy_from_slice(&old[s * SECTOR..][..SECTOR]);
+                }
+            }
+            assert_eq!(
+                is_interrupted_creation(&torn, 4096, &l),
+                want,
+                "v1 mask {mask:#05b}"
+            );
+        }
+        assert!(
+            !is_interrupted_creation(&mixed, 4096, &l),
+            "v1 and v2 sectors mixed"
+        );
+    }
+
+    #[test]
+    fn version_1_headers_decode_with_an_unknown_fingerprint() {
+        let page = v1_page(layout());
+        let h = decode(&page).unwrap();
+        assert_eq!(h.format_version, 1);
+        assert_eq!(h.layout.elem_fingerprint, 0, "version 1 records none");
+        assert_eq!(h.layout.elem_size, 8);
+        assert_eq!(h.winner(), Some((0, Slot { seq: 1, len: 0 })));
+        assert_eq!(
+            h.encode(),
+            page,
+            "a decoded version-1 header encodes as it was"
+        );
+        // It opens for any fingerprint of the right size and alignment.
+        h.layout.check(&layout()).unwrap();
+        // A new header is version 2 and records the fingerprint.
+        let h2 = decode(&Header::new(layout()).encode()).unwrap();
+        assert_eq!(h2.format_version, 2);
+        assert_eq!(h2.layout, layout());
     }
 
     #[test]

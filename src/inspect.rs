@@ -7,6 +7,7 @@
 #[cfg(doc)]
 use crate::error::ErrorKind;
 use crate::error::Result;
+use crate::fingerprint::Fingerprint;
 use crate::format;
 use crate::path::PathArg;
 use crate::region;
@@ -34,7 +35,8 @@ pub struct SlotInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FileInfo {
-    /// The on-disk format version (1).
+    /// The on-disk format version: 2 for files written by this version of the library, 1
+    /// for older ones (which record no element type fingerprint).
     pub format_version: u32,
     /// Whether the file is in this machine's byte order. `false` for a file written on a
     /// machine of the other byte order (big-endian against little-endian): every number
@@ -50,6 +52,10 @@ pub struct FileInfo {
     pub elem_size: u64,
     /// `align_of::<T>()` of the element type that wrote the file.
     pub elem_align: u64,
+    /// The [fingerprint](crate::Fingerprint) of the element type that wrote the file
+    /// ([`Fingerprint::UNKNOWN`](crate::Fingerprint::UNKNOWN) for a version-1 file, or a type
+    /// that names none); its `Display` names a primitive (`0x... (f32)`).
+    pub elem_fingerprint: Fingerprint,
     /// `size_of::<usize>()` of the program that wrote the file, in bytes.
     pub usize_width: u32,
     /// The committed length, in elements: the winning slot's length.
@@ -194,6 +200,7 @@ pub fn inspect(path: impl PathArg) -> Result<FileInfo> {
         app_version: layout.app_version,
         elem_size: layout.elem_size,
         elem_align: layout.elem_align,
+        elem_fingerprint: Fingerprint::from_u64(layout.elem_fingerprint),
         usize_width: layout.usize_width,
         len: slots[probe.winner].len,
         capacity: format::capacity_of(probe.file_size, layout.elem_size),

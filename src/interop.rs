@@ -13,7 +13,9 @@
 //! * a wrapper, `Bytemuck<T>` or `Zerocopy<T>`: a `#[repr(transparent)]` struct that is `Pod` for
 //!   every `T` with the other crate's bounds. It works for types of any crate (this crate
 //!   implements its own trait for its own wrapper), and it has `T`'s layout, so the file holds
-//!   exactly `T`'s bytes and slices convert both ways without a copy.
+//!   exactly `T`'s bytes and slices convert both ways without a copy. Its
+//!   [fingerprint](crate::Fingerprint) is unknown: its files are checked by size and
+//!   alignment only.
 //! * a macro, `bytemuck_pod!(MyType)` or `zerocopy_pod!(MyType)`, that implements
 //!   [`Pod`](crate::Pod) for a type of the calling crate after asserting at compile time that it
 //!   has the other crate's bounds and an alignment of at most 4096. The orphan rule limits it to
@@ -368,6 +370,21 @@ mod zerocopy_impl {
 /// # Ok(()) }
 /// ```
 ///
+/// The type's [fingerprint](crate::Fingerprint) is unknown (its files are checked by size
+/// and alignment only) unless you name one, as `bytemuck_pod!(Point = "Point (x, y: f32)")`
+/// does: then its files record [`Fingerprint::named`](crate::Fingerprint::named) of that
+/// name, and a file of another type is refused
+/// ([`TypeMismatch`](crate::ErrorKind::TypeMismatch)).
+///
+/// ```
+/// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+/// #[repr(C)]
+/// struct Point { x: f32, y: f32 }
+/// persistence::bytemuck_pod!(Point = "Point (x, y: f32)");
+/// use persistence::{Fingerprint, Pod};
+/// assert_eq!(Point::FINGERPRINT, Fingerprint::named("Point (x, y: f32)"));
+/// ```
+///
 /// A type that is not `bytemuck::Pod` is refused:
 ///
 /// ```compile_fail,E0277
@@ -410,7 +427,7 @@ mod zerocopy_impl {
 #[cfg(feature = "bytemuck")]
 #[macro_export]
 macro_rules! bytemuck_pod {
-    ($($t:ty),+ $(,)?) => {$(
+    ($($t:ty $(= $fingerprint:literal)?),+ $(,)?) => {$(
         const _: () = {
             $crate::__private::static_assertions::assert_impl_all!(
                 $t: $crate::__private::bytemuck::Pod
@@ -428,7 +445,11 @@ macro_rules! bytemuck_pod {
         // padding, no interior mutability and no reference; the alignment is asserted at
         // most 4096 above.
         #[allow(unsafe_code)]
-        unsafe impl $crate::Pod for $t {}
+        unsafe impl $crate::Pod for $t {
+            $(
+                const FINGERPRINT: $crate::Fingerprint = $crate::Fingerprint::named($fingerprint);
+            )?
+        }
     )+};
 }
 
@@ -456,6 +477,9 @@ macro_rules! bytemuck_pod {
 /// # Ok(()) }
 /// ```
 ///
+/// As with [`bytemuck_pod!`](crate::bytemuck_pod!), `zerocopy_pod!(Tick = "name")` names the
+/// type's [fingerprint](crate::Fingerprint) (else it is unknown).
+///
 /// A type without `IntoBytes` (here: padded) is refused:
 ///
 /// ```compile_fail,E0277
@@ -479,7 +503,7 @@ macro_rules! bytemuck_pod {
 #[cfg(feature = "zerocopy")]
 #[macro_export]
 macro_rules! zerocopy_pod {
-    ($($t:ty),+ $(,)?) => {$(
+    ($($t:ty $(= $fingerprint:literal)?),+ $(,)?) => {$(
         const _: () = {
             $crate::__private::static_assertions::assert_impl_all!(
                 $t: $crate::__private::zerocopy::FromBytes,
@@ -500,6 +524,10 @@ macro_rules! zerocopy_pod {
         // padding; `Immutable`: no interior mutability; no reference or pointer type is
         // `FromBytes`; the alignment is asserted at most 4096 above.
         #[allow(unsafe_code)]
-        unsafe impl $crate::Pod for $t {}
+        unsafe impl $crate::Pod for $t {
+            $(
+                const FINGERPRINT: $crate::Fingerprint = $crate::Fingerprint::named($fingerprint);
+            )?
+        }
     )+};
 }

@@ -98,6 +98,7 @@ extern crate std;
 
 mod convert;
 mod error;
+mod fingerprint;
 mod format;
 mod inspect;
 #[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
@@ -115,6 +116,7 @@ mod sys;
 mod vec;
 
 pub use error::{Error, ErrorKind, ExtendError, Result};
+pub use fingerprint::Fingerprint;
 pub use inspect::{inspect, FileInfo, SlotInfo};
 #[cfg(feature = "bytemuck")]
 pub use interop::Bytemuck;

@@ -323,7 +323,7 @@ impl OpenOptions {
             capacity: self.capacity,
             copy_on_write: self.copy_on_write,
             huge_pages: self.huge_pages,
-            layout: Layout::of::<T>(self.magic, self.version),
+            layout: Layout::of::<T>(self.magic, self.version, T::FINGERPRINT.to_u64()),
         }
     }
 }

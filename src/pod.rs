@@ -2,6 +2,8 @@
 
 #![allow(unsafe_code)]
 
+use crate::fingerprint::Fingerprint;
+
 /// Plain old data: a type whose every bit pattern is a valid value.
 ///
 /// A file's bytes can be anything (another program, a disk error, an attacker may have put
@@ -56,7 +58,17 @@
 /// unsafe impl persistence::Pod for Page {}
 /// let _ = persistence::MmapedSlice::<Page>::open("page.bin");
 /// ```
-pub unsafe trait Pod: Copy + 'static {}
+pub unsafe trait Pod: Copy + 'static {
+    /// What the type is, beyond its size and alignment: new files record it, and opening a
+    /// file whose element type has another one is
+    /// [`ErrorKind::TypeMismatch`](crate::ErrorKind::TypeMismatch). Every primitive has its
+    /// own (`u32`, `i32` and `f32` differ), arrays derive theirs from their element and
+    /// length, and [`pod!`](crate::pod!) from each field's name and fingerprint, in order.
+    /// The default, [`Fingerprint::UNKNOWN`], checks nothing; a hand-written impl may name
+    /// one with [`Fingerprint::named`]. Not part of the safety contract: a wrong one can only
+    /// refuse a file or let a file of another type open, never cause undefined behaviour.
+    const FINGERPRINT: Fingerprint = Fingerprint::UNKNOWN;
+}
 
 /// Refuses, at compile time, an element type that no file can store: zero-sized, or aligned
 /// to more than 4096 (element data starts at byte 4096), whatever its `Pod` impl claims.
@@ -83,11 +95,13 @@ pub(crate) fn assert_storable<T: Pod>() {
 }
 
 macro_rules! impl_pod {
-    ($($t:ty),* $(,)?) => {
+    ($($t:ident),* $(,)?) => {
         $(
             // SAFETY: a primitive integer or float: every bit pattern is a value, no padding,
             // no pointers, alignment at most 16.
-            unsafe impl Pod for $t {}
+            unsafe impl Pod for $t {
+                const FINGERPRINT: Fingerprint = Fingerprint::primitive(stringify!($t));
+            }
         )*
     };
 }
@@ -96,7 +110,9 @@ impl_pod!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f
 
 // SAFETY: an array of `Pod` has no padding between elements (size is a multiple of alignment),
 // every bit pattern of it is an array of valid `T`, and its alignment is `T`'s.
-unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
+unsafe impl<T: Pod, const N: usize> Pod for [T; N] {
+    const FINGERPRINT: Fingerprint = Fingerprint::array(T::FINGERPRINT, N);
+}
 
 /// Reverses the byte order of every integer and float in a value: what turns an element
 /// written on a machine of the other byte order (big-endian against little-endian) into this
@@ -181,7 +197,9 @@ impl<T: SwapBytes, const N: usize> SwapBytes for [T; N] {
 }
 
 /// Declares `#[repr(C)]` structs and implements [`Pod`](crate::Pod) for them, after proving at
-/// compile time that every field is `Pod` and that the struct has no padding; and implements
+/// compile time that every field is `Pod` and that the struct has no padding, with a
+/// [fingerprint](crate::Fingerprint::of_struct) of each field's name and type in order (so a
+/// file of another struct is refused, even one with the same fields swapped); and implements
 /// [`SwapBytes`](crate::SwapBytes) for them, field by field (so that a file written on a
 /// machine of the other byte order can be converted).
 ///
@@ -331,7 +349,11 @@ macro_rules! pod {
         // the sum of the field sizes (asserted above), so there is no padding and every bit
         // pattern is valid; alignment is that of a `Pod` field, asserted at most 4096.
         #[allow(unsafe_code)]
-        unsafe impl $crate::Pod for $name {}
+        unsafe impl $crate::Pod for $name {
+            const FINGERPRINT: $crate::Fingerprint = $crate::Fingerprint::of_struct(&[
+                $( (::core::stringify!($field), <$fty as $crate::Pod>::FINGERPRINT) ),*
+            ]);
+        }
 
         impl $crate::SwapBytes for $name {
             #[inline]

@@ -1,15 +1,18 @@
 //! Backward compatibility: files of on-disk format version 1, written once by the 0.1.0
-//! library and committed under `tests/golden/`, open, read and commit in every later
+//! library, and of version 2 (with the element type fingerprint), written by the library
+//! that introduced it, committed under `tests/golden/`, open, read and commit in every later
 //! version; and their bytes are exactly what `docs/design.md` documents, checked here from
-//! that documentation (field offsets, FNV-1a 64 checksums recomputed from its definition),
-//! never through the library's own decoder.
+//! that documentation (field offsets, FNV-1a 64 checksums and type fingerprints recomputed
+//! from its definitions), never through the library's own decoder. Today's writer writes
+//! the version-2 golden bytes; version-1 files keep their version when committed to.
 //!
 //! **The golden files are the v1 format as released. Never regenerate them to make a
 //! failing test pass**: a failure here means the library no longer reads, or no longer
 //! writes, the format that files on users' disks are in. Fix the library, or, if the format
 //! really changes, add a new version with its own golden files and keep these.
 //! `write_golden_files` (ignored, and guarded by `PERSISTENCE_WRITE_GOLDEN=1`) exists only
-//! to recreate them deliberately, for example after a lost checkout.
+//! to recreate the version-2 ones deliberately, for example after a lost checkout (the
+//! version-1 ones no writer of today can make).
 //!
 //! The files were written on x86_64 Linux: little-endian, 8-byte `usize`, 4 KiB pages. The
 //! byte checks hold on every machine (they decode little-endian explicitly); the open,
@@ -42,6 +45,8 @@ const REC_VERSION: u32 = 7;
 
 const U64_FILE: &str = "v1-u64.bin";
 const REC_FILE: &str = "v1-record.bin";
+const U64_FILE_V2: &str = "v2-u64.bin";
+const REC_FILE_V2: &str = "v2-record.bin";
 
 /// Element `i` of the u64 golden file.
 fn u64_value(i: u64) -> u64 {
@@ -179,8 +184,8 @@ fn write_golden_files() {
     // Written in a temp dir, then moved into place whole.
     let dir = tempfile::tempdir_in(golden_dir()).unwrap();
     for (name, write) in [
-        (U64_FILE, write_u64_golden as fn(&Path)),
-        (REC_FILE, write_record_golden),
+        (U64_FILE_V2, write_u64_golden as fn(&Path)),
+        (REC_FILE_V2, write_record_golden),
     ] {
         let dest = golden(name);
         assert!(!dest.exists(), "{} exists: delete it first", dest.display());
@@ -230,20 +235,92 @@ struct Slot {
 }
 
 /// What a golden file is expected to say.
+#[derive(Clone, Copy)]
 struct Expect {
+    /// The format version, 1 or 2.
+    version: u32,
     app_magic: [u8; 8],
     app_version: u32,
     elem_size: u64,
     elem_align: u64,
+    /// The element type fingerprint a version-2 file records (version 1 records none).
+    fingerprint: u64,
     /// (sequence, length) of slots A and B.
     slots: [(u64, u64); 2],
 }
 
+/// FNV-1a 64 continued from `h`.
+fn fnv_from(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// A type fingerprint as `docs/design.md` ("Element type fingerprint") defines it: FNV-1a 64
+/// over `tag` and then `parts`, 0 taken as 1.
+fn fingerprint(tag: &[u8], parts: &[&[u8]]) -> u64 {
+    let mut h = fnv1a(tag);
+    for p in parts {
+        h = fnv_from(h, p);
+    }
+    if h == 0 {
+        1
+    } else {
+        h
+    }
+}
+
+fn primitive_fp(name: &str) -> u64 {
+    fingerprint(b"primitive:", &[name.as_bytes()])
+}
+
+fn array_fp(element: u64, len: u64) -> u64 {
+    fingerprint(b"array:", &[&element.to_le_bytes(), &len.to_le_bytes()])
+}
+
+fn struct_fp(fields: &[(&str, u64)]) -> u64 {
+    let mut parts: Vec<Vec<u8>> = vec![(fields.len() as u64).to_le_bytes().to_vec()];
+    for (name, fp) in fields {
+        parts.push((name.len() as u64).to_le_bytes().to_vec());
+        parts.push(name.as_bytes().to_vec());
+        parts.push(fp.to_le_bytes().to_vec());
+    }
+    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    fingerprint(b"struct:", &parts)
+}
+
+/// `Tick`'s fingerprint, from its fields as the documentation defines it.
+fn tick_fp() -> u64 {
+    struct_fp(&[
+        ("time_ns", primitive_fp("u64")),
+        ("price", primitive_fp("f64")),
+        ("delta", primitive_fp("i32")),
+        ("ratio", primitive_fp("f32")),
+        ("venue", primitive_fp("u16")),
+        ("flags", array_fp(primitive_fp("u8"), 6)),
+    ])
+}
+
+#[test]
+fn the_documented_fingerprints_are_the_librarys() {
+    use persistence::Pod;
+    assert_eq!(u64::FINGERPRINT.to_u64(), primitive_fp("u64"));
+    assert_eq!(f32::FINGERPRINT.to_u64(), primitive_fp("f32"));
+    assert_eq!(
+        <[u8; 6]>::FINGERPRINT.to_u64(),
+        array_fp(primitive_fp("u8"), 6)
+    );
+    assert_eq!(Tick::FINGERPRINT.to_u64(), tick_fp());
+}
+
 /// Checks `b` (a whole file, little-endian as written on x86_64) against the documented
-/// byte table and returns the committed length. Each assertion names the field.
-fn check_documented_v1(b: &[u8], want: &Expect) -> u64 {
+/// byte table of its version and returns the committed length. Each assertion names the
+/// field.
+fn check_documented(b: &[u8], want: &Expect) -> u64 {
     assert!(b.len() >= 4096, "a header page of 4096 bytes");
-    // Header fields, bytes 0..64.
+    // The fields every version shares.
     assert_eq!(&b[0..8], b"PERSISTV", "format magic at 0");
     assert_eq!(b[8..16], want.app_magic, "application magic at 8");
     assert_eq!(
@@ -251,17 +328,34 @@ fn check_documented_v1(b: &[u8], want: &Expect) -> u64 {
         &[4, 3, 2, 1],
         "endianness marker 0x01020304 at 16, LE"
     );
-    assert_eq!(le_u32(b, 20), 1, "format version at 20");
+    assert_eq!(le_u32(b, 20), want.version, "format version at 20");
     assert_eq!(le_u32(b, 24), want.app_version, "application version at 24");
     assert_eq!(le_u32(b, 28), 8, "usize width of the writer at 28");
-    assert_eq!(le_u64(b, 32), want.elem_size, "element size at 32");
-    assert_eq!(le_u64(b, 40), want.elem_align, "element alignment at 40");
-    assert_eq!(le_u64(b, 48), 4096, "data offset at 48");
-    let header_sum = le_u64(b, 56);
+    // The header checksum's offset: the end of the version's fixed fields.
+    let sum_at = if want.version == 1 {
+        assert_eq!(le_u64(b, 32), want.elem_size, "element size at 32");
+        assert_eq!(le_u64(b, 40), want.elem_align, "element alignment at 40");
+        assert_eq!(le_u64(b, 48), 4096, "data offset at 48");
+        56
+    } else {
+        assert_eq!(le_u32(b, 32), 0, "file kind at 32: 0, a vector");
+        assert_eq!(le_u32(b, 36), 1, "column count at 36: 1");
+        assert_eq!(le_u64(b, 40), 4096, "data offset at 40");
+        assert_eq!(le_u64(b, 48), 0, "block size at 48: 0 for a vector");
+        assert_eq!(le_u64(b, 56), want.elem_size, "element size at 56");
+        assert_eq!(le_u64(b, 64), want.elem_align, "element alignment at 64");
+        assert_eq!(
+            le_u64(b, 72),
+            want.fingerprint,
+            "element type fingerprint at 72"
+        );
+        80
+    };
+    let header_sum = le_u64(b, sum_at);
     assert_eq!(
         header_sum,
-        fnv1a(&b[0..56]),
-        "header checksum at 56: FNV-1a of 0..56"
+        fnv1a(&b[0..sum_at]),
+        "header checksum at {sum_at}: FNV-1a of 0..{sum_at}"
     );
     // Slots A at 512 and B at 1024: sequence, length, checksum over the sequence bytes, the
     // length bytes and the stored header checksum bytes, all as stored.
@@ -272,7 +366,7 @@ fn check_documented_v1(b: &[u8], want: &Expect) -> u64 {
     }; 2];
     for (i, off) in [512usize, 1024].into_iter().enumerate() {
         let mut covered = b[off..off + 16].to_vec();
-        covered.extend_from_slice(&b[56..64]);
+        covered.extend_from_slice(&b[sum_at..sum_at + 8]);
         slots[i] = Slot {
             seq: le_u64(b, off),
             len: le_u64(b, off + 8),
@@ -293,7 +387,7 @@ fn check_documented_v1(b: &[u8], want: &Expect) -> u64 {
     }
     // The rest of page 0 is zero.
     for (i, &x) in b[..4096].iter().enumerate() {
-        let field = i < 64 || (512..536).contains(&i) || (1024..1048).contains(&i);
+        let field = i < sum_at + 8 || (512..536).contains(&i) || (1024..1048).contains(&i);
         assert!(
             field || x == 0,
             "byte {i} of the header page is {x:#x}, not 0"
@@ -311,37 +405,65 @@ fn check_documented_v1(b: &[u8], want: &Expect) -> u64 {
 
 fn u64_expect() -> Expect {
     Expect {
+        version: 1,
         app_magic: U64_MAGIC,
         app_version: U64_VERSION,
         elem_size: 8,
         elem_align: 8,
+        fingerprint: 0,
         slots: [(3, 200), (4, 300)],
     }
 }
 
 fn rec_expect() -> Expect {
     Expect {
+        version: 1,
         app_magic: REC_MAGIC,
         app_version: REC_VERSION,
         elem_size: TICK_SIZE as u64,
         elem_align: TICK_ALIGN as u64,
+        fingerprint: 0,
         slots: [(3, 92), (2, 100)],
     }
 }
 
+/// The same files in version 2: with their types' fingerprints.
+fn v2(want: Expect, fingerprint: u64) -> Expect {
+    Expect {
+        version: 2,
+        fingerprint,
+        ..want
+    }
+}
+
 #[test]
-fn golden_files_are_the_documented_v1_format() {
-    let b = common::read(&golden(U64_FILE));
-    assert_eq!(b.len(), 8192, "{U64_FILE}: a header page and one data page");
-    assert_eq!(check_documented_v1(&b, &u64_expect()), 300);
+fn golden_files_are_the_documented_format() {
+    golden_files_are_the_documented(U64_FILE, u64_expect(), REC_FILE, rec_expect());
+    golden_files_are_the_documented(
+        U64_FILE_V2,
+        v2(u64_expect(), primitive_fp("u64")),
+        REC_FILE_V2,
+        v2(rec_expect(), tick_fp()),
+    );
+}
+
+fn golden_files_are_the_documented(
+    u64_file: &str,
+    u64_want: Expect,
+    rec_file: &str,
+    rec_want: Expect,
+) {
+    let b = common::read(&golden(u64_file));
+    assert_eq!(b.len(), 8192, "{u64_file}: a header page and one data page");
+    assert_eq!(check_documented(&b, &u64_want), 300);
     // Element data from byte 4096, each element's bytes as in memory.
     for i in 0..300 {
         assert_eq!(le_u64(&b, 4096 + 8 * i), u64_value(i as u64), "element {i}");
     }
 
-    let b = common::read(&golden(REC_FILE));
-    assert_eq!(b.len(), 8192, "{REC_FILE}: a header page and one data page");
-    assert_eq!(check_documented_v1(&b, &rec_expect()), 92);
+    let b = common::read(&golden(rec_file));
+    assert_eq!(b.len(), 8192, "{rec_file}: a header page and one data page");
+    assert_eq!(check_documented(&b, &rec_want), 92);
     let want = rec_expected(92);
     for (i, w) in want.iter().enumerate() {
         let at = 4096 + TICK_SIZE * i;
@@ -375,7 +497,8 @@ fn copy_of(dir: &tempfile::TempDir, name: &str) -> PathBuf {
 /// `inspect`'s facts against the expectation; returns the winning slot's index.
 fn check_inspect(path: &Path, want: &Expect, file_size: u64) -> usize {
     let info = inspect(path).unwrap();
-    assert_eq!(info.format_version, 1);
+    assert_eq!(info.format_version, want.version);
+    assert_eq!(info.elem_fingerprint.to_u64(), want.fingerprint);
     assert_eq!(info.app_magic, want.app_magic);
     assert_eq!(info.app_version, want.app_version);
     assert_eq!(info.elem_size, want.elem_size);
@@ -399,7 +522,7 @@ fn check_inspect(path: &Path, want: &Expect, file_size: u64) -> usize {
 
 /// The whole round trip for one golden file of element type `T`: inspect; open read-only
 /// and read-write (neither changes a byte); push, commit, reopen; the file is still the
-/// documented v1 format, with the new commit in the other slot.
+/// documented format of its version, with the new commit in the other slot.
 fn round_trip<T: persistence::Pod + PartialEq + std::fmt::Debug>(
     name: &str,
     opts: OpenOptions,
@@ -410,7 +533,7 @@ fn round_trip<T: persistence::Pod + PartialEq + std::fmt::Debug>(
     let dir = common::tmpdir();
     let path = copy_of(&dir, name);
     let original = common::read(&path);
-    let len = check_documented_v1(&original, &want);
+    let len = check_documented(&original, &want);
     let winner = check_inspect(&path, &want, original.len() as u64);
 
     // Read-only: every element, and the file unchanged.
@@ -453,7 +576,7 @@ fn round_trip<T: persistence::Pod + PartialEq + std::fmt::Debug>(
     let old_winner = want.slots[winner];
     want.slots[1 - winner] = (old_winner.0 + 1, len + more);
     let after = common::read(&path);
-    assert_eq!(check_documented_v1(&after, &want), len + more);
+    assert_eq!(check_documented(&after, &want), len + more);
     assert_eq!(after[..64], original[..64], "header fields rewritten");
     check_inspect(&path, &want, after.len() as u64);
     let v = opts.open::<T>(&path).unwrap();
@@ -469,6 +592,8 @@ fn u64_golden_file_opens_reads_and_commits() {
     let opts = *OpenOptions::new().magic(U64_MAGIC).version(U64_VERSION);
     // 300 + 700 elements: past the golden file's one data page, so the file grows too.
     round_trip::<u64>(U64_FILE, opts, u64_expect(), u64_expected, 700);
+    let want = v2(u64_expect(), primitive_fp("u64"));
+    round_trip::<u64>(U64_FILE_V2, opts, want, u64_expected, 700);
 }
 
 #[cfg(all(target_endian = "little", target_pointer_width = "64"))]
@@ -481,6 +606,13 @@ fn record_golden_file_opens_reads_and_commits() {
         v
     };
     round_trip::<Tick>(REC_FILE, opts, rec_expect(), expected, 200);
+    round_trip::<Tick>(
+        REC_FILE_V2,
+        opts,
+        v2(rec_expect(), tick_fp()),
+        expected,
+        200,
+    );
 }
 
 /// Today's writer still writes the golden bytes: the same steps produce the same header page
@@ -491,8 +623,8 @@ fn record_golden_file_opens_reads_and_commits() {
 fn todays_writer_writes_the_golden_bytes() {
     let dir = common::tmpdir();
     for (name, write, committed_bytes) in [
-        (U64_FILE, write_u64_golden as fn(&Path), 300 * 8),
-        (REC_FILE, write_record_golden, 92 * TICK_SIZE),
+        (U64_FILE_V2, write_u64_golden as fn(&Path), 300 * 8),
+        (REC_FILE_V2, write_record_golden, 92 * TICK_SIZE),
     ] {
         let path = common::path_in(&dir, name);
         write(&path);
@@ -503,7 +635,7 @@ fn todays_writer_writes_the_golden_bytes() {
         for (i, (a, b)) in now[..end].iter().zip(&gold[..end]).enumerate() {
             assert_eq!(
                 a, b,
-                "{name}: byte {i} differs from the v1 golden file: the writer changed the format"
+                "{name}: byte {i} differs from the golden file: the writer changed the format"
             );
         }
     }

@@ -479,7 +479,7 @@ fn every_bad_input_is_refused_with_its_kind_and_nothing_written() {
     refused::<u64>(&opts(), &from, &to, ErrorKind::BadMagic);
     fresh();
     let mut b = common::read(&from);
-    b[fmt::AT_FORMAT_VERSION..][..4].copy_from_slice(&Order::Swapped.u32(2));
+    b[fmt::AT_FORMAT_VERSION..][..4].copy_from_slice(&Order::Swapped.u32(3));
     fmt::reseal(&mut b, Order::Swapped);
     std::fs::write(&from, &b).unwrap();
     refused::<u64>(&opts(), &from, &to, ErrorKind::UnsupportedFormatVersion);

@@ -1,5 +1,6 @@
 //! Every `ErrorKind` that a file can cause, each from a real file, and the on-disk format
-//! pinned byte for byte against the table in `DESIGN.md`. A failed open never changes the file.
+//! of a new file (version 2) pinned byte for byte against the table in `docs/design.md`. A
+//! failed open never changes the file.
 
 mod common;
 
@@ -61,9 +62,12 @@ fn fnv(bytes: &[u8]) -> u64 {
     h
 }
 
+/// The header checksum of a version-2 vector file lies at 80, over bytes `0..80`.
+const SUM_AT: usize = 80;
+
 fn reseal_header(b: &mut [u8]) {
-    let sum = fnv(&b[..56]);
-    b[56..64].copy_from_slice(&sum.to_ne_bytes());
+    let sum = fnv(&b[..SUM_AT]);
+    b[SUM_AT..SUM_AT + 8].copy_from_slice(&sum.to_ne_bytes());
 }
 
 #[test]
@@ -77,19 +81,24 @@ fn header_bytes_match_the_documented_table() {
         u32::from_ne_bytes(b[16..20].try_into().unwrap()),
         0x0102_0304
     );
-    assert_eq!(u32::from_ne_bytes(b[20..24].try_into().unwrap()), 1);
-    assert_eq!(u32::from_ne_bytes(b[24..28].try_into().unwrap()), 3);
+    let u32_at = |at: usize| u32::from_ne_bytes(b[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_ne_bytes(b[at..at + 8].try_into().unwrap());
+    assert_eq!(u32_at(20), 2, "format version");
+    assert_eq!(u32_at(24), 3, "application version");
+    assert_eq!(u32_at(28) as usize, size_of::<usize>(), "usize width");
+    assert_eq!(u32_at(32), 0, "kind: a vector");
+    assert_eq!(u32_at(36), 1, "one column");
+    assert_eq!(u64_at(40), 4096, "data offset");
+    assert_eq!(u64_at(48), 0, "no block size (a vector)");
+    assert_eq!(u64_at(56), 8, "element size");
+    assert_eq!(u64_at(64), 8, "element alignment");
+    use persistence::Pod;
     assert_eq!(
-        u32::from_ne_bytes(b[28..32].try_into().unwrap()) as usize,
-        size_of::<usize>()
+        u64_at(72),
+        u64::FINGERPRINT.to_u64(),
+        "element type fingerprint"
     );
-    assert_eq!(u64::from_ne_bytes(b[32..40].try_into().unwrap()), 8);
-    assert_eq!(u64::from_ne_bytes(b[40..48].try_into().unwrap()), 8);
-    assert_eq!(u64::from_ne_bytes(b[48..56].try_into().unwrap()), 4096);
-    assert_eq!(
-        u64::from_ne_bytes(b[56..64].try_into().unwrap()),
-        fnv(&b[..56])
-    );
+    assert_eq!(u64_at(SUM_AT), fnv(&b[..SUM_AT]), "header checksum");
     // Slots: creation wrote seq 1 (len 0) to A; commit 2 (len 5) went to B, commit 3
     // (len 10, at close) to A.
     let slot = |off: usize| {
@@ -98,7 +107,7 @@ fn header_bytes_match_the_documented_table() {
         let sum = u64::from_ne_bytes(b[off + 16..off + 24].try_into().unwrap());
         let mut covered = Vec::new();
         covered.extend_from_slice(&b[off..off + 16]);
-        covered.extend_from_slice(&b[56..64]);
+        covered.extend_from_slice(&b[SUM_AT..SUM_AT + 8]);
         assert_eq!(sum, fnv(&covered), "slot at {off}");
         (seq, len)
     };
@@ -106,7 +115,7 @@ fn header_bytes_match_the_documented_table() {
     assert_eq!(slot(1024), (2, 5));
     // Everything else in page 0 is zero.
     for (i, &x) in b[..4096].iter().enumerate() {
-        let in_field = i < 64 || (512..536).contains(&i) || (1024..1048).contains(&i);
+        let in_field = i < SUM_AT + 8 || (512..536).contains(&i) || (1024..1048).contains(&i);
         assert!(in_field || x == 0, "byte {i} of the header page is {x}");
     }
     // Element data starts at 4096, native-endian.
@@ -190,10 +199,14 @@ fn byte_swapped_header_is_wrong_endianness() {
             (20, 4),
             (24, 4),
             (28, 4),
-            (32, 8),
+            (32, 4),
+            (36, 4),
             (40, 8),
             (48, 8),
             (56, 8),
+            (64, 8),
+            (72, 8),
+            (80, 8),
         ] {
             b[off..off + size].reverse();
         }
@@ -206,7 +219,7 @@ fn unknown_format_version() {
     let dir = common::tmpdir();
     let path = committed_file(&dir, 10);
     patch(&path, |b| {
-        b[20..24].copy_from_slice(&2u32.to_ne_bytes());
+        b[20..24].copy_from_slice(&3u32.to_ne_bytes());
         reseal_header(b);
     });
     expect_kind(&path, ErrorKind::UnsupportedFormatVersion);
@@ -217,7 +230,7 @@ fn data_offset_other_than_4096_is_corrupt() {
     let dir = common::tmpdir();
     let path = committed_file(&dir, 10);
     patch(&path, |b| {
-        b[48..56].copy_from_slice(&8192u64.to_ne_bytes());
+        b[40..48].copy_from_slice(&8192u64.to_ne_bytes());
         reseal_header(b);
     });
     expect_kind(&path, ErrorKind::Corrupt);
@@ -228,14 +241,16 @@ fn every_header_byte_flipped() {
     let dir = common::tmpdir();
     let path = committed_file(&dir, 10);
     let good = common::read(&path);
-    for i in 0..64 {
+    for i in 0..SUM_AT + 8 {
         for bit in [0x01u8, 0x80] {
             let mut b = good.clone();
             b[i] ^= bit;
             std::fs::write(&path, &b).unwrap();
-            let want = match i {
-                0..=7 => ErrorKind::BadMagic,
-                20..=23 => ErrorKind::UnsupportedFormatVersion,
+            let want = match (i, bit) {
+                (0..=7, _) => ErrorKind::BadMagic,
+                (20..=23, _) => ErrorKind::UnsupportedFormatVersion,
+                // Kind 0 becomes 1: a commit group's file, not a vector's.
+                (32, 0x01) => ErrorKind::WrongFileKind,
                 _ => ErrorKind::Corrupt,
             };
             expect_kind(&path, want);

@@ -28,10 +28,13 @@ fn fnv(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Where a new (version 2) vector file's header checksum lies, over bytes `0..80`.
+const SUM_AT: usize = 80;
+
 /// Recomputes the header checksum and makes slot A valid again for it.
 fn reseal(b: &mut [u8]) {
-    let sum = fnv(&b[..56]);
-    b[56..64].copy_from_slice(&sum.to_ne_bytes());
+    let sum = fnv(&b[..SUM_AT]);
+    b[SUM_AT..SUM_AT + 8].copy_from_slice(&sum.to_ne_bytes());
     let a = SLOT_OFFSETS[0];
     let mut covered = b[a..a + 16].to_vec();
     covered.extend_from_slice(&sum.to_ne_bytes());
@@ -75,7 +78,11 @@ fn reports_every_header_fact() {
     let size = std::fs::metadata(&p).unwrap().len();
 
     let info = inspect(&p).unwrap();
-    assert_eq!(info.format_version, 1);
+    assert_eq!(info.format_version, 2);
+    assert_eq!(
+        info.elem_fingerprint,
+        <u32 as persistence::Pod>::FINGERPRINT
+    );
     assert_eq!(info.app_magic, *b"TICKS\0\0\0");
     assert_eq!(info.app_version, 3);
     assert_eq!((info.elem_size, info.elem_align), (4, 4));
@@ -181,8 +188,8 @@ fn broken_files_fail_with_the_kinds_open_uses() {
             ErrorKind::BadMagic,
         ),
         (
-            "format version 2",
-            |d: &mut Vec<u8>| d[20..24].copy_from_slice(&2u32.to_ne_bytes()),
+            "format version 3",
+            |d: &mut Vec<u8>| d[20..24].copy_from_slice(&3u32.to_ne_bytes()),
             ErrorKind::UnsupportedFormatVersion,
         ),
         (
@@ -251,8 +258,8 @@ fn impossible_geometry_is_corrupt() {
     assert_eq!(same, good);
     for (size, align) in [(0u64, 8u64), (8, 3), (8, 8192)] {
         let mut page = good.clone();
-        page[32..40].copy_from_slice(&size.to_ne_bytes());
-        page[40..48].copy_from_slice(&align.to_ne_bytes());
+        page[56..64].copy_from_slice(&size.to_ne_bytes());
+        page[64..72].copy_from_slice(&align.to_ne_bytes());
         reseal(&mut page);
         std::fs::write(&p, &page).unwrap();
         let e = inspect(&p).unwrap_err();
@@ -428,11 +435,15 @@ fn example_prints_a_report_and_exits_zero() {
     assert_eq!((code, err.as_str()), (0, ""));
     let expect = [
         format!("file              {}", p.display()),
-        "format            PERSISTV version 1".to_string(),
+        "format            PERSISTV version 2".to_string(),
         format!("byte order        this machine's ({})", example::ENDIAN),
         r#"application       magic "TICKS\x00\x00\x00" (54 49 43 4b 53 00 00 00) version 3"#
             .to_string(),
         "element           size 4 bytes, alignment 4".to_string(),
+        format!(
+            "element type      fingerprint {}",
+            <u32 as persistence::Pod>::FINGERPRINT
+        ),
         format!("usize width       {} bytes", std::mem::size_of::<usize>()),
         "length            3 elements (12 bytes of data, committed)".to_string(),
         format!("capacity          {} elements", (size - 4096) / 4),

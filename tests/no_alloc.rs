@@ -390,7 +390,7 @@ fn every_error_path_allocates_nothing() {
     std::fs::write(&text, b"not a vector file at all").unwrap();
     variant(&short, &|b| b.truncate(40));
     variant(&swapped, &|b| b[16..20].reverse());
-    variant(&v2, &|b| b[20..24].copy_from_slice(&2u32.to_ne_bytes()));
+    variant(&v2, &|b| b[20..24].copy_from_slice(&3u32.to_ne_bytes()));
     variant(&badsum, &|b| b[57] ^= 1);
     variant(&noslot, &|b| {
         b[512] ^= 1;

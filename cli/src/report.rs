@@ -45,6 +45,16 @@ fn fact(label: &'static str, text: String, json: Vec<(&'static str, Value)>) -> 
 }
 
 /// Every fact `inspect` reports, in the order it prints them.
+/// The element type line: the fingerprint, and the primitive's name where it is one's.
+pub fn type_text(fp: persistence::Fingerprint) -> String {
+    if fp.is_known() {
+        format!("fingerprint {fp}")
+    } else {
+        "no fingerprint (a version-1 file, or a type that names none): size and alignment only"
+            .to_string()
+    }
+}
+
 pub fn facts(info: &FileInfo) -> Vec<Fact> {
     let file_order = if info.native_byte_order {
         ENDIAN
@@ -115,6 +125,26 @@ pub fn facts(info: &FileInfo) -> Vec<Fact> {
             vec![
                 ("elem_size", info.elem_size.into()),
                 ("elem_align", info.elem_align.into()),
+            ],
+        ),
+        fact(
+            "element type",
+            type_text(info.elem_fingerprint),
+            vec![
+                (
+                    "elem_fingerprint",
+                    match info.elem_fingerprint.is_known() {
+                        true => format!("{:#018x}", info.elem_fingerprint.to_u64()).into(),
+                        false => Value::Null,
+                    },
+                ),
+                (
+                    "elem_type",
+                    match info.elem_fingerprint.primitive_name() {
+                        Some(name) => name.into(),
+                        None => Value::Null,
+                    },
+                ),
             ],
         ),
         fact(

@@ -202,7 +202,7 @@ fn inspect_prints_the_header_for_a_person() {
     assert_status(&o, 0);
     let text = stdout(&o);
     assert_line(&text, &format!("file              {}", path.display()));
-    assert_line(&text, "format            PERSISTV version 1");
+    assert_line(&text, "format            PERSISTV version 2");
     assert!(
         text.contains("byte order        this machine's ("),
         "{text}"
@@ -212,6 +212,13 @@ fn inspect_prints_the_header_for_a_person() {
         r#"application       magic "TRADES\x00\x00" (54 52 41 44 45 53 00 00) version 2"#,
     );
     assert_line(&text, "element           size 24 bytes, alignment 8");
+    assert_line(
+        &text,
+        &format!(
+            "element type      fingerprint {}",
+            <Trade as persistence::Pod>::FINGERPRINT
+        ),
+    );
     assert_line(
         &text,
         &format!("usize width       {} bytes", std::mem::size_of::<usize>()),
@@ -262,7 +269,16 @@ fn inspect_json_has_every_field_and_the_errors() {
     let info = inspect(&path).expect("inspect");
     assert_eq!(v.get("path").str(), path.to_str().expect("UTF-8 path"));
     assert!(v.get("ok").bool());
-    assert_eq!(v.get("format_version").u64(), 1);
+    assert_eq!(v.get("format_version").u64(), 2);
+    assert_eq!(
+        v.get("elem_fingerprint").str(),
+        format!(
+            "{:#018x}",
+            <Trade as persistence::Pod>::FINGERPRINT.to_u64()
+        )
+    );
+    assert!(v.has("elem_type"), "null for a struct");
+    assert_eq!(v.get("elem_type"), &Json::Null);
     assert!(v.get("native_byte_order").bool());
     assert_eq!(v.get("app_magic").str(), "5452414445530000");
     assert_eq!(v.get("app_magic_text").str(), "TRADES");

@@ -9,7 +9,7 @@
 //!
 //! | bytes | meaning |
 //! |---|---|
-//! | 0 | flags: `FIXED` writes a valid fixed header for the element type under test, `SUM` recomputes the header checksum, `SLOT_A`/`SLOT_B` write valid commit slots, `XOR` applies the raw bytes after those repairs (as corruption of a valid file) instead of before |
+//! | 0 | flags: `FIXED` writes a valid fixed header for the element type under test (format version 2 with its type fingerprint when `V2` is set too, else version 1), `SUM` recomputes the header checksum, `SLOT_A`/`SLOT_B` write valid commit slots, `XOR` applies the raw bytes after those repairs (as corruption of a valid file) instead of before |
 //! | 1..3 | the file is zero-padded to this many bytes (`u16` LE) times 4 |
 //! | 3, 4..8 | slot A: sequence (`u8`, see [`sequence`]: small, near 2^62 or near `u64::MAX`), length (`u32` LE) |
 //! | 8, 9..13 | slot B: sequence (`u8`, likewise), length (`u32` LE) |
@@ -44,6 +44,7 @@ const SUM: u8 = 2;
 const SLOT_A: u8 = 4;
 const SLOT_B: u8 = 8;
 const XOR: u8 = 16;
+const V2: u8 = 32;
 const CONTROL: usize = 13;
 
 /// Where the target writes its file: `$PERSISTENCE_FUZZ_DIR`, else `/dev/shm` (no disk I/O
@@ -79,7 +80,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 }
 
 /// The file's bytes for element type `T`, built from the input as the table above says.
-fn build_file<T>(control: &[u8; CONTROL], raw: &[u8]) -> Vec<u8> {
+fn build_file<T: Pod>(control: &[u8; CONTROL], raw: &[u8]) -> Vec<u8> {
     let flags = control[0];
     let pad = usize::from(u16::from_le_bytes([control[1], control[2]])) * 4;
     let mut file = vec![0u8; pad.max(raw.len())];
@@ -88,7 +89,13 @@ fn build_file<T>(control: &[u8; CONTROL], raw: &[u8]) -> Vec<u8> {
     }
     if file.len() >= format::FIXED_LEN {
         if flags & FIXED != 0 {
-            format::encode_fixed(&mut file, &Fixed::of::<T>([0; 8], 0), Order::Native);
+            let fixed = Fixed::of::<T>([0; 8], 0);
+            if flags & V2 != 0 && file.len() >= format::V2_AT_HEADER_SUM + 8 {
+                let fp = T::FINGERPRINT.to_u64();
+                format::encode_fixed_v2(&mut file, &fixed, fp, Order::Native);
+            } else {
+                format::encode_fixed(&mut file, &fixed, Order::Native);
+            }
         }
         if flags & SUM != 0 {
             format::reseal(&mut file, Order::Native);

@@ -1,4 +1,4 @@
-//! The on-disk format, version 1, written again from its documentation (`docs/design.md`,
+//! The on-disk format, versions 1 and 2 (a vector file), written again from its documentation (`docs/design.md`,
 //! "On-disk format"), not from the library: the library's codec is private, and a test that
 //! reads or forges files through an independent reading of the document also checks that
 //! the library follows the document. Shared by the integration tests and the fuzz target
@@ -133,15 +133,65 @@ pub fn encode_fixed(page: &mut [u8], f: &Fixed, order: Order) {
     reseal(page, order);
 }
 
-/// Recomputes the header checksum over bytes `0..56` as they are stored.
+/// Where the header checksum lies in `page`: at 56 in version 1, at 80 in version 2 (a
+/// vector: the fixed fields end with the element type fingerprint at 72).
+pub fn sum_at(page: &[u8], order: Order) -> usize {
+    if page.len() >= AT_FORMAT_VERSION + 4 && order.get_u32(page, AT_FORMAT_VERSION) == 2 {
+        V2_AT_HEADER_SUM
+    } else {
+        AT_HEADER_SUM
+    }
+}
+
+/// Recomputes the header checksum over the fixed fields as they are stored.
 pub fn reseal(page: &mut [u8], order: Order) {
-    let sum = fnv1a(&page[..AT_HEADER_SUM]);
-    page[AT_HEADER_SUM..AT_HEADER_SUM + 8].copy_from_slice(&order.u64(sum));
+    let at = sum_at(page, order);
+    let sum = fnv1a(&page[..at]);
+    page[at..at + 8].copy_from_slice(&order.u64(sum));
 }
 
 /// The header checksum as stored (its value in `order`).
 pub fn header_sum(page: &[u8], order: Order) -> u64 {
-    order.get_u64(page, AT_HEADER_SUM)
+    order.get_u64(page, sum_at(page, order))
+}
+
+/// Version 2's field offsets (a vector), from the byte table.
+pub const V2_AT_KIND: usize = 32;
+pub const V2_AT_COLUMNS: usize = 36;
+pub const V2_AT_DATA_OFFSET: usize = 40;
+pub const V2_AT_BLOCK: usize = 48;
+pub const V2_AT_ELEM_SIZE: usize = 56;
+pub const V2_AT_ELEM_ALIGN: usize = 64;
+pub const V2_AT_FINGERPRINT: usize = 72;
+pub const V2_AT_HEADER_SUM: usize = 80;
+
+/// Writes a version-2 vector's fixed fields into `page[..88]` in `order`, with the element
+/// type fingerprint `fingerprint`, and the header checksum over bytes `0..80` as stored.
+pub fn encode_fixed_v2(page: &mut [u8], f: &Fixed, fingerprint: u64, order: Order) {
+    page[..8].copy_from_slice(&FORMAT_MAGIC);
+    page[AT_APP_MAGIC..AT_APP_MAGIC + 8].copy_from_slice(&f.app_magic);
+    page[AT_ENDIAN..AT_ENDIAN + 4].copy_from_slice(&order.u32(ENDIAN_MARKER));
+    page[AT_FORMAT_VERSION..AT_FORMAT_VERSION + 4].copy_from_slice(&order.u32(2));
+    page[AT_APP_VERSION..AT_APP_VERSION + 4].copy_from_slice(&order.u32(f.app_version));
+    page[AT_USIZE_WIDTH..AT_USIZE_WIDTH + 4].copy_from_slice(&order.u32(f.usize_width));
+    page[V2_AT_KIND..V2_AT_KIND + 4].copy_from_slice(&order.u32(0));
+    page[V2_AT_COLUMNS..V2_AT_COLUMNS + 4].copy_from_slice(&order.u32(1));
+    page[V2_AT_DATA_OFFSET..V2_AT_DATA_OFFSET + 8].copy_from_slice(&order.u64(DATA_OFFSET as u64));
+    page[V2_AT_BLOCK..V2_AT_BLOCK + 8].copy_from_slice(&order.u64(0));
+    page[V2_AT_ELEM_SIZE..V2_AT_ELEM_SIZE + 8].copy_from_slice(&order.u64(f.elem_size));
+    page[V2_AT_ELEM_ALIGN..V2_AT_ELEM_ALIGN + 8].copy_from_slice(&order.u64(f.elem_align));
+    page[V2_AT_FINGERPRINT..V2_AT_FINGERPRINT + 8].copy_from_slice(&order.u64(fingerprint));
+    reseal(page, order);
+}
+
+/// [`vector_file`] in version 2, recording the element type fingerprint `fingerprint`.
+pub fn vector_file_v2(f: &Fixed, fingerprint: u64, order: Order, len: u64, data: &[u8]) -> Vec<u8> {
+    let mut file = vec![0u8; HEADER_SIZE];
+    encode_fixed_v2(&mut file, f, fingerprint, order);
+    write_slot(&mut file, 0, Slot { seq: 1, len: 0 }, order);
+    write_slot(&mut file, 1, Slot { seq: 2, len }, order);
+    file.extend_from_slice(data);
+    file
 }
 
 /// One commit slot.
