@@ -100,6 +100,7 @@ mod convert;
 mod error;
 mod fingerprint;
 mod format;
+mod group;
 mod inspect;
 #[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
 mod interop;
@@ -112,12 +113,14 @@ mod region;
 mod sidecar;
 mod slice;
 mod slots;
+pub mod storage;
 mod sys;
 mod vec;
 
 pub use error::{Error, ErrorKind, ExtendError, Result};
 pub use fingerprint::Fingerprint;
-pub use inspect::{inspect, FileInfo, SlotInfo};
+pub use group::{Column, Columns, Group, GroupSlice, LiveColumn, LiveGroup};
+pub use inspect::{inspect, ColumnInfo, FileInfo, FileKind, SlotInfo, MAX_COLUMNS};
 #[cfg(feature = "bytemuck")]
 pub use interop::Bytemuck;
 #[cfg(feature = "zerocopy")]

@@ -70,7 +70,7 @@ pub struct LiveReader<T: Pod> {
 /// `p` is aligned for `T`, points to `size_of::<T>()` readable bytes, and when that size is
 /// 2, 4 or 8, `p` is a multiple of it.
 #[inline(always)]
-unsafe fn load<T: Pod>(p: *const T) -> T {
+pub(crate) unsafe fn load<T: Pod>(p: *const T) -> T {
     let size = size_of::<T>();
     debug_assert!(!matches!(size, 2 | 4 | 8) || p as usize % size == 0);
     // SAFETY: the caller guarantees `p` readable for `size_of::<T>()` bytes, aligned for `T`,

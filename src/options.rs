@@ -38,6 +38,7 @@ pub struct OpenOptions {
     mode: u32,
     copy_on_write: bool,
     huge_pages: bool,
+    commit_on_drop: bool,
 }
 
 impl Default for OpenOptions {
@@ -77,6 +78,7 @@ impl OpenOptions {
             mode: 0o600,
             copy_on_write: false,
             huge_pages: false,
+            commit_on_drop: true,
         }
     }
 
@@ -308,6 +310,46 @@ impl OpenOptions {
     pub fn huge_pages(&mut self, huge: bool) -> &mut Self {
         self.huge_pages = huge;
         self
+    }
+
+    /// Whether dropping a writer commits (default `true`): an [`MmapedVec`](crate::MmapedVec)
+    /// or a [`Group`](crate::Group) dropped without [`close`](crate::MmapedVec::close) commits
+    /// as `sync` does, ignoring errors.
+    ///
+    /// With `false`, a drop commits nothing: only `sync` and `close` do, and whatever was
+    /// changed since the last commit is not made durable (appends after it are dropped at the
+    /// next open; in-place changes may or may not have reached the disk). That makes every
+    /// batch between two `sync`s a transaction that a drop, early return or panic rolls back,
+    /// with or without `std`. With `std`, a writer dropped while its thread is panicking never
+    /// commits, whatever this says: a panic in the middle of a batch (between two columns'
+    /// pushes, say) must not commit half of it; the last commit stands, as redb's and LMDB's
+    /// write transactions abort when dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("ledger.bin");
+    /// use persistence::OpenOptions;
+    ///
+    /// let opts = *OpenOptions::new().commit_on_drop(false);
+    /// let mut v = opts.open::<u64>(&path)?;
+    /// v.extend_from_slice(&[1, 2])?;
+    /// v.sync()?;
+    /// v.push(3)?; // half of a batch...
+    /// drop(v); // ...rolled back: only `sync` and `close` commit
+    /// assert_eq!(opts.open::<u64>(&path)?, [1, 2]);
+    /// # Ok(()) }
+    /// ```
+    pub fn commit_on_drop(&mut self, commit: bool) -> &mut Self {
+        self.commit_on_drop = commit;
+        self
+    }
+
+    /// [`commit_on_drop`](Self::commit_on_drop)'s value.
+    pub(crate) fn commits_on_drop(&self) -> bool {
+        self.commit_on_drop
     }
 
     /// What the region layer is told to open a file of `T` with these options; refuses, at

@@ -21,15 +21,19 @@ use crate::sys::{self, Mapping};
 
 mod bulk;
 mod commit;
+mod group;
 mod growth;
 mod live;
+mod live_group;
 mod open;
 pub(crate) mod rewrite;
 mod write;
 
+pub(crate) use group::{ColumnCommit, ColumnRegion, GroupOptions, GroupRegion};
 pub use growth::MAX_GROWTH_STEP;
 pub(crate) use live::LiveRegion;
-pub(crate) use open::probe;
+pub(crate) use live_group::LiveGroupRegion;
+pub(crate) use open::{probe, Probed};
 
 use bulk::BulkMode;
 use commit::CommitState;

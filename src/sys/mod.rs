@@ -29,7 +29,7 @@ compile_error!(
 pub(crate) mod fault;
 mod mapping;
 
-pub(crate) use mapping::{unmapped, Mapping, UNMAPPED_ALIGN};
+pub(crate) use mapping::{unmapped, BlockMapping, Mapping, UNMAPPED_ALIGN};
 
 #[cfg(unix)]
 mod errno;
@@ -316,6 +316,41 @@ impl File {
         Ok(())
     }
 
+    /// Reserves disk blocks for bytes `offset..offset + len`, which lie within the file (a
+    /// hole that `ftruncate` left), without changing its size: `fallocate` where the file
+    /// system has it, else zeros written over the range (after asking the file system for
+    /// the free space, as [`allocate`](Self::allocate) does). A full disk is an error here,
+    /// never a `SIGBUS` on a later store into the range. The range must hold nothing that
+    /// matters: where `fallocate` is missing its bytes become zeros.
+    pub(crate) fn reserve_range(&self, offset: u64, len: u64) -> Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        match fault::check(Op::Allocate, "fallocate").and_then(|()| self.0.fallocate(offset, len)) {
+            Err(e) if e.raw_os_error().is_some_and(imp::fallocate_missing) => {
+                if self.0.free_bytes().is_some_and(|free| free < len) {
+                    return Err(os_error(imp::ENOSPC, "write (reserve blocks)"));
+                }
+                let end = offset + len;
+                let mut at = offset;
+                while at < end {
+                    let n = (end - at).min(ZEROS.len() as u64) as usize;
+                    self.write_all_at(&ZEROS[..n], at)?;
+                    at += n as u64;
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Another descriptor of the same open file (`fcntl(F_DUPFD_CLOEXEC)`): it shares the
+    /// `flock` lock, which stays held until it is unlocked or every descriptor is closed.
+    pub(crate) fn duplicate(&self) -> Result<File> {
+        fault::check(Op::Open, "dup")?;
+        Ok(File(self.0.duplicate()?))
+    }
+
     /// Writes all of `buf` at `offset` followed by `zeros` zero bytes, as one `pwritev` where
     /// the kernel has it (Linux, Android; elsewhere two writes). One call matters: Linux sizes
     /// each new page-cache folio from the length of the write that creates it, so a write that
@@ -556,6 +591,32 @@ unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
     fault::check(Op::Map, "mmap")?;
     // SAFETY: the caller's bullets are this function's, forwarded unchanged.
     unsafe { imp::map(&file.0, len, writable) }
+}
+
+/// Maps `blocks` (file offset, length) of `file` end to end, at an address that is a
+/// multiple of `align`: reserves the range, then `mmap(MAP_SHARED | MAP_FIXED)` of each
+/// block into it. Unmapped with [`unmap`] of the whole length.
+///
+/// # Safety
+///
+/// * Every offset and length is a multiple of the page size, the total is above 0, and
+///   `align` is a power of two at least the page size.
+/// * The caller never touches bytes of a block at or past the file's current size, and
+///   unmaps the result with [`unmap`] exactly once.
+unsafe fn map_blocks(
+    file: &File,
+    blocks: &[(u64, usize)],
+    writable: bool,
+    align: usize,
+) -> Result<NonNull<u8>> {
+    fault::check(Op::Map, "mmap")?;
+    // SAFETY: the caller's bullets are this function's, forwarded unchanged.
+    unsafe { imp::map_blocks(&file.0, blocks, writable, align) }
+}
+
+/// `sched_yield()`: lets another thread run, while waiting for one that holds a spin lock.
+pub(crate) fn yield_now() {
+    imp::yield_now();
 }
 
 /// `munmap(ptr, len)`.

@@ -242,6 +242,13 @@ impl File {
             .map_err(|e| err(e, "fallocate"))
     }
 
+    /// `fcntl(F_DUPFD_CLOEXEC)`: another descriptor of the same open file description
+    /// (the same offset, flags and `flock` lock).
+    pub fn duplicate(&self) -> Result<File> {
+        let fd = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0).map_err(|e| err(e, "dup"))?;
+        Ok(File { fd })
+    }
+
     /// The bytes free on the file system (`fstatvfs`: free blocks, those reserved for root
     /// included, times the fragment size), or `None` when it does not say.
     pub fn free_bytes(&self) -> Option<u64> {
@@ -478,6 +485,11 @@ pub fn page_size() -> usize {
     rustix::param::page_size()
 }
 
+/// `sched_yield()`.
+pub fn yield_now() {
+    rustix::thread::sched_yield();
+}
+
 /// `getpid()`.
 pub fn process_id() -> u32 {
     rustix::process::getpid()
@@ -517,6 +529,75 @@ pub unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>
     }
     .map_err(|e| err(e, "mmap"))?;
     NonNull::new(p.cast::<u8>()).ok_or(Error::new(ErrorKind::Io, "mmap returned NULL"))
+}
+
+/// Maps `blocks` (file offset, length) of `file` end to end at one address that is a
+/// multiple of `align`: reserves the whole range with an inaccessible anonymous mapping, then
+/// maps each block over its part of it (`MAP_FIXED`). The result is unmapped as one range.
+///
+/// # Safety
+///
+/// * Every offset and length is a multiple of the page size, the total is above 0, and
+///   `align` is a power of two and a multiple of the page size.
+/// * The caller never touches bytes of a block at or past the file's current size, and
+///   unmaps the result with [`unmap`] (the total length) exactly once.
+pub unsafe fn map_blocks(
+    file: &File,
+    blocks: &[(u64, usize)],
+    writable: bool,
+    align: usize,
+) -> Result<NonNull<u8>> {
+    let total: usize = blocks.iter().map(|b| b.1).sum();
+    debug_assert!(total > 0 && align.is_power_of_two());
+    let reserve = total
+        .checked_add(align)
+        .ok_or(Error::new(ErrorKind::CapacityOverflow, "mapping too large"))?;
+    // SAFETY: a new inaccessible mapping at an address the kernel picks overlaps no Rust
+    // object; it is trimmed and filled below, and unmapped on every error path.
+    let base = unsafe {
+        mm::mmap_anonymous(
+            ptr::null_mut(),
+            reserve,
+            ProtFlags::empty(),
+            MapFlags::PRIVATE,
+        )
+    }
+    .map_err(|e| err(e, "mmap (reserve)"))?
+    .cast::<u8>();
+    let lead = (align - (base as usize) % align) % align;
+    // SAFETY: `lead + total <= reserve`: `start` lies in the reservation just made.
+    let start = unsafe { base.add(lead) };
+    // SAFETY: the ranges before `start` and after `start + total` are the reservation's own
+    // (`lead + total <= reserve`), which nothing else uses; unmapping them trims it to the
+    // aligned range the blocks fill.
+    unsafe {
+        if lead > 0 {
+            let _ = mm::munmap(base.cast::<c_void>(), lead);
+        }
+        let _ = mm::munmap(start.add(total).cast::<c_void>(), reserve - lead - total);
+    }
+    let mut at = 0;
+    for &(offset, len) in blocks {
+        // SAFETY: `start + at .. + len` lies in the reservation, which only this function
+        // refers to: MAP_FIXED replaces part of it with the block.
+        let mapped = unsafe {
+            mm::mmap(
+                start.add(at).cast::<c_void>(),
+                len,
+                prot(writable),
+                MapFlags::SHARED | MapFlags::FIXED,
+                file.fd.as_fd(),
+                offset,
+            )
+        };
+        if let Err(e) = mapped {
+            // SAFETY: the whole range is this function's (reservation and blocks).
+            unsafe { unmap(NonNull::new_unchecked(start), total) };
+            return Err(err(e, "mmap"));
+        }
+        at += len;
+    }
+    NonNull::new(start).ok_or(Error::new(ErrorKind::Io, "mmap returned NULL"))
 }
 
 /// `munmap(ptr, len)`.

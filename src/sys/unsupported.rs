@@ -77,6 +77,9 @@ impl File {
     pub fn free_bytes(&self) -> Option<u64> {
         None
     }
+    pub fn duplicate(&self) -> Result<File> {
+        Err(unsupported())
+    }
     pub fn set_no_cow(&self) {}
     pub fn fs_facts(&self) -> FsFacts {
         FsFacts::UNKNOWN
@@ -137,6 +140,21 @@ pub fn process_id() -> u32 {
 pub unsafe fn map(_file: &File, _len: usize, _writable: bool) -> Result<NonNull<u8>> {
     Err(unsupported())
 }
+
+/// # Safety
+///
+/// None needed: it always fails.
+pub unsafe fn map_blocks(
+    _file: &File,
+    _blocks: &[(u64, usize)],
+    _writable: bool,
+    _align: usize,
+) -> Result<NonNull<u8>> {
+    Err(unsupported())
+}
+
+/// Does nothing: there is no other thread to yield to on a target that cannot open files.
+pub fn yield_now() {}
 
 /// # Safety
 ///

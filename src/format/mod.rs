@@ -34,6 +34,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub(crate) mod group;
+
 /// Size of the header page; element data starts here.
 pub(crate) const HEADER_SIZE: usize = 4096;
 /// Byte offset of element 0 in the file (the header occupies the bytes before it).
@@ -105,6 +107,48 @@ fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     hash
+}
+
+/// Reads the fields every version begins with, in the order `docs/design.md` gives: format
+/// magic (`BadMagic`), endianness marker (`WrongEndianness` when byte-swapped and `foreign`
+/// is false, `Corrupt` when neither order), and returns the byte order and format version.
+fn decode_prefix(buf: &[u8], foreign: bool) -> Result<(ByteOrder, u32)> {
+    if buf.len() >= 8 && buf[..8] != FORMAT_MAGIC {
+        return Err(Error::new(ErrorKind::BadMagic, "first 8 bytes"));
+    }
+    if buf.len() < SHARED_LEN {
+        return Err(short(buf));
+    }
+    let marker = ByteOrder::Native.u32_at(buf, OFF_ENDIAN);
+    let order = if marker == ENDIAN_MARKER {
+        ByteOrder::Native
+    } else if marker == ENDIAN_MARKER.swap_bytes() {
+        if !foreign {
+            return Err(Error::new(
+                ErrorKind::WrongEndianness,
+                "endianness marker is byte-swapped",
+            ));
+        }
+        ByteOrder::Swapped
+    } else {
+        return Err(Error::mismatch(
+            ErrorKind::Corrupt,
+            "endianness marker",
+            u64::from(marker),
+            u64::from(ENDIAN_MARKER),
+        ));
+    };
+    Ok((order, order.u32_at(buf, OFF_FORMAT_VERSION)))
+}
+
+/// A format version this build does not read.
+fn unsupported(version: u32) -> Error {
+    Error::mismatch(
+        ErrorKind::UnsupportedFormatVersion,
+        "format version",
+        u64::from(version),
+        u64::from(FORMAT_VERSION),
+    )
 }
 
 /// The byte order a file's integers (checksums included) are stored in.
@@ -332,41 +376,12 @@ impl Header {
     /// (its [`order`](Self::order) says so); all its integers and checksums are in that
     /// order, as stored.
     pub(crate) fn decode(buf: &[u8], foreign: bool) -> Result<Header> {
-        if buf.len() >= 8 && buf[..8] != FORMAT_MAGIC {
-            return Err(Error::new(ErrorKind::BadMagic, "first 8 bytes"));
-        }
-        if buf.len() < SHARED_LEN {
-            return Err(short(buf));
-        }
-        let marker = ByteOrder::Native.u32_at(buf, OFF_ENDIAN);
-        let order = if marker == ENDIAN_MARKER {
-            ByteOrder::Native
-        } else if marker == ENDIAN_MARKER.swap_bytes() {
-            if !foreign {
-                return Err(Error::new(
-                    ErrorKind::WrongEndianness,
-                    "endianness marker is byte-swapped",
-                ));
-            }
-            ByteOrder::Swapped
-        } else {
-            return Err(Error::mismatch(
-                ErrorKind::Corrupt,
-                "endianness marker",
-                u64::from(marker),
-                u64::from(ENDIAN_MARKER),
-            ));
-        };
-        match order.u32_at(buf, OFF_FORMAT_VERSION) {
+        let (order, version) = decode_prefix(buf, foreign)?;
+        match version {
             1 => v1::decode(buf, order),
             2 => v2::decode(buf, order),
             // A format v3 joins here: `3 => v3::decode(buf, order),`.
-            other => Err(Error::mismatch(
-                ErrorKind::UnsupportedFormatVersion,
-                "format version",
-                u64::from(other),
-                u64::from(FORMAT_VERSION),
-            )),
+            other => Err(unsupported(other)),
         }
     }
 
@@ -605,23 +620,23 @@ mod v1 {
 mod v2 {
     use super::*;
 
-    const OFF_APP_VERSION: usize = OFF_FORMAT_VERSION + 4;
-    const OFF_USIZE_WIDTH: usize = OFF_APP_VERSION + 4;
-    const OFF_KIND: usize = OFF_USIZE_WIDTH + 4;
-    const OFF_COLUMNS: usize = OFF_KIND + 4;
-    const OFF_DATA_OFFSET: usize = OFF_COLUMNS + 4;
-    const OFF_BLOCK: usize = OFF_DATA_OFFSET + 8;
+    pub(super) const OFF_APP_VERSION: usize = OFF_FORMAT_VERSION + 4;
+    pub(super) const OFF_USIZE_WIDTH: usize = OFF_APP_VERSION + 4;
+    pub(super) const OFF_KIND: usize = OFF_USIZE_WIDTH + 4;
+    pub(super) const OFF_COLUMNS: usize = OFF_KIND + 4;
+    pub(super) const OFF_DATA_OFFSET: usize = OFF_COLUMNS + 4;
+    pub(super) const OFF_BLOCK: usize = OFF_DATA_OFFSET + 8;
     /// Column `c`'s element size, alignment and fingerprint (8 bytes each) start here.
-    const OFF_COLUMN0: usize = OFF_BLOCK + 8;
+    pub(super) const OFF_COLUMN0: usize = OFF_BLOCK + 8;
     /// Bytes per column: element size, alignment, fingerprint.
-    const COLUMN_LEN: usize = 24;
+    pub(super) const COLUMN_LEN: usize = 24;
     /// `kind` of a vector file.
     pub(super) const KIND_VECTOR: u32 = 0;
     /// `kind` of a commit group's file.
     pub(super) const KIND_GROUP: u32 = 1;
 
     /// Where the header checksum lies for `columns` columns (the fixed fields end there).
-    const fn sum_at(columns: usize) -> usize {
+    pub(super) const fn sum_at(columns: usize) -> usize {
         OFF_COLUMN0 + COLUMN_LEN * columns
     }
 
@@ -737,7 +752,16 @@ pub(crate) fn is_interrupted_creation(buf: &[u8], file_size: u64, layout: &Layou
         sum: v1::encode_fixed(&mut [0u8; HEADER_SIZE], layout),
         ..v2
     };
-    [v2.encode(), v1.encode()].iter().any(|page| {
+    torn_copy_of(buf, file_size, &[v2.encode(), v1.encode()])
+}
+
+/// Whether a file of `file_size` bytes whose first bytes are `buf` is exactly one page long
+/// and, sector by sector, either zero or the same sector of one of `pages`.
+fn torn_copy_of(buf: &[u8], file_size: u64, pages: &[[u8; HEADER_SIZE]]) -> bool {
+    if file_size != HEADER_SIZE as u64 || buf.len() != HEADER_SIZE {
+        return false;
+    }
+    pages.iter().any(|page| {
         buf.chunks(SECTOR)
             .zip(page.chunks(SECTOR))
             .all(|(got, new)| got.iter().all(|&b| b == 0) || got == &new[..got.len()])
