@@ -14,7 +14,8 @@
 //! the capacity from 1 GiB to 2 GiB in one step, 6 random reads, 7 scan after reopen, 8 block
 //! reservation where `fallocate` is missing, 9 converting a file of the other byte order
 //! (issue 10) against `cp`, 10 appends with a durable commit every batch, 11 live readers
-//! (refresh, commit-to-visible latency, scan; issue 9). Every table prints median,
+//! (refresh, commit-to-visible latency, scan; issue 9), 12 commit groups of 8 columns
+//! against one wide vector, 8 vectors and vecdb (issue 19). Every table prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
@@ -23,6 +24,7 @@ mod chart;
 mod commits;
 mod common;
 mod convert;
+mod groups;
 mod growth;
 mod handrolled;
 mod live;
@@ -42,12 +44,12 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,11] \
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,12] \
                      [--sizes N,N (elements for scenarios 1 and 2)] [--files N,N (elements \
                      of the S3/S4/S6 files)] [--scan N (elements for scenario 7)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 11;
+const LAST: u32 = 12;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
@@ -271,6 +273,10 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         live::run(ctx, &mut report)?;
         took.say("S11");
     }
+    if ctx.wants(12) {
+        groups::run(ctx, &mut report)?;
+        took.say("S12");
+    }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
         println!("\n{side}");
@@ -384,7 +390,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "12"])).is_err());
+        assert!(parse(&args(&["--only", "13"])).is_err());
         assert!(parse(&args(&["--only", "7,8,9,10,11"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());

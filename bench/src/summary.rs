@@ -567,6 +567,59 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
             lib.is_finite(),
         ));
     }
+    // Issue 19: commit groups.
+    {
+        use crate::groups::{self as gr, names as gn};
+        let n = fmt_count(gr::rows(ctx));
+        for (key, shape, group, wide, eight, vdb) in [
+            (
+                gr::KEY_BULK,
+                format!("{n} rows"),
+                gn::GROUP,
+                gn::WIDE,
+                gn::EIGHT,
+                gn::VDB8,
+            ),
+            (
+                gr::KEY_ONE,
+                "1 row".to_string(),
+                gn::GROUP1,
+                gn::WIDE1,
+                gn::EIGHT1,
+                gn::VDB81,
+            ),
+        ] {
+            let g = median(r, key, group);
+            out.push(at_most(
+                format!("S12 group of 8 u64 columns, {shape} + sync, vs (a) MmapedVec<[u64; 8]>"),
+                ratio(r, key, group, wide),
+                1.3,
+                format!("{} vs {}", fmt_time(g), fmt_time(median(r, key, wide))),
+            ));
+            for (other, label) in [
+                (eight, "(b) 8 vectors synced"),
+                (vdb, "(c) vecdb, 8 vectors"),
+            ] {
+                out.push(at_most(
+                    format!("S12 group, {shape} + sync, vs {label}"),
+                    ratio(r, key, group, other),
+                    1.0,
+                    format!("{} vs {}", fmt_time(g), fmt_time(median(r, key, other))),
+                ));
+            }
+        }
+        let ns = r.figure(gr::KEY_REFRESH);
+        out.push(Target {
+            what: "S12c LiveGroup::refresh with nothing new".into(),
+            goal: "< 20 ns".into(),
+            measured: if ns.is_finite() {
+                format!("{ns:.1} ns")
+            } else {
+                "-".into()
+            },
+            met: ns.is_finite().then_some(ns < 20.0),
+        });
+    }
     out
 }
 
@@ -599,7 +652,7 @@ pub fn render(ctx: &Ctx, r: &Report) -> String {
     let missed = ts.iter().filter(|t| t.met == Some(false)).count();
     let figures = ts.iter().filter(|t| t.goal == INFO).count();
     format!(
-        "## Summary: targets of issues 4, 8, 9, 10 and 13 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
+        "## Summary: targets of issues 4, 8, 9, 10, 13 and 19 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
         crate::os::utc_now(),
         crate::os::cpu_model(),
         crate::os::fs_type(&ctx.dir),

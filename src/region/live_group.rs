@@ -103,15 +103,24 @@ impl LiveGroupRegion {
     /// nothing was committed since the last call.
     #[inline]
     pub(crate) fn refresh(&mut self) -> Result<bool> {
-        if self.header.len() != 0 && self.view.unchanged(&self.read_words()) {
+        if self.header.len() != 0 && self.view.unchanged_seqs(self.read_seqs()) {
             return Ok(false);
         }
         self.refresh_slow()
     }
 
-    #[inline]
-    fn read_words(&self) -> [[u64; gf::SLOT_WORDS]; 2] {
-        [self.read_slot(0), self.read_slot(1)]
+    /// Both slots' sequence words (the fast path compares only those:
+    /// `View::unchanged_seqs`), loaded from the mapped header, then an acquire fence.
+    #[inline(always)]
+    fn read_seqs(&self) -> [u64; 2] {
+        debug_assert!(self.header.len() >= HEADER_SIZE);
+        let base = self.header.ptr().as_ptr();
+        // SAFETY: the header page is mapped; both words lie 8-byte aligned inside it.
+        let seqs = [0, 1].map(|i| unsafe {
+            core::ptr::read_volatile(base.add(gf::slot_word_offset(i, 0)).cast::<u64>())
+        });
+        fence(Ordering::Acquire);
+        seqs
     }
 
     /// Slot `i`'s words, loaded from the mapped header page, then an acquire fence.
