@@ -46,6 +46,12 @@ pub enum FileKind {
     Vector,
     /// A commit group ([`Group`](crate::Group)): several columns, one commit record.
     Group,
+    /// A file that holds no commit yet: empty, or the remains of a creation that a crash
+    /// interrupted (`docs/design.md`, "Creation", has the one rule that every open and
+    /// `inspect` apply). A writer's `open` creates its vector or group in it; read-only and
+    /// live opens see it empty. Every other field is zero (format version 0, no columns,
+    /// both slots blank).
+    Uncreated,
 }
 
 /// One column of a file as [`inspect`] reports it: a vector's one column, or each of a
@@ -189,6 +195,16 @@ impl FileInfo {
         &self.columns[..self.column_count.min(MAX_COLUMNS)]
     }
 
+    /// Whether an open falls back to the older commit: the slot that is not the winner is
+    /// damaged (its checksum fails) and the sequence number it shows, untrusted, is above the
+    /// winner's, so it was the newest commit (as
+    /// [`OpenReport::older_commit`](crate::OpenReport::older_commit) says after an open).
+    #[must_use]
+    pub fn opens_to_older_commit(&self) -> bool {
+        let other = &self.slots[1 - self.winner.min(1)];
+        !other.valid && !other.blank && other.sequence > self.current().sequence
+    }
+
     /// The generation of the winning commit: its sequence number less one (a group's
     /// [`generation`](crate::Group::generation); for a vector, the commits since creation).
     #[must_use]
@@ -249,9 +265,12 @@ impl FileInfo {
 ///   file), [`ErrorKind::UnsupportedFormatVersion`], and
 ///   [`ErrorKind::Corrupt`] for a bad header checksum or data offset, an element size of 0
 ///   or an alignment that is not a power of two up to 4096, no valid commit slot, or a
-///   committed length that does not fit in the file. A file shorter than its header is
-///   `Corrupt` too, including a zero-length file and the remains of an interrupted creation:
-///   they hold no commit yet (`open` for writing treats them as a new file).
+///   committed length that does not fit in the file. A file shorter than its header (and not
+///   empty) is `Corrupt` too.
+///
+/// An empty file, and the remains of a creation that a crash interrupted, hold no commit
+/// yet: they are reported as [`FileKind::Uncreated`], as every open treats them (a writer
+/// creates its vector or group there; `docs/design.md`, "Creation", has the rule).
 ///
 /// # Examples
 ///
@@ -274,7 +293,29 @@ impl FileInfo {
 pub fn inspect(path: impl PathArg) -> Result<FileInfo> {
     let probe = path.with_c_path(region::probe)?;
     let mut columns = [ColumnInfo::NONE; MAX_COLUMNS];
+    let blank = SlotInfo {
+        sequence: 0,
+        len: 0,
+        lens: [0; MAX_COLUMNS],
+        valid: false,
+        blank: true,
+    };
     let (kind, version, order, identity, column_count, slots) = match probe.header {
+        Probed::Uncreated => (
+            FileKind::Uncreated,
+            0,
+            format::ByteOrder::Native,
+            format::Layout {
+                app_magic: [0; 8],
+                app_version: 0,
+                usize_width: 0,
+                elem_size: 0,
+                elem_align: 0,
+                elem_fingerprint: 0,
+            },
+            0,
+            [blank; 2],
+        ),
         Probed::Vector(h) => {
             let l = h.layout;
             let slots = h.slots().map(|s| {

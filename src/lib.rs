@@ -110,6 +110,7 @@ mod options;
 mod path;
 mod pod;
 mod region;
+mod report;
 mod sidecar;
 mod slice;
 mod slots;
@@ -130,6 +131,7 @@ pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
 pub use pod::{Pod, SwapBytes};
 pub use region::MAX_GROWTH_STEP;
+pub use report::OpenReport;
 pub use slice::MmapedSlice;
 pub use vec::{Drain, MmapedVec};
 

@@ -108,7 +108,8 @@ impl OpenOptions {
     ///
     /// # Errors
     ///
-    /// `NotFound`, `PermissionDenied` (also when `<file>-live` is missing and cannot be
+    /// `NotFound` (unless [`wait_for_file(true)`](Self::wait_for_file): it then waits for the
+    /// file), `PermissionDenied` (also when `<file>-live` is missing and cannot be
     /// created, as in a read-only directory before any writer opened the file),
     /// `NotARegularFile` (also for a `<file>-live` that is not a regular file),
     /// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath) (a name too long to append
@@ -136,7 +137,8 @@ impl OpenOptions {
     /// ```
     pub fn open_live<T: Pod>(&self, path: impl PathArg) -> Result<LiveReader<T>> {
         let layout = self.region_options::<T>(false).layout;
-        path.with_c_path(|p| LiveReader::open(p, layout))
+        let wait = self.waits_for_file();
+        path.with_c_path(|p| crate::region::wait_for_file(wait, || LiveReader::open(p, layout)))
     }
 }
 
@@ -336,6 +338,43 @@ impl<T: Pod> LiveReader<T> {
         (0..self.len()).map(move |i| {
             // SAFETY: every index of `0..len` lies in the mapping, aligned (as in `get`), and
             // the borrow of `self` keeps the mapping in place.
+            unsafe { load(self.data().add(i)) }
+        })
+    }
+
+    /// An iterator over copies of elements `start..len`, read as [`get`](Self::get) reads
+    /// them: what `iter().skip(start)` yields, without reading the skipped elements (a tailer
+    /// that reads what is new since last time). Empty when `start >= len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("live-iter_from.bin");
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// writer.extend_from_slice(&[1, 2, 3])?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// let seen = reader.len();
+    /// writer.extend_from_slice(&[4, 5])?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// assert_eq!(reader.iter_from(seen).collect::<Vec<_>>(), [4, 5]); // only the new ones
+    /// assert_eq!(reader.iter_from(99).count(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn iter_from(
+        &self,
+        start: usize,
+    ) -> impl DoubleEndedIterator<Item = T> + ExactSizeIterator + core::iter::FusedIterator + '_
+    {
+        (start.min(self.len())..self.len()).map(move |i| {
+            // SAFETY: every index of `start..len` lies in the mapping, aligned (as in `get`),
+            // and the borrow of `self` keeps the mapping in place.
             unsafe { load(self.data().add(i)) }
         })
     }

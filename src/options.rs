@@ -39,6 +39,7 @@ pub struct OpenOptions {
     copy_on_write: bool,
     huge_pages: bool,
     commit_on_drop: bool,
+    wait_for_file: bool,
 }
 
 impl Default for OpenOptions {
@@ -79,6 +80,7 @@ impl OpenOptions {
             copy_on_write: false,
             huge_pages: false,
             commit_on_drop: true,
+            wait_for_file: false,
         }
     }
 
@@ -222,6 +224,45 @@ impl OpenOptions {
     pub fn wait_for_lock(&mut self, wait: bool) -> &mut Self {
         self.wait_for_lock = wait;
         self
+    }
+
+    /// Whether a live open ([`open_live`](Self::open_live),
+    /// [`open_group_live`](Self::open_group_live)) waits for a missing file to appear
+    /// (default `false`: `NotFound` at once). With `true` it looks for the file again every
+    /// 10 ms until a writer has created it (or a directory of the path), so that a tailer
+    /// started before its writer needs no retry loop of its own; it then opens as usual (a
+    /// file created but not committed yet opens empty, and `refresh` sees the first commit).
+    /// Other opens ignore it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("late.bin");
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let writer_path = path.clone();
+    /// let writer = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(50));
+    ///     let mut v = MmapedVec::<u64>::open(&writer_path)?; // created now
+    ///     v.push(7)?;
+    ///     v.close()
+    /// });
+    /// let mut reader = OpenOptions::new().wait_for_file(true).open_live::<u64>(&path)?;
+    /// writer.join().expect("the writer panicked")?;
+    /// reader.refresh()?;
+    /// assert_eq!(reader.get(0), Some(7));
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_file(&mut self, wait: bool) -> &mut Self {
+        self.wait_for_file = wait;
+        self
+    }
+
+    /// [`wait_for_file`](Self::wait_for_file)'s value.
+    pub(crate) fn waits_for_file(&self) -> bool {
+        self.wait_for_file
     }
 
     /// The permission bits of a new file, before the umask (default `0o600`: the owner

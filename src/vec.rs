@@ -1418,6 +1418,31 @@ impl<T: Pod> MmapedVec<T> {
         self.raw.raw().file_len()
     }
 
+    /// What the open found beyond the commit it opened to: whether it fell back to the
+    /// older commit because the newest commit slot was damaged, whether the other slot is
+    /// damaged, whether the file was created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-open_report.bin");
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// assert!(v.open_report().created);
+    /// v.push(1)?;
+    /// v.close()?;
+    /// let v = MmapedVec::<u64>::open(&path)?;
+    /// assert!(!v.open_report().older_commit); // opened to the newest commit
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn open_report(&self) -> crate::report::OpenReport {
+        self.raw.raw().open_report()
+    }
+
     /// Commits: when it returns `Ok`, every element below [`len`](Self::len) and the length
     /// are durable on disk, and a reopen after any crash shows at least this state.
     ///

@@ -603,13 +603,6 @@ pub(crate) fn check_blocks(
     Ok(())
 }
 
-/// Whether a file whose first bytes are `buf` is the remains of an interrupted creation of a
-/// group of `layout`: exactly one header page long, each sector zero or that of a new header
-/// (as [`super::is_interrupted_creation`] says for a vector).
-pub(crate) fn is_interrupted_creation(buf: &[u8], file_size: u64, layout: &GroupLayout) -> bool {
-    super::torn_copy_of(buf, file_size, &[GroupHeader::new(*layout).encode()])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -668,16 +661,6 @@ mod tests {
         d.layout.check(&layout()).unwrap();
         let (which, slot) = d.committed(HEADER_SIZE as u64).unwrap();
         assert_eq!((which, slot.seq, slot.lens), (0, 1, [0; MAX_COLUMNS]));
-        assert!(is_interrupted_creation(
-            &page,
-            HEADER_SIZE as u64,
-            &layout()
-        ));
-        assert!(!is_interrupted_creation(
-            &page,
-            2 * HEADER_SIZE as u64,
-            &layout()
-        ));
     }
 
     #[test]

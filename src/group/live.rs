@@ -20,7 +20,8 @@ impl OpenOptions {
     ///
     /// # Errors
     ///
-    /// `NotFound` when the file is missing; the format errors of
+    /// `NotFound` when the file is missing (unless
+    /// [`wait_for_file(true)`](OpenOptions::wait_for_file)); the format errors of
     /// [`open_group`](Self::open_group).
     ///
     /// # Examples
@@ -43,7 +44,10 @@ impl OpenOptions {
     pub fn open_group_live<C: Columns>(&self, path: impl PathArg) -> Result<LiveGroup<C>> {
         let id = self.region_options::<u8>(false).layout;
         let layout = C::layout(id.app_magic, id.app_version);
-        let region = path.with_c_path(|p| LiveGroupRegion::open(p, layout))?;
+        let wait = self.waits_for_file();
+        let region = path.with_c_path(|p| {
+            crate::region::wait_for_file(wait, || LiveGroupRegion::open(p, layout))
+        })?;
         Ok(LiveGroup {
             region,
             _marker: PhantomData,
@@ -166,6 +170,23 @@ impl<T: Pod> LiveColumn<'_, T> {
         (0..self.len).map(move |i| {
             // SAFETY: every index below `len` lies in the mapped blocks, aligned (as in `get`).
             unsafe { load(self.data.add(i)) }
+        })
+    }
+}
+
+impl<'a, T: Pod> LiveColumn<'a, T> {
+    /// An iterator over copies of elements `start..len`: `iter().skip(start)` without reading
+    /// the skipped elements. Empty when `start >= len`.
+    pub fn iter_from(
+        &self,
+        start: usize,
+    ) -> impl DoubleEndedIterator<Item = T> + ExactSizeIterator + core::iter::FusedIterator + 'a
+    {
+        let (data, len) = (self.data, self.len);
+        (start.min(len)..len).map(move |i| {
+            // SAFETY: every index below `len` lies in the mapped blocks, aligned (as in
+            // `get`); the lifetime `'a` is the borrow of the reader that keeps them mapped.
+            unsafe { load(data.add(i)) }
         })
     }
 }

@@ -275,6 +275,14 @@ impl<C: Columns> Group<C> {
         self.region.generation()
     }
 
+    /// What the open found beyond the commit it opened to (as
+    /// [`MmapedVec::open_report`]): whether it fell back to the older generation because the
+    /// newest commit record was damaged.
+    #[must_use]
+    pub fn open_report(&self) -> crate::report::OpenReport {
+        self.region.open_report()
+    }
+
     /// Commits every column at once: when it returns `Ok`, every column's elements below its
     /// length and every length are durable, and a reopen after any crash shows at least this
     /// generation. The steps and why a crash at any instant leaves generation G or G + 1:
@@ -452,6 +460,12 @@ impl<C: Columns> GroupSlice<C> {
     #[must_use]
     pub fn generation(&self) -> u64 {
         self.region.generation()
+    }
+
+    /// What the open found beyond the commit it opened to (as [`Group::open_report`]).
+    #[must_use]
+    pub fn open_report(&self) -> crate::report::OpenReport {
+        self.region.open_report()
     }
 
     /// Column `k`'s elements.

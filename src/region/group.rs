@@ -102,6 +102,8 @@ pub(crate) struct GroupRegion {
     owner: Owner,
     /// `close` already released the lock.
     unlocked: bool,
+    /// What the open found beyond the commit it opened to.
+    report: crate::report::OpenReport,
 }
 
 /// One column's part of a commit: its storage, its length, and the lowest index whose
@@ -126,9 +128,7 @@ impl GroupRegion {
         let (file, page) = open_locked(path, &how, opts.write, opts.wait_for_lock)?;
         let size = page.file_size;
         let bytes = page.bytes();
-        let is_new = size == 0
-            || (gf::is_interrupted_creation(bytes, size, &opts.layout)
-                && GroupHeader::decode(bytes, false).map_or(true, |h| h.winner().is_none()));
+        let is_new = crate::format::is_uncreated(bytes, size);
         let header = GroupHeader::new(opts.layout);
         let mut region = GroupRegion {
             file,
@@ -149,6 +149,7 @@ impl GroupRegion {
             token: NEXT_TOKEN.fetch_add(1, Ordering::Relaxed),
             owner: Owner::current(),
             unlocked: false,
+            report: crate::report::OpenReport::CREATED,
         };
         if is_new {
             if opts.write {
@@ -161,6 +162,10 @@ impl GroupRegion {
         header.layout.check(&opts.layout)?;
         let (winner, committed) = header.committed(size)?;
         let other = header.slots()[1 - winner];
+        region.report = crate::report::OpenReport::of_slots(
+            committed.seq,
+            (other.valid, other.blank, other.slot.seq),
+        );
         region.header = header;
         region.committed = committed;
         region.next_slot = 1 - winner;
@@ -230,6 +235,11 @@ impl GroupRegion {
     pub(crate) fn committed_len(&self, k: usize) -> usize {
         // Exact: validated to lie in blocks within the file (so below `isize::MAX` bytes).
         self.committed.lens[k] as usize
+    }
+
+    /// What the open found beyond the commit it opened to.
+    pub(crate) fn open_report(&self) -> crate::report::OpenReport {
+        self.report
     }
 
     /// The generation of the commit: its sequence number less one (0 for a new group).

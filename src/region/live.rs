@@ -183,17 +183,13 @@ impl LiveRegion {
         if size == 0 || got == 0 {
             return Ok(false); // Not created yet.
         }
-        let interrupted = || format::is_interrupted_creation(page, size, &self.layout);
-        let header = match Header::decode(page, false) {
-            Ok(h) => h,
-            // A writer is writing the header now, or died doing so.
-            Err(_) if interrupted() => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        header.layout.check(&self.layout)?;
-        if header.winner().is_none() && interrupted() {
+        if crate::format::is_uncreated(page, size) {
+            // A writer is creating it now, or died doing so (`format::is_uncreated`): no
+            // commit yet, whatever layout its first sector shows.
             return Ok(false);
         }
+        let header = Header::decode(page, false)?;
+        header.layout.check(&self.layout)?;
         if size < HEADER_SIZE as u64 {
             return Err(Error::value(
                 ErrorKind::Corrupt,

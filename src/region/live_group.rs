@@ -164,16 +164,14 @@ impl LiveGroupRegion {
         if size == 0 || got == 0 {
             return Ok(false); // Not created yet.
         }
-        let interrupted = || gf::is_interrupted_creation(page, size, &self.layout);
-        let header = match GroupHeader::decode(page, false) {
-            Ok(h) => h,
-            Err(_) if interrupted() => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        header.layout.check(&self.layout)?;
-        if header.winner().is_none() && interrupted() {
+        // A writer is creating it now, or died doing so (`format::is_uncreated`).
+        if crate::format::is_uncreated(page, size) {
+            // A writer is creating it now, or died doing so (`format::is_uncreated`): no
+            // commit yet, whatever layout its first sector shows.
             return Ok(false);
         }
+        let header = GroupHeader::decode(page, false)?;
+        header.layout.check(&self.layout)?;
         self.header.remap(&self.file, HEADER_SIZE)?;
         let mut view = View::new(header.checksum(), gf::slot_words_valid);
         let step = view.examine(

@@ -102,6 +102,8 @@ pub(crate) struct RawRegion {
     owner: Owner,
     /// `close` already released the lock: `Drop` need not `flock(LOCK_UN)` again.
     unlocked: bool,
+    /// What the open found beyond the commit it opened to.
+    report: crate::report::OpenReport,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; `data` is only an address
@@ -143,6 +145,20 @@ impl Owner {
     }
 }
 
+/// Runs `open` until it returns something other than `NotFound`, sleeping
+/// [`limits::WAIT_FOR_FILE_POLL_MS`](crate::limits::WAIT_FOR_FILE_POLL_MS) between tries,
+/// when `wait` (`OpenOptions::wait_for_file`); once otherwise.
+pub(crate) fn wait_for_file<R>(wait: bool, mut open: impl FnMut() -> Result<R>) -> Result<R> {
+    loop {
+        match open() {
+            Err(e) if wait && e.kind() == ErrorKind::NotFound => {
+                sys::sleep_ms(crate::limits::WAIT_FOR_FILE_POLL_MS)
+            }
+            other => return other,
+        }
+    }
+}
+
 impl RawRegion {
     /// Element capacity of the mapping.
     #[inline]
@@ -165,6 +181,11 @@ impl RawRegion {
     /// The file size in bytes (as the region last set or read it).
     pub(crate) fn file_len(&self) -> u64 {
         self.file_len
+    }
+
+    /// What the open found beyond the commit it opened to.
+    pub(crate) fn open_report(&self) -> crate::report::OpenReport {
+        self.report
     }
 
     /// Records what derives from the mapping after it changed: the element pointer and the

@@ -106,6 +106,9 @@ pub(crate) enum Probed {
     Vector(Header),
     /// A commit group's header.
     Group(GroupHeader),
+    /// No commit yet: an empty file, or the remains of an interrupted creation
+    /// (`format::is_uncreated`).
+    Uncreated,
 }
 
 /// What [`probe`] finds in a file.
@@ -124,6 +127,9 @@ pub(crate) struct Probe {
 /// commit against the file size: a vector's first, then, when the file holds a group, a
 /// group's.
 fn decode_any(page: &[u8], file_size: u64) -> Result<(Probed, usize)> {
+    if format::is_uncreated(page, file_size) {
+        return Ok((Probed::Uncreated, 0));
+    }
     match Header::decode(page, true) {
         Ok(header) => {
             let (winner, _) = header.committed(file_size)?;
@@ -213,6 +219,14 @@ fn probe_beside_writer(file: &sys::File) -> Result<Probe> {
     loop {
         attempt += 1;
         let got = file.read_at(&mut page, 0)?;
+        if format::is_uncreated(&page[..got], file.stat()?.size) {
+            return Ok(Probe {
+                header: Probed::Uncreated,
+                winner: 0,
+                file_size: file.stat()?.size,
+                fs: file.fs_facts(),
+            });
+        }
         // Foreign files too, as `probe` reads them: their slots in their own byte order.
         match Header::decode(&page[..got], true) {
             Ok(fixed) => {
@@ -274,12 +288,10 @@ impl RawRegion {
         let size = page.file_size;
         let header = page.bytes();
 
-        // A complete header with a valid slot is an existing (empty) vector, even when it
-        // also looks like the remains of a creation: a live reader may have mapped it, so
-        // it is never cut to zero and written again.
-        let is_new = size == 0
-            || (format::is_interrupted_creation(header, size, &opts.layout)
-                && Header::decode(header, false).map_or(true, |h| h.winner().is_none()));
+        // No commit yet (`format::is_uncreated`, the one rule): a new file. A complete header
+        // with a valid slot is an existing (empty) vector: a live reader may have mapped it,
+        // so it is never cut to zero and written again.
+        let is_new = format::is_uncreated(header, size);
         // A writer finds where live readers lock (and where a new file's name is made
         // durable), and creates their lock file there (best effort: without it the writer
         // merely never cuts the file while it cannot tell that no reader is open). Never
@@ -308,6 +320,7 @@ impl RawRegion {
             cut: CutGate::new(place),
             owner: Owner::current(),
             unlocked: false,
+            report: crate::report::OpenReport::CREATED,
         };
         if is_new {
             if !opts.write {
@@ -319,7 +332,12 @@ impl RawRegion {
             // The same validation as `inspect`'s (`probe`), then the comparison with `T`.
             let decoded = Header::decode(header, false)?;
             decoded.layout.check(&opts.layout)?;
-            let (winner, _) = decoded.committed(size)?;
+            let (winner, slot) = decoded.committed(size)?;
+            let other = decoded.slots()[1 - winner];
+            region.report = crate::report::OpenReport::of_slots(
+                slot.seq,
+                (other.valid, other.blank, other.slot.seq),
+            );
             region.commit = CommitState::found(decoded, winner, size);
         }
         let map_len = to_map_len(region.file_len)?;

@@ -413,6 +413,11 @@ pub fn page_size() -> usize {
     PAGE
 }
 
+/// A sleep of `millis` milliseconds, through `std`.
+pub fn sleep_ms(millis: u32) {
+    std::thread::sleep(core::time::Duration::from_millis(millis.into()));
+}
+
 /// `sched_yield()`, through `std`.
 pub fn yield_now() {
     std::thread::yield_now();

@@ -614,6 +614,12 @@ unsafe fn map_blocks(
     unsafe { imp::map_blocks(&file.0, blocks, writable, align) }
 }
 
+/// Sleeps for `millis` milliseconds (`nanosleep`), between two polls of something that has
+/// no event to wait on.
+pub(crate) fn sleep_ms(millis: u32) {
+    imp::sleep_ms(millis);
+}
+
 /// `sched_yield()`: lets another thread run, while waiting for one that holds a spin lock.
 pub(crate) fn yield_now() {
     imp::yield_now();

@@ -485,6 +485,16 @@ pub fn page_size() -> usize {
     rustix::param::page_size()
 }
 
+/// `nanosleep` for `millis` milliseconds (an interrupted sleep is cut short; callers poll).
+pub fn sleep_ms(millis: u32) {
+    let t = rustix::thread::Timespec {
+        // Both fit any target's fields (at most 4 * 10^6 seconds, under 10^9 nanoseconds).
+        tv_sec: (millis / 1000) as _,
+        tv_nsec: ((millis % 1000) * 1_000_000) as _,
+    };
+    let _ = rustix::thread::nanosleep(&t);
+}
+
 /// `sched_yield()`.
 pub fn yield_now() {
     rustix::thread::sched_yield();

@@ -156,6 +156,9 @@ pub unsafe fn map_blocks(
 /// Does nothing: there is no other thread to yield to on a target that cannot open files.
 pub fn yield_now() {}
 
+/// Does nothing: nothing to wait for on a target that cannot open files.
+pub fn sleep_ms(_millis: u32) {}
+
 /// # Safety
 ///
 /// None needed: it does nothing.
