@@ -102,7 +102,10 @@ fn the_golden_group_is_the_documented_format() {
     assert_eq!(n, 2, "columns");
     assert_eq!(u64_at(&b, 40), MIB2, "data offset");
     assert_eq!(u64_at(&b, 48), MIB2, "block size");
-    let types = [(8u64, 8u64, u64::FINGERPRINT.to_u64()), (2, 2, u16::FINGERPRINT.to_u64())];
+    let types = [
+        (8u64, 8u64, u64::FINGERPRINT.to_u64()),
+        (2, 2, u16::FINGERPRINT.to_u64()),
+    ];
     for (k, (size, align, fp)) in types.iter().enumerate() {
         let at = 56 + 24 * k;
         assert_eq!(
@@ -149,7 +152,11 @@ fn the_golden_group_is_the_documented_format() {
         let (x, y) = row(i);
         assert_eq!(u64_at(&b, (a + 8 * i) as usize), x, "column 0, row {i}");
         let at = (c + 2 * i) as usize;
-        assert_eq!(u16::from_le_bytes([b[at], b[at + 1]]), y, "column 1, row {i}");
+        assert_eq!(
+            u16::from_le_bytes([b[at], b[at + 1]]),
+            y,
+            "column 1, row {i}"
+        );
     }
 }
 
@@ -166,7 +173,11 @@ fn the_golden_group_opens_reads_and_commits() {
     let p = copy_of(&dir);
     let info = inspect(&p).unwrap();
     assert_eq!(
-        (info.kind, info.generation(), info.current().lens[..2].to_vec()),
+        (
+            info.kind,
+            info.generation(),
+            info.current().lens[..2].to_vec()
+        ),
         (FileKind::Group, 2, vec![100, 100])
     );
     let check = |g: &Group<Cols>, n: u64| {

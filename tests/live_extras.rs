@@ -62,7 +62,7 @@ fn a_live_open_waits_for_the_file_only_when_told_to() {
     assert_eq!(gr.get_row(0), Some((9,)));
     // A directory of the path that does not exist yet.
     let mut n = opts.open_live::<u64>(&nested).unwrap();
-    while n.len() < 1 {
+    while n.is_empty() {
         std::thread::sleep(Duration::from_millis(5));
         n.refresh().unwrap();
     }
