@@ -143,7 +143,8 @@ pub use vec::{Drain, MmapedVec};
 #[doc(hidden)]
 pub mod test_hooks {
     pub use crate::sys::fault::{
-        clear, inject, inject_always, inject_times, observe, pending, set_page_size, Op,
+        clear, force_polling, inject, inject_always, inject_times, observe, pending, set_page_size,
+        Op,
     };
     /// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
     pub const REMAP_STRATEGY: &str = crate::sys::REMAP_STRATEGY;

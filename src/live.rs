@@ -243,6 +243,63 @@ impl<T: Pod> LiveReader<T> {
         self.region.refresh()
     }
 
+    /// Waits until a commit newer than the one this reader adopted is visible, adopts it (as
+    /// [`refresh`](Self::refresh) does) and returns `true`; or returns `false` once `timeout`
+    /// has passed (`None`: wait for ever; `Some(Duration::ZERO)`: check once, never sleep).
+    /// It returns at once when a newer commit is visible already.
+    ///
+    /// While it waits it uses no CPU: on Linux and Android it sleeps in `futex(FUTEX_WAIT)`
+    /// on the word of the mapped header that the writer's next commit changes, and every
+    /// writer of this version wakes it (`FUTEX_WAKE`) right after writing a commit slot, in
+    /// any process; on FreeBSD with `_umtx_op`, on macOS 14.4 and later with
+    /// `os_sync_wait_on_address`. Elsewhere, before the file holds a commit, and right after
+    /// a slot was seen torn, it polls, sleeping from 50 µs doubling to 5 ms between checks.
+    /// Signals and spurious wake-ups are absorbed. A writer that dies, is replaced by a new
+    /// one, or whose file is replaced (converted in place) changes nothing of what `refresh`
+    /// promises: no fault, no uncommitted length (a reader of a replaced file keeps the old
+    /// file and waits until its timeout). The protocol and why no commit is missed:
+    /// `docs/design.md`, "Waiting for a commit".
+    ///
+    /// # Errors
+    ///
+    /// As [`refresh`](Self::refresh).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("tail.bin");
+    /// use std::time::Duration;
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut w = MmapedVec::<u64>::open(&path)?;
+    /// let writer = std::thread::spawn(move || -> Result<(), persistence::Error> {
+    ///     for i in 0..3 {
+    ///         std::thread::sleep(Duration::from_millis(20));
+    ///         w.push(i)?;
+    ///         w.sync()?; // wakes the reader
+    ///     }
+    ///     Ok(())
+    /// });
+    /// let mut r = OpenOptions::new().open_live::<u64>(&path)?;
+    /// let mut seen = 0;
+    /// while seen < 3 {
+    ///     if r.wait_for_commit(Some(Duration::from_millis(500)))? { // true: a new commit
+    ///         for x in r.iter_from(seen) {
+    ///             assert_eq!(x, seen as u64);
+    ///             seen += 1;
+    ///         }
+    ///     }
+    /// }
+    /// writer.join().expect("the writer panicked")?;
+    /// assert!(!r.wait_for_commit(Some(Duration::ZERO))?); // nothing newer: at once
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_commit(&mut self, timeout: Option<core::time::Duration>) -> Result<bool> {
+        self.region.wait_for_commit(timeout)
+    }
+
     /// The element at `index`, copied out (one volatile read), or `None` past
     /// [`len`](Self::len).
     ///

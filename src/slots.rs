@@ -169,6 +169,20 @@ impl<const W: usize> View<W> {
         self.settled & ((seqs[0] ^ self.seen[0][0]) | (seqs[1] ^ self.seen[1][0]) == 0)
     }
 
+    /// Where a waiting reader sleeps: the slot the next commit will be written into (the one
+    /// not holding the adopted commit, as seen last) and the sequence word seen there, when
+    /// what was seen last is settled and holds the adopted commit; else `None` (the caller
+    /// polls). A commit into that slot changes its sequence word (a number never written
+    /// before), so a sleep on "this word still holds what was seen" ends at the commit.
+    pub(crate) fn wait_target(&self) -> Option<(usize, u64)> {
+        if !self.settled || !self.primed {
+            return None;
+        }
+        let current = (0..2).find(|&i| self.seen[i] == self.current)?;
+        let target = 1 - current;
+        Some((target, self.seen[target][0]))
+    }
+
     /// The slow path: a [`snapshot`], compared with the adopted commit.
     pub(crate) fn examine<E>(
         &mut self,

@@ -81,6 +81,36 @@ impl<C: Columns> LiveGroup<C> {
         self.region.refresh()
     }
 
+    /// Waits until a newer generation is visible and adopts it (`true`), or until `timeout`
+    /// passes (`false`), as [`LiveReader::wait_for_commit`](crate::LiveReader::wait_for_commit)
+    /// does for a vector: asleep, without CPU, until the writer's next commit wakes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`refresh`](Self::refresh).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("g.bin");
+    /// use std::time::Duration;
+    /// use persistence::{Group, OpenOptions};
+    ///
+    /// let mut g = Group::<(u64, u32)>::open(&path)?;
+    /// let mut r = OpenOptions::new().open_group_live::<(u64, u32)>(&path)?;
+    /// assert!(!r.wait_for_commit(Some(Duration::from_millis(10)))?); // nothing yet
+    /// g.push_row((1, 2))?;
+    /// g.sync()?;
+    /// assert!(r.wait_for_commit(None)?); // visible already: at once
+    /// assert_eq!(r.get_row(0), Some((1, 2)));
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_commit(&mut self, timeout: Option<core::time::Duration>) -> Result<bool> {
+        self.region.wait_for_commit(timeout)
+    }
+
     /// The adopted generation (0 before the first commit).
     #[must_use]
     pub fn generation(&self) -> u64 {

@@ -104,6 +104,9 @@ pub(crate) struct GroupRegion {
     unlocked: bool,
     /// What the open found beyond the commit it opened to.
     report: crate::report::OpenReport,
+    /// The header page, mapped read-only (a writer's): where live readers wait for a commit,
+    /// which a commit wakes. Nothing is ever read or stored through it.
+    header_map: crate::sys::Mapping,
 }
 
 /// One column's part of a commit: its storage, its length, and the lowest index whose
@@ -150,10 +153,12 @@ impl GroupRegion {
             owner: Owner::current(),
             unlocked: false,
             report: crate::report::OpenReport::CREATED,
+            header_map: crate::sys::Mapping::none(false),
         };
         if is_new {
             if opts.write {
                 region.initialise(path, size, opts.copy_on_write)?;
+                region.header_map = crate::sys::Mapping::new(&region.file, HEADER_SIZE, false)?;
             }
             // Read-only: an empty group, and the file is not written.
             return Ok(region);
@@ -182,6 +187,8 @@ impl GroupRegion {
                 .file
                 .write_all_at(&region.header.encode_slot(&committed), at)?;
             region.file.sync_data()?;
+            // The file holds the header page: validated above.
+            region.header_map = crate::sys::Mapping::new(&region.file, HEADER_SIZE, false)?;
         }
         Ok(region)
     }
@@ -380,6 +387,18 @@ impl GroupRegion {
         if let Err(e) = self.file.write_all_at(&self.header.encode_slot(&slot), at) {
             self.target_torn = true;
             return Err(e);
+        }
+        // Live readers waiting for a commit sleep on this slot's sequence word.
+        if self.header_map.len() >= HEADER_SIZE {
+            // SAFETY: the header page is mapped; the word lies 8-byte aligned in it and
+            // stays mapped for the call.
+            let word = unsafe {
+                self.header_map
+                    .ptr()
+                    .add(gf::slot_word_offset(self.next_slot, 0))
+            };
+            // SAFETY: a 4-byte-aligned word in a live shared file mapping.
+            unsafe { sys::wake_u32(super::wait::low_half(word)) };
         }
         self.target_torn = false;
         self.committed = slot;

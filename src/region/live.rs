@@ -124,6 +124,15 @@ impl LiveRegion {
         }
     }
 
+    /// Waits for a commit newer than the adopted one and adopts it (`true`), or until
+    /// `timeout` passes (`false`); `docs/design.md`, "Waiting for a commit".
+    pub(crate) fn wait_for_commit(
+        &mut self,
+        timeout: Option<core::time::Duration>,
+    ) -> Result<bool> {
+        super::wait::wait_for_commit(self, timeout)
+    }
+
     /// Moves to the newest commit; `true` when the length changed. No system call when
     /// nothing was committed since the last call (`LiveReader::refresh` has the rest).
     #[inline]
@@ -270,6 +279,23 @@ impl LiveRegion {
         // Element loads after this come after the slot loads that licensed them.
         fence(Ordering::Acquire);
         Ok(self.len != old)
+    }
+}
+
+impl super::wait::Waiter for LiveRegion {
+    fn refresh(&mut self) -> Result<bool> {
+        LiveRegion::refresh(self)
+    }
+
+    fn target(&self) -> Option<(NonNull<u32>, u32)> {
+        if self.map.len() == 0 {
+            return None; // No commit mapped yet: poll.
+        }
+        let (slot, seq) = self.view.wait_target()?;
+        // SAFETY: the header page is mapped; the slot's sequence word lies 8-byte aligned in it.
+        let word = unsafe { self.map.ptr().add(format::slot_word_offset(slot, 0)) };
+        // The low 32 bits of the sequence word (a wait compares 32 bits).
+        Some((super::wait::low_half(word), seq as u32))
     }
 }
 

@@ -99,6 +99,15 @@ impl LiveGroupRegion {
         self.view.current()[0].saturating_sub(1)
     }
 
+    /// Waits for a commit newer than the adopted one and adopts it (`true`), or until
+    /// `timeout` passes (`false`); `docs/design.md`, "Waiting for a commit".
+    pub(crate) fn wait_for_commit(
+        &mut self,
+        timeout: Option<core::time::Duration>,
+    ) -> Result<bool> {
+        super::wait::wait_for_commit(self, timeout)
+    }
+
     /// Moves to the newest commit; `true` when it is another one. No system call when
     /// nothing was committed since the last call.
     #[inline]
@@ -268,5 +277,22 @@ impl LiveGroupRegion {
         // Element loads after this come after the slot loads that licensed them.
         fence(Ordering::Acquire);
         Ok(true)
+    }
+}
+
+impl super::wait::Waiter for LiveGroupRegion {
+    fn refresh(&mut self) -> Result<bool> {
+        LiveGroupRegion::refresh(self)
+    }
+
+    fn target(&self) -> Option<(NonNull<u32>, u32)> {
+        if self.header.len() == 0 {
+            return None; // No commit mapped yet: poll.
+        }
+        let (slot, seq) = self.view.wait_target()?;
+        // SAFETY: the header page is mapped; the slot's sequence word lies 8-byte aligned in it.
+        let word = unsafe { self.header.ptr().add(gf::slot_word_offset(slot, 0)) };
+        // The low 32 bits of the sequence word (a wait compares 32 bits).
+        Some((super::wait::low_half(word), seq as u32))
     }
 }

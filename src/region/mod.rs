@@ -27,6 +27,7 @@ mod live;
 mod live_group;
 mod open;
 pub(crate) mod rewrite;
+mod wait;
 mod write;
 
 pub(crate) use group::{ColumnCommit, ColumnRegion, GroupOptions, GroupRegion};
@@ -152,7 +153,7 @@ pub(crate) fn wait_for_file<R>(wait: bool, mut open: impl FnMut() -> Result<R>) 
     loop {
         match open() {
             Err(e) if wait && e.kind() == ErrorKind::NotFound => {
-                sys::sleep_ms(crate::limits::WAIT_FOR_FILE_POLL_MS)
+                sys::sleep_ns(u64::from(crate::limits::WAIT_FOR_FILE_POLL_MS) * 1_000_000)
             }
             other => return other,
         }

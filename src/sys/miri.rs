@@ -413,9 +413,38 @@ pub fn page_size() -> usize {
     PAGE
 }
 
-/// A sleep of `millis` milliseconds, through `std`.
-pub fn sleep_ms(millis: u32) {
-    std::thread::sleep(core::time::Duration::from_millis(millis.into()));
+/// The monotonic clock, in nanoseconds since the first call, through `std`.
+pub fn monotonic_ns() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos()
+        .min(u128::from(u64::MAX)) as u64
+}
+
+/// Miri cannot wait on an address: waiting readers poll.
+///
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn wait_on_u32(addr: NonNull<u32>, expected: u32, timeout_ns: Option<u64>) -> bool {
+    let _ = (addr, expected, timeout_ns);
+    false
+}
+
+/// Nothing to wake under Miri.
+///
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn wake_u32(addr: NonNull<u32>) {
+    let _ = addr;
+}
+
+/// A sleep of `ns` nanoseconds, through `std`.
+pub fn sleep_ns(ns: u64) {
+    std::thread::sleep(core::time::Duration::from_nanos(ns));
 }
 
 /// `sched_yield()`, through `std`.

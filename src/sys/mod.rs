@@ -614,10 +614,60 @@ unsafe fn map_blocks(
     unsafe { imp::map_blocks(&file.0, blocks, writable, align) }
 }
 
-/// Sleeps for `millis` milliseconds (`nanosleep`), between two polls of something that has
-/// no event to wait on.
-pub(crate) fn sleep_ms(millis: u32) {
-    imp::sleep_ms(millis);
+/// The monotonic clock, in nanoseconds since an arbitrary start (`clock_gettime`).
+pub(crate) fn monotonic_ns() -> u64 {
+    imp::monotonic_ns()
+}
+
+/// Sleeps while the `u32` at `addr` holds `expected`, until a [`wake_u32`] on it (from any
+/// process that maps the same file page), a signal, a spurious wake-up, or `timeout_ns`
+/// (`None`: no limit): `futex(FUTEX_WAIT)` on Linux and Android, `_umtx_op` on FreeBSD,
+/// `os_sync_wait_on_address` on Apple systems that have it. Returns `true` when it waited
+/// (the caller checks again either way), `false` when this system (or a test, with
+/// `test_hooks::force_polling`) has no such wait, and the caller polls instead.
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live `MAP_SHARED` mapping of a file for the whole
+/// call.
+///
+/// # References
+///
+/// * [Linux `futex(2)`](https://man7.org/linux/man-pages/man2/futex.2.html)
+/// * [FreeBSD `_umtx_op(2)`](https://man.freebsd.org/cgi/man.cgi?query=_umtx_op)
+/// * Apple `os_sync_wait_on_address(3)` (`<os/os_sync_wait_on_address.h>`)
+pub(crate) unsafe fn wait_on_u32(
+    addr: NonNull<u32>,
+    expected: u32,
+    timeout_ns: Option<u64>,
+) -> bool {
+    if fault::polling_forced() {
+        return false;
+    }
+    if let Err(e) = fault::check(Op::Wait, "futex") {
+        // An injected signal: the sleep was cut short.
+        return e.raw_os_error().is_some();
+    }
+    // SAFETY: forwarded unchanged from the caller.
+    unsafe { imp::wait_on_u32(addr, expected, timeout_ns) }
+}
+
+/// Wakes every process and thread waiting on the `u32` at `addr` ([`wait_on_u32`]); a
+/// no-op where there is no such wait.
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live `MAP_SHARED` mapping of a file for the whole
+/// call.
+pub(crate) unsafe fn wake_u32(addr: NonNull<u32>) {
+    // SAFETY: forwarded unchanged from the caller.
+    unsafe { imp::wake_u32(addr) }
+}
+
+/// Sleeps for `ns` nanoseconds (`nanosleep`), between two polls of something that has no
+/// event to wait on.
+pub(crate) fn sleep_ns(ns: u64) {
+    imp::sleep_ns(ns);
 }
 
 /// `sched_yield()`: lets another thread run, while waiting for one that holds a spin lock.

@@ -157,7 +157,24 @@ pub unsafe fn map_blocks(
 pub fn yield_now() {}
 
 /// Does nothing: nothing to wait for on a target that cannot open files.
-pub fn sleep_ms(_millis: u32) {}
+pub fn sleep_ns(_ns: u64) {}
+
+/// No clock on a target that cannot open files.
+pub fn monotonic_ns() -> u64 {
+    0
+}
+
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn wait_on_u32(_addr: NonNull<u32>, _expected: u32, _timeout_ns: Option<u64>) -> bool {
+    false
+}
+
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn wake_u32(_addr: NonNull<u32>) {}
 
 /// # Safety
 ///
