@@ -15,7 +15,9 @@
 //! reservation where `fallocate` is missing, 9 converting a file of the other byte order
 //! (issue 10) against `cp`, 10 appends with a durable commit every batch, 11 live readers
 //! (refresh, commit-to-visible latency, scan; issue 9), 12 commit groups of 8 columns
-//! against one wide vector, 8 vectors and vecdb (issue 19). Every table prints median,
+//! against one wide vector, 8 vectors and vecdb (issue 19), 13 commit-to-wake latency of a
+//! reader that waits (`wait_for_commit`) against spinning, polling, a pipe and inotify
+//! (issue 20). Every table prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
@@ -37,6 +39,7 @@ mod scan;
 mod stats;
 mod summary;
 mod sync_one;
+mod wake;
 
 use std::io;
 use std::path::PathBuf;
@@ -44,18 +47,26 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,12] \
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,13] \
                      [--sizes N,N (elements for scenarios 1 and 2)] [--files N,N (elements \
                      of the S3/S4/S6 files)] [--scan N (elements for scenario 7)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 12;
+const LAST: u32 = 13;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--wake-writer") {
+        // Scenario 13's writer process.
+        if let Err(e) = wake::writer_main(&args[1..]) {
+            eprintln!("wake writer: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let ctx = match parse(&args) {
         Ok(ctx) => ctx,
         Err(msg) => {
@@ -277,6 +288,10 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         groups::run(ctx, &mut report)?;
         took.say("S12");
     }
+    if ctx.wants(13) {
+        wake::run(ctx, &mut report)?;
+        took.say("S13");
+    }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
         println!("\n{side}");
@@ -390,7 +405,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "13"])).is_err());
+        assert!(parse(&args(&["--only", "14"])).is_err());
         assert!(parse(&args(&["--only", "7,8,9,10,11"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());

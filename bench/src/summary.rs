@@ -608,6 +608,51 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
                 ));
             }
         }
+    }
+    // Issue 20: waiting readers.
+    {
+        use crate::wake as wk;
+        let p50 = r.figure(wk::KEY_P50);
+        let p99 = r.figure(wk::KEY_P99);
+        let fmt = |x: f64| {
+            if x.is_finite() {
+                format!("{x:+.1} µs")
+            } else {
+                "-".into()
+            }
+        };
+        out.push(Target {
+            what: "S13 commit-to-wake, sync() returned → a waiting reader sees it, p50".into(),
+            goal: "< 30 µs".into(),
+            measured: format!(
+                "{} (sync() called → seen: {})",
+                fmt(p50),
+                fmt(r.figure("wake call p50 us"))
+            ),
+            met: p50.is_finite().then_some(p50 < 30.0),
+        });
+        out.push(Target {
+            what: "S13 commit-to-wake, p99".into(),
+            goal: "< 100 µs".into(),
+            measured: fmt(p99),
+            met: p99.is_finite().then_some(p99 < 100.0),
+        });
+        let cpu = r.figure(wk::KEY_CPU);
+        out.push(info(
+            "S13 a waiting reader's CPU per commit (0 while idle: it sleeps)".into(),
+            format!("{cpu:.1} µs"),
+            cpu.is_finite(),
+        ));
+        out.push(at_most(
+            "S13 the writer's sync() with a waiting reader, vs with no reader".into(),
+            r.figure(wk::KEY_SYNC_RATIO),
+            1.05,
+            String::new(),
+        ));
+    }
+    // Issue 19: a live group's refresh.
+    {
+        use crate::groups as gr;
         let ns = r.figure(gr::KEY_REFRESH);
         out.push(Target {
             what: "S12c LiveGroup::refresh with nothing new".into(),
@@ -652,7 +697,7 @@ pub fn render(ctx: &Ctx, r: &Report) -> String {
     let missed = ts.iter().filter(|t| t.met == Some(false)).count();
     let figures = ts.iter().filter(|t| t.goal == INFO).count();
     format!(
-        "## Summary: targets of issues 4, 8, 9, 10, 13 and 19 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
+        "## Summary: targets of issues 4, 8, 9, 10, 13, 19 and 20 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
         crate::os::utc_now(),
         crate::os::cpu_model(),
         crate::os::fs_type(&ctx.dir),
