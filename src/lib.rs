@@ -97,6 +97,7 @@
 extern crate std;
 
 mod convert;
+mod copy;
 mod error;
 mod fingerprint;
 mod format;

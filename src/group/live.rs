@@ -185,10 +185,9 @@ impl<T: Pod> LiveColumn<'_, T> {
     /// Copies elements `start..` into `out`, as many as fit and exist; returns how many.
     pub fn copy_to(&self, start: usize, out: &mut [T]) -> usize {
         let n = out.len().min(self.len.saturating_sub(start));
-        for (i, slot) in out[..n].iter_mut().enumerate() {
-            // SAFETY: `start + i < len`: inside the mapped blocks, aligned (as in `get`).
-            *slot = unsafe { load(self.data.add(start + i)) };
-        }
+        // SAFETY: elements `start..start + n` lie in the mapped blocks (below `len`),
+        // aligned; `out` holds `n` elements.
+        unsafe { crate::live::copy_elements(self.data.add(start), out.as_mut_ptr(), n) };
         n
     }
 
@@ -197,10 +196,7 @@ impl<T: Pod> LiveColumn<'_, T> {
         &self,
     ) -> impl DoubleEndedIterator<Item = T> + ExactSizeIterator + core::iter::FusedIterator + '_
     {
-        (0..self.len).map(move |i| {
-            // SAFETY: every index below `len` lies in the mapped blocks, aligned (as in `get`).
-            unsafe { load(self.data.add(i)) }
-        })
+        self.iter_from(0)
     }
 }
 
