@@ -70,8 +70,8 @@ const fn bulk_available() -> bool {
 unsafe fn edges(mut s: *const u8, mut d: *mut u8, mut n: usize) {
     while n > 0 {
         let a = s as usize;
-        // SAFETY (each arm): the load is aligned to its width (checked) and within the
-        // `n` bytes left; the store writes the same bytes, unaligned, to the destination.
+        // SAFETY: in each arm the load is aligned to its width (checked) and within the `n`
+        // bytes left; the store writes the same bytes, unaligned, to the destination.
         let w = unsafe {
             if a % 8 == 0 && n >= 8 && cfg!(target_pointer_width = "64") {
                 ptr::write_unaligned(d.cast::<u64>(), ptr::read_volatile(s.cast::<u64>()));
