@@ -552,6 +552,8 @@ pub(crate) fn check_commit(
     let needed = needed_blocks(layout, &slot.lens)?;
     let sum = table_sum(order, table, &needed);
     if sum != slot.table_sum {
+        // A damaged entry that also makes its block invalid names its column.
+        check_blocks(table, &needed, file_size)?;
         return Err(Error::checksums(
             "block table checksum",
             slot.table_sum,

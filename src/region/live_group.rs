@@ -229,6 +229,8 @@ impl LiveGroupRegion {
         }
         let sum = gf::table_sum(ByteOrder::Native, &table, &needed);
         if sum != slot.table_sum {
+            // A damaged entry that also makes its block invalid names its column.
+            gf::check_blocks(&table, &needed, self.file.stat()?.size)?;
             return Err(Error::checksums(
                 "block table checksum",
                 slot.table_sum,

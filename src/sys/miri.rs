@@ -173,7 +173,11 @@ impl File {
             .map_err(|e| io_err(&e, "pwrite"))?;
         let end = offset + buf.len() as u64;
         for m in maps().0.iter().filter(|m| Arc::ptr_eq(&m.file, &self.file)) {
-            debug_assert!(m.writable, "a read-only file cannot be written");
+            if !m.writable {
+                // A read-only mapping of a descriptor that is also written (a group writer's
+                // header page, mapped for waking readers): nothing reads through it.
+                continue;
+            }
             for &(at, off, len) in &m.segments {
                 let (a, b) = (offset.max(off), end.min(off + len as u64));
                 if a >= b {
@@ -628,6 +632,25 @@ pub unsafe fn map_blocks(
     for &(off, len) in blocks {
         segments.push((at, off, len));
         at += len;
+    }
+    // One page cache: what a live writable mapping of these file bytes holds (the mapping
+    // this one replaces) reaches the file first, so that the new block starts from it.
+    for m in maps()
+        .0
+        .iter()
+        .filter(|m| m.writable && Arc::ptr_eq(&m.file, &file.file))
+    {
+        for &(m_at, m_off, m_len) in &m.segments {
+            for &(off, len) in blocks {
+                let (a, b) = (m_off.max(off), (m_off + m_len as u64).min(off + len as u64));
+                if a < b {
+                    let from = m_at + (a - m_off) as usize;
+                    // SAFETY: bytes of the live block that the caller is replacing (it
+                    // holds no reference into them while it maps their successor).
+                    unsafe { m.write_back(from, from + (b - a) as usize) }?;
+                }
+            }
+        }
     }
     let block = new_block(&file.file, at, align, &segments)?;
     maps().0.push(Mapping {
