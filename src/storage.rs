@@ -85,6 +85,8 @@ pub(crate) mod sealed {
         fn write_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()>;
         /// Overwrites elements from `index` (below the length).
         fn overwrite_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()>;
+        /// Elements `0..len` are written: a place to start their writeback early.
+        fn appended_up_to(&mut self, len: usize);
         /// What dropping the vector does before the storage is dropped: a vector of its own
         /// commits (unless told not to, or its thread is panicking); a column does nothing
         /// (its group commits, or not, as a whole).
@@ -115,6 +117,9 @@ pub(crate) mod sealed {
         }
         fn overwrite_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()> {
             self.raw.overwrite_elems(index, bytes)
+        }
+        fn appended_up_to(&mut self, len: usize) {
+            self.raw.appended_up_to(len);
         }
         fn on_drop(&mut self, len: usize, dirty_from: usize) {
             if self.commit_on_drop && !panicking() {
@@ -150,6 +155,8 @@ pub(crate) mod sealed {
         fn overwrite_elems(&mut self, index: usize, bytes: &[u8]) -> Result<()> {
             self.0.overwrite_elems(index, bytes)
         }
+        /// A group's columns leave writeback to the kernel and the group's commit.
+        fn appended_up_to(&mut self, _len: usize) {}
         fn on_drop(&mut self, _len: usize, _dirty_from: usize) {}
     }
 }

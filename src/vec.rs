@@ -438,7 +438,11 @@ impl<T: Pod, S: Storage> MmapedVec<T, S> {
             ErrorKind::CapacityOverflow,
             "length overflows usize",
         ))?;
-        self.raw.grow_to(need, exact)
+        self.raw.grow_to(need, exact)?;
+        // A growth step is a moment to hand what is filled to the kernel (cold: pushes do
+        // not look at it).
+        self.raw.appended_up_to(self.len);
+        Ok(())
     }
 
     /// Reserves capacity for at least `additional` more elements, amortised like
@@ -567,6 +571,7 @@ impl<T: Pod, S: Storage> MmapedVec<T, S> {
         // An append at `len`: covered by `dirty_from..len` once the length grows over it.
         self.raw.write_elems(self.len, bytes)?;
         self.len += other.len();
+        self.raw.appended_up_to(self.len);
         Ok(())
     }
 

@@ -17,7 +17,8 @@
 //! (refresh, commit-to-visible latency, scan; issue 9), 12 commit groups of 8 columns
 //! against one wide vector, 8 vectors and vecdb (issue 19), 13 commit-to-wake latency of a
 //! reader that waits (`wait_for_commit`) against spinning, polling, a pipe and inotify
-//! (issue 20). Every table prints median,
+//! (issue 20), 14 sustained appends with a commit every 64 MiB, with and without early
+//! writeback (issue 21). Every table prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
@@ -38,6 +39,7 @@ mod reserve;
 mod scan;
 mod stats;
 mod summary;
+mod sustained;
 mod sync_one;
 mod wake;
 
@@ -47,12 +49,12 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,13] \
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,14] \
                      [--sizes N,N (elements for scenarios 1 and 2)] [--files N,N (elements \
                      of the S3/S4/S6 files)] [--scan N (elements for scenario 7)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 13;
+const LAST: u32 = 14;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
@@ -292,6 +294,10 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         wake::run(ctx, &mut report)?;
         took.say("S13");
     }
+    if ctx.wants(14) {
+        sustained::run(ctx, &mut report)?;
+        took.say("S14");
+    }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
         println!("\n{side}");
@@ -405,7 +411,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "14"])).is_err());
+        assert!(parse(&args(&["--only", "15"])).is_err());
         assert!(parse(&args(&["--only", "7,8,9,10,11"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());

@@ -609,6 +609,71 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
             }
         }
     }
+    // Issue 21: early writeback.
+    {
+        for (label, num) in [("push", 1), ("extend", 2)] {
+            for &n in &ctx.append_sizes {
+                let key = format!("{label}+sync {n}");
+                let lib = median(r, &key, LIB);
+                // The floor: the larger of the append phase alone and one sequential write
+                // of the same bytes + fdatasync (Vec + write_all + sync_data less its RAM
+                // push phase).
+                let append = median(r, &format!("{label} {n}"), LIB);
+                let write = median(r, &key, VEC_WRITE) - median(r, &format!("{label} {n}"), VEC);
+                let floor = append.max(write);
+                out.push(at_most(
+                    format!("S{num} {label} {} u64 + sync: total to durable vs the floor max(append, write + fdatasync)", fmt_count(n)),
+                    lib / floor,
+                    1.2,
+                    format!(
+                        "{} vs {}; without early writeback {}",
+                        fmt_time(lib),
+                        fmt_time(floor),
+                        fmt_time(median(r, &key, LIB_NO_EARLY))
+                    ),
+                ));
+                if Some(&n) == ctx.append_sizes.last() {
+                    out.push(at_most(
+                        format!(
+                            "S{num} {label} {} u64 + sync vs BufWriter + sync_data",
+                            fmt_count(n)
+                        ),
+                        ratio(r, &key, LIB, BUFW),
+                        0.7,
+                        String::new(),
+                    ));
+                }
+            }
+        }
+        use crate::sustained as su;
+        let (total, step) = su::shape(ctx);
+        let what = format!(
+            "S14 {} appended, sync every {}",
+            fmt_bytes(total as f64),
+            fmt_bytes(step as f64)
+        );
+        let max_ms = r.figure(su::KEY_PUSH_MAX_MS);
+        out.push(Target {
+            what: format!("{what}: the longest push (1 in 1000 timed)"),
+            goal: "< 10 ms".into(),
+            measured: if max_ms.is_finite() {
+                format!("{max_ms:.1} ms")
+            } else {
+                "-".into()
+            },
+            met: max_ms.is_finite().then_some(max_ms < 10.0),
+        });
+        out.push(at_most(
+            format!("{what}: p99 sync() vs one sequential write + fdatasync of a step"),
+            r.figure(su::KEY_SYNC_P99_RATIO),
+            1.5,
+            format!(
+                "total {:.2} s, BufWriter + sync_data {:.2} s",
+                r.figure("sustained total s"),
+                r.figure("sustained bufw total s")
+            ),
+        ));
+    }
     // Issue 20: waiting readers.
     {
         use crate::wake as wk;
@@ -697,7 +762,7 @@ pub fn render(ctx: &Ctx, r: &Report) -> String {
     let missed = ts.iter().filter(|t| t.met == Some(false)).count();
     let figures = ts.iter().filter(|t| t.goal == INFO).count();
     format!(
-        "## Summary: targets of issues 4, 8, 9, 10, 13, 19 and 20 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
+        "## Summary: targets of issues 4, 8, 9, 10, 13, 19, 20 and 21 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
         crate::os::utc_now(),
         crate::os::cpu_model(),
         crate::os::fs_type(&ctx.dir),

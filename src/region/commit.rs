@@ -183,6 +183,7 @@ impl RawRegion {
             // not covered by the atomic length anyway (each element holds its old or new
             // bytes after a crash), so making them durable is the whole commit.
             self.commit.synced_file_len = self.file_len;
+            self.committed_up_to(len);
             self.update_bulk_mode(before, len);
             self.retry_cut(len);
             return Ok(());
@@ -221,6 +222,7 @@ impl RawRegion {
             return Err(e);
         }
         self.commit.durability = SlotDurability::Durable;
+        self.committed_up_to(len);
         self.update_bulk_mode(before, len);
         self.retry_cut(len);
         Ok(())

@@ -29,6 +29,7 @@ mod open;
 pub(crate) mod rewrite;
 mod wait;
 mod write;
+mod writeback;
 
 pub(crate) use group::{ColumnCommit, ColumnRegion, GroupOptions, GroupRegion};
 pub use growth::MAX_GROWTH_STEP;
@@ -59,6 +60,8 @@ pub(crate) struct RegionOptions {
     pub copy_on_write: bool,
     /// Whether bulk-append mode may be on (`OpenOptions::huge_pages`).
     pub huge_pages: bool,
+    /// Whether appends start writeback early (`OpenOptions::early_writeback`).
+    pub early_writeback: bool,
     pub layout: Layout,
 }
 
@@ -97,6 +100,8 @@ pub(crate) struct RawRegion {
     commit: CommitState,
     /// Bulk-append mode: the page-cache hints for data appended in bulk.
     bulk: BulkMode,
+    /// Early writeback of appended data.
+    early: writeback::EarlyWriteback,
     /// Making the file shorter, only while no live reader is open.
     cut: CutGate,
     /// The process that opened the region ([`Owner`]).

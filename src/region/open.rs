@@ -317,6 +317,7 @@ impl RawRegion {
             writable: opts.write,
             commit: CommitState::new(opts.layout, size),
             bulk: BulkMode::new(opts.huge_pages && opts.write),
+            early: super::writeback::EarlyWriteback::new(opts.early_writeback && opts.write),
             cut: CutGate::new(place),
             owner: Owner::current(),
             unlocked: false,

@@ -219,6 +219,11 @@ impl File {
         Ok(())
     }
 
+    /// Stand-in for `sync_file_range(SYNC_FILE_RANGE_WRITE)`: there is no page cache.
+    pub fn start_writeback(&self, offset: u64, len: u64) {
+        let _ = (offset, len);
+    }
+
     /// Stand-in for `posix_fadvise(DONTNEED)`: there is no page cache to drop.
     pub fn drop_clean_cache(&self, offset: u64, len: u64) {
         let _ = (offset, len);

@@ -381,6 +381,20 @@ impl File {
         }
     }
 
+    /// Starts writing the dirty pages of bytes `offset..offset + len` to disk without waiting
+    /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux; nothing elsewhere), so
+    /// that a later `fdatasync` finds them on their way. A hint: it changes no contents and
+    /// promises no durability; a failure is ignored.
+    ///
+    /// # References
+    ///
+    /// * [Linux `sync_file_range(2)`](https://man7.org/linux/man-pages/man2/sync_file_range.2.html)
+    pub(crate) fn start_writeback(&self, offset: u64, len: u64) {
+        if len > 0 && fault::check(Op::Advise, "sync_file_range").is_ok() {
+            self.0.start_writeback(offset, len);
+        }
+    }
+
     /// Gives a new, still empty file the No_COW attribute where the file system has one
     /// (btrfs), as systemd-journald does for its mapped journals: a copy-on-write file needs
     /// a new block for every page rewritten through the mapping, and on a full disk that page

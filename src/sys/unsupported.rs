@@ -65,6 +65,7 @@ impl File {
         Err(unsupported())
     }
     pub fn drop_clean_cache(&self, _offset: u64, _len: u64) {}
+    pub fn start_writeback(&self, _offset: u64, _len: u64) {}
     pub fn sync_data(&self) -> Result<()> {
         Err(unsupported())
     }
