@@ -9,8 +9,7 @@
 
 mod common;
 
-#[path = "common/cachestat.rs"]
-mod probe;
+use common::cachestat as probe;
 
 use std::time::Duration;
 
