@@ -602,9 +602,16 @@ impl ColumnRegion {
                 ErrorKind::CapacityOverflow,
                 "column capacity in bytes exceeds isize::MAX or the group's block table",
             ))?;
-        let page = self.page_size as u64;
-        let exact_target = column_target(self.reserved, need, page, true);
-        let mut target = column_target(self.reserved, need, page, exact);
+        // Disk space is reserved in whole 2 MiB units of the file (a column's bytes start at
+        // a 2 MiB boundary of it), never up to a page in the middle of one: past a column's
+        // reserved end its block is a hole, and on ext4 and XFS a store that faults in a
+        // large page-cache folio straddling that end would make the file system reserve
+        // the hole's part of the folio too, and raise `SIGBUS` on a full disk
+        // (`docs/design.md`, "Commit groups": blocks).
+        let unit = HUGE_UNIT.max(self.page_size as u64);
+        let round = |b: u64| b.div_ceil(unit).saturating_mul(unit).min(limit.max(b));
+        let exact_target = round(column_target(self.reserved, need, unit, true));
+        let mut target = round(column_target(self.reserved, need, unit, exact));
         loop {
             let result = self
                 .add_blocks(target)
@@ -616,7 +623,7 @@ impl ColumnRegion {
                     if !retry || target <= exact_target {
                         return Err(e);
                     }
-                    target = exact_target + (target - exact_target) / 2 / page * page;
+                    target = exact_target + (target - exact_target) / 2 / unit * unit;
                 }
             }
         }
@@ -643,7 +650,13 @@ impl ColumnRegion {
         };
         if self.nblocks > before {
             self.changed_file = true;
-            self.remap()?;
+            if let Err(e) = self.remap() {
+                // The mapping still covers the blocks it had: so must the column. The new
+                // blocks' table entries stay unused (no commit needs them), and the next
+                // allocation writes over them.
+                self.nblocks = before;
+                return Err(e);
+            }
         }
         added
     }
