@@ -2,8 +2,8 @@
 # The file-system matrix (issue 8). For each of ext4, ext2, ext4 without extents, XFS,
 # btrfs and tmpfs: make and mount a fresh one (a sparse loop-mounted image on disk; tmpfs
 # in memory) and run the crash, locking, Vec-API, power-loss, live-reader (shrink, crash,
-# stress) and conversion/migration (rename over the name, directory fsync, SIGKILL
-# rounds) tests with their files on
+# stress), conversion/migration (rename over the name, directory fsync, SIGKILL
+# rounds) and commit-group (API, SIGKILL rounds, injected failures) tests with their files on
 # it (PERSISTENCE_TEST_DIR). And tests/fs_matrix.rs, the full-disk scenarios on each, with
 # PERSISTENCE_REQUIRE_FS=1: a file system that cannot be mounted fails the stage here,
 # never skips. Needs root and loop devices. Prints one summary line per file system and
@@ -17,9 +17,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 kinds=(ext4 ext2 ext4-noextents xfs btrfs tmpfs)
-bins=(crash locking vec_api power_loss live_shrink live_crash live_stress convert migrate)
+bins=(crash locking vec_api power_loss live_shrink live_crash live_stress convert migrate
+  group_api group_crash group_failure)
 scenarios=(append_until_full in_place_on_full_disk push_into_written_back_page
-  new_file_on_full_disk new_file_is_nocow set_on_full_disk)
+  new_file_on_full_disk new_file_is_nocow set_on_full_disk group_append_until_full
+  group_push_within_capacity_on_full_disk)
 # Room for the crash test's vector and its growth; sparse, so only what is written counts.
 size_mib=512
 jobs_max=${FS_MATRIX_JOBS:-3}

@@ -2,7 +2,8 @@
 # The numpy reader, python/persistence_numpy.py, against files the library writes: the
 # fixture example (examples/numpy_fixture.rs) writes them, python/test_persistence_numpy.py
 # reads them (the committed length and mean, not the capacity; a pod! struct as a structured
-# dtype; a damaged newest slot; bad files; the locks; reading beside a live writer process).
+# dtype; a damaged newest slot; bad files; the locks; reading beside a live writer process;
+# commit groups: every column at its committed length across blocks, damaged and forged copies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -18,6 +18,16 @@
 //! * `damaged.bin` (magic `DAMAGED`, version 0): `MmapedVec<u32>` of `0..1000` committed, then
 //!   `0..2000`, then one byte of the newest commit slot's checksum flipped: it opens to the
 //!   older commit, 1000 elements.
+//! * `group.bin` (magic `NPGROUP`, version 5): a commit group `Group<(u64, f32, Point)>`
+//!   committed twice. Generation 1: lengths 400 000, 1500, 50 000; generation 2 (the one it
+//!   opens to): column 0 holds `0, 1, ..., 999 999` (8 MB: blocks 0, 1 and 2), column 1 the
+//!   1000 values `i / 2` (one block; the 500 values of generation 1 past them stay in it, so
+//!   reading the block's capacity gives the wrong count), column 2 the 100 000 `Point`s `i`
+//!   as in `points.bin` (2.4 MB: blocks 0 and 1, point 87 381 straddling them). Columns 0
+//!   and 2 grow in turns, so their blocks interleave in the file.
+//! * `group-small.bin` (magic `NPSMALL`, version 0): `Group<(u32, u16, u64)>`, committed with
+//!   lengths 30, 20, 0 (generation 1), then 100, 50, 0 (generation 2): column 0 holds
+//!   `0..100`, column 1 `3 * i`, column 2 nothing. One block each for columns 0 and 1.
 //!
 //! `--writer FILE` creates `FILE` afresh (magic `LIVE`, `u64`, element `i` holds `i`),
 //! commits 1000 elements, prints `ready`, then appends 1000 more and commits, again and again,
@@ -30,7 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use persistence::{inspect, pod, OpenOptions};
+use persistence::{inspect, pod, FileKind, Group, OpenOptions};
 
 pod! {
     /// A record numpy reads with a structured dtype of the same offsets.
@@ -79,12 +89,7 @@ fn fixtures(dir: &Path) -> Res {
         .magic(*b"POINTS\0\0")
         .version(3)
         .open::<Point>(path)?;
-    p.try_extend((0..1000u32).map(|i| Point {
-        id: i.into(),
-        x: f64::from(i) / 2.0,
-        y: -(i as f32),
-        flags: i % 7,
-    }))?;
+    p.try_extend((0..1000u32).map(point))?;
     p.close()?;
 
     let path = &fresh(dir.join("damaged.bin"))?;
@@ -110,10 +115,79 @@ fn fixtures(dir: &Path) -> Res {
         return Err("damaging the newest slot did not make the older commit win".into());
     }
 
+    groups(dir)?;
+
     println!(
-        "numpy_fixture: wrote f64.bin, points.bin and damaged.bin in {}",
+        "numpy_fixture: wrote f64.bin, points.bin, damaged.bin, group.bin and group-small.bin \
+         in {}",
         dir.display()
     );
+    Ok(())
+}
+
+/// Point `i` of `points.bin` and of `group.bin`'s column 2.
+fn point(i: u32) -> Point {
+    Point {
+        id: i.into(),
+        x: f64::from(i) / 2.0,
+        y: -(i as f32),
+        flags: i % 7,
+    }
+}
+
+/// `group.bin` and `group-small.bin`.
+fn groups(dir: &Path) -> Res {
+    let path = &fresh(dir.join("group.bin"))?;
+    let mut g: Group<(u64, f32, Point)> = OpenOptions::new()
+        .magic(*b"NPGROUP\0")
+        .version(5)
+        .open_group(path)?;
+    // Columns 0 and 2 grow in turns (their blocks interleave in the file); column 1 commits
+    // 1500 values in generation 1, then 1000.
+    let grow = |g: &mut Group<(u64, f32, Point)>, to0: u64, to2: u32| -> Res {
+        let (a, _, c) = g.columns_mut();
+        while (a.len() as u64) < to0 || (c.len() as u32) < to2 {
+            let n0 = a.len() as u64;
+            a.try_extend(n0..(n0 + 60_000).min(to0))?;
+            let n2 = c.len() as u32;
+            c.try_extend((n2..(n2 + 5_000).min(to2)).map(point))?;
+        }
+        Ok(())
+    };
+    grow(&mut g, 400_000, 50_000)?;
+    let (_, b, _) = g.columns_mut();
+    b.try_extend((0..1500u16).map(|i| f32::from(i) / 2.0))?;
+    g.sync()?;
+    grow(&mut g, 1_000_000, 100_000)?;
+    let (_, b, _) = g.columns_mut();
+    b.truncate(1000);
+    g.close()?;
+    let info = inspect(path)?;
+    let lens: Vec<u64> = info.columns().iter().map(|c| c.len).collect();
+    if info.kind != FileKind::Group || info.generation() != 2 || lens != [1_000_000, 1000, 100_000]
+    {
+        return Err(format!("group.bin: generation {}, {lens:?}", info.generation()).into());
+    }
+
+    let path = &fresh(dir.join("group-small.bin"))?;
+    let mut g: Group<(u32, u16, u64)> = OpenOptions::new().magic(*b"NPSMALL\0").open_group(path)?;
+    let (a, b, _) = g.columns_mut();
+    a.try_extend(0..30)?;
+    b.try_extend((0..20).map(|i| 3 * i))?;
+    g.sync()?;
+    let (a, b, _) = g.columns_mut();
+    a.try_extend(30..100)?;
+    b.try_extend((20..50).map(|i| 3 * i))?;
+    g.close()?;
+    let info = inspect(path)?;
+    let lens: Vec<u64> = info.columns().iter().map(|c| c.len).collect();
+    if info.generation() != 2 || lens != [100, 50, 0] {
+        return Err(format!(
+            "group-small.bin: generation {}, {lens:?}",
+            info.generation()
+        )
+        .into());
+    }
     Ok(())
 }
 

@@ -31,6 +31,22 @@ Locks, as the crate takes them (``docs/design.md``, "Locks" and "Live readers"):
   The commit slots are read A, B, A again, so a slot the writer is writing at that instant is
   never believed.
 
+A commit group's file (``Group<C>`` in the crate: several columns committed together) reads
+with ``open_group``, one dtype per column, validated as the crate's ``open_group_read_only``
+validates it (``docs/design.md``, "Commit groups"); it returns one read-only array per column
+with exactly the committed length, of one commit, under a shared ``flock``::
+
+    from persistence_numpy import open_group
+
+    time, price, qty = open_group("trades.bin", [np.uint64, np.float64, np.uint32])
+    print(len(time), price.mean(), time.info.generation)   # (the tuple's ``info`` too)
+
+A column's bytes lie in blocks of growing size (2 MiB, 4 MiB, 8 MiB, ...) anywhere in the
+file: a column held by its first block is a ``numpy.memmap`` of it, a longer one is a copy
+(a plain read-only ``ndarray``; its memory is the column's size). ``read_group_header(path)``
+returns the group's facts (``GroupInfo``) without reading any column. A group's file given to
+``open_array``, or a vector's to ``open_group``, is ``PersistenceError("WrongFileKind")``.
+
 What the Python side does NOT do: it maps the committed length found at open and never
 refreshes (open again to see later commits); it reads files in this machine's byte order
 only (``persistence convert`` converts the others); it does not recognise the remains of an
@@ -56,6 +72,8 @@ import numpy as np
 
 __all__ = [
     "FileInfo", "SlotInfo", "PersistenceError", "dtype_fingerprint", "open_array", "read_header",
+    "GroupInfo", "GroupColumnInfo", "GroupSlotInfo", "GroupArrays", "open_group",
+    "read_group_header",
 ]
 
 # --- The format (docs/design.md, "On-disk format"): every offset is here and nowhere else. ---
@@ -117,11 +135,15 @@ def fnv1a64(data: bytes, h: int = _FNV_OFFSET) -> int:
 
 
 class PersistenceError(Exception):
-    """A file the crate would refuse; ``kind`` names the crate's ``ErrorKind``."""
+    """A file the crate would refuse; ``kind`` names the crate's ``ErrorKind``; ``column``
+    is the group column the error is about (the crate's ``Error::column``), else ``None``."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, column: int | None = None):
+        if column is not None:
+            message = f"column {column}: {message}"
         super().__init__(f"{message} [{kind}]")
         self.kind = kind
+        self.column = column
 
 
 @dataclasses.dataclass(frozen=True)
@@ -550,3 +572,458 @@ def open_array(path, dtype, *, magic=None, version=None, live: bool = False) -> 
         f.close()
         if lock_fd is not None:
             os.close(lock_fd)
+
+
+# --- Commit groups (docs/design.md, "Commit groups"; src/format/group.rs): kind 1 of format
+# version 2. ---
+
+# The fixed fields: as a version-2 vector's up to the block size, then per column 24 bytes
+# (size, alignment, fingerprint) from 56, then the header checksum over everything before it.
+GROUP_FIELDS = {
+    "app_magic": (8, "8s"),
+    "app_version": (24, "I"),
+    "usize_width": (28, "I"),
+    "kind": (32, "I"),
+    "columns": (36, "I"),
+    "data_offset": (40, "Q"),
+    "block_size": (48, "Q"),
+}
+GROUP_AT_COLUMN0 = 56
+GROUP_COLUMN_LEN = 24
+GROUP_MAX_COLUMNS = 12
+# Block 0's size, the data offset, and every block's alignment: 2 MiB.
+GROUP_BLOCK0 = 2 << 20
+# Slots A and B: 15 u64 words each (sequence, 12 lengths, block table checksum, checksum).
+GROUP_SLOT_OFFSETS = (512, 1024)
+GROUP_SLOT_WORDS = GROUP_MAX_COLUMNS + 3
+GROUP_SLOT_SIZE = 8 * GROUP_SLOT_WORDS
+# The block table: the file offset of block j of column k at 1536 + 8 * (26k + j).
+GROUP_TABLE_AT = 1536
+GROUP_MAX_BLOCKS = 26
+
+
+def _group_sum_at(columns: int) -> int:
+    """Where the header checksum lies in a group of ``columns`` columns."""
+    return GROUP_AT_COLUMN0 + GROUP_COLUMN_LEN * columns
+
+
+def _block_size(j: int) -> int:
+    """The size of block ``j``: 2 MiB << j."""
+    return GROUP_BLOCK0 << j
+
+
+def _block_start(j: int) -> int:
+    """The first column byte block ``j`` holds: 2 MiB * (2^j - 1)."""
+    return GROUP_BLOCK0 * ((1 << j) - 1)
+
+
+def _blocks_for(nbytes: int) -> int | None:
+    """How many blocks hold a column's first ``nbytes`` bytes; None past the table."""
+    for m in range(GROUP_MAX_BLOCKS + 1):
+        if _block_start(m) >= nbytes:
+            return m
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupSlotInfo:
+    """One commit slot of a group. When not ``valid`` its numbers are as found, untrusted."""
+
+    sequence: int
+    lengths: tuple  # one per column of the group
+    table_sum: int
+    valid: bool
+    blank: bool
+
+    @property
+    def damaged(self) -> bool:
+        """Neither valid nor never written: a torn or damaged slot."""
+        return not self.valid and not self.blank
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupColumnInfo:
+    """One column of a group at the commit the file opens to."""
+
+    elem_size: int
+    elem_align: int
+    # The element type fingerprint; 0: a type that names none.
+    elem_fingerprint: int
+    length: int  # committed, in elements
+    blocks: tuple  # file offsets of the blocks the committed length needs, block 0 first
+
+    @property
+    def capacity(self) -> int:
+        """Elements the committed blocks hold (as the crate's ``inspect`` says)."""
+        return _block_start(len(self.blocks)) // self.elem_size
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupInfo:
+    """What a group's header records, and which commit it opens to."""
+
+    path: str
+    format_version: int
+    native_byte_order: bool
+    app_magic: bytes
+    app_version: int
+    usize_width: int
+    file_size: int
+    columns: tuple  # GroupColumnInfo, one per column
+    slots: tuple  # (GroupSlotInfo A, GroupSlotInfo B)
+    winner: int  # 0 = A, 1 = B
+
+    @property
+    def generation(self) -> int:
+        """The commit's generation: its sequence less one (0 for a new group)."""
+        return self.slots[self.winner].sequence - 1
+
+    @property
+    def lengths(self) -> tuple:
+        """Every column's committed length."""
+        return tuple(c.length for c in self.columns)
+
+    @property
+    def newest_damaged(self) -> bool:
+        """Whether a damaged slot's (untrusted) sequence is above the winner's: the newest
+        commit was damaged, and the file opens to the older one."""
+        current = self.slots[self.winner].sequence
+        return any(s.damaged and s.sequence > current for s in self.slots)
+
+
+class GroupArrays(tuple):
+    """The columns of a group, one read-only array each, in order; ``info`` is the
+    ``GroupInfo`` they were read with."""
+
+    info: GroupInfo
+
+
+def _decode_group_fixed(page: bytes, file_size: int) -> tuple[dict, str]:
+    """A group's fixed fields, checked in the crate's order (``GroupHeader::decode``): format
+    magic, size, endianness marker, format version (1 holds a vector: ``WrongFileKind``),
+    kind (0: a vector, ``WrongFileKind``), column count 1..=12, header checksum, data offset
+    and block size 2 MiB, each column's element size and alignment. Returns the fields (with
+    ``column_types``: (size, align, fingerprint) per column) and the byte order."""
+    if file_size >= len(FORMAT_MAGIC) and page[: len(FORMAT_MAGIC)] != FORMAT_MAGIC:
+        raise PersistenceError("BadMagic", "not a persistence file (no PERSISTV magic)")
+    if file_size < HEADER_SIZE or len(page) < HEADER_SIZE:
+        raise PersistenceError(
+            "Corrupt", f"the file is corrupt: shorter than its header, bytes: {file_size}"
+        )
+    marker = _unpack(page, _NATIVE, AT_ENDIAN_MARKER, "I")
+    if marker == ENDIAN_MARKER:
+        order = _NATIVE
+    elif marker == struct.unpack(_FOREIGN + "I", struct.pack(_NATIVE + "I", ENDIAN_MARKER))[0]:
+        order = _FOREIGN
+    else:
+        raise PersistenceError("Corrupt", f"the file is corrupt: endianness marker {marker:#x}")
+    version = _unpack(page, order, AT_FORMAT_VERSION, "I")
+    if version == 1:
+        raise PersistenceError(
+            "WrongFileKind", "the file holds one vector (read it with open_array), not a group"
+        )
+    if version != 2:
+        raise PersistenceError(
+            "UnsupportedFormatVersion",
+            f"format version {version}: this reader knows commit groups of version 2; "
+            "a newer persistence_numpy.py may read it",
+        )
+    fields = {name: _unpack(page, order, at, code) for name, (at, code) in GROUP_FIELDS.items()}
+    if fields["kind"] == KIND_VECTOR:
+        raise PersistenceError(
+            "WrongFileKind", "the file holds one vector (read it with open_array), not a group"
+        )
+    if fields["kind"] != KIND_GROUP:
+        raise PersistenceError("Corrupt", f"the file is corrupt: file kind {fields['kind']}")
+    n = fields["columns"]
+    if not 1 <= n <= GROUP_MAX_COLUMNS:
+        raise PersistenceError(
+            "Corrupt", f"the file is corrupt: column count of a group (1 to 12): {n}"
+        )
+    at_sum = _group_sum_at(n)
+    fields["header_checksum"] = _unpack(page, order, at_sum, "Q")
+    if fnv1a64(page[:at_sum]) != fields["header_checksum"]:
+        raise PersistenceError("Corrupt", "the file is corrupt: header checksum mismatch")
+    for name in ("data_offset", "block_size"):
+        if fields[name] != GROUP_BLOCK0:
+            raise PersistenceError(
+                "Corrupt", f"the file is corrupt: {name.replace('_', ' ')} {fields[name]}, "
+                f"expected {GROUP_BLOCK0}"
+            )
+    types = []
+    for k in range(n):
+        size, align, fingerprint = struct.unpack_from(
+            order + "QQQ", page, GROUP_AT_COLUMN0 + GROUP_COLUMN_LEN * k
+        )
+        if size == 0:
+            raise PersistenceError("Corrupt", "the file is corrupt: element size 0", k)
+        if align == 0 or align & (align - 1) or align > HEADER_SIZE:
+            raise PersistenceError(
+                "Corrupt", f"the file is corrupt: element alignment {align}", k
+            )
+        types.append((size, align, fingerprint))
+    fields["column_types"] = tuple(types)
+    fields["header_sum_bytes"] = page[at_sum : at_sum + 8]
+    return fields, order
+
+
+def _group_slot(raw: bytes, order: str, header_sum_bytes: bytes) -> GroupSlotInfo:
+    """A group slot's 120 bytes: valid when the checksum (FNV-1a over the first 14 words as
+    stored, then the header checksum's bytes) matches and the sequence is 1..=2^62."""
+    words = struct.unpack(order + f"{GROUP_SLOT_WORDS}Q", raw)
+    seq, lens = words[0], words[1 : 1 + GROUP_MAX_COLUMNS]
+    table_sum, checksum = words[GROUP_MAX_COLUMNS + 1], words[GROUP_MAX_COLUMNS + 2]
+    valid = (
+        fnv1a64(header_sum_bytes, fnv1a64(raw[: 8 * (GROUP_SLOT_WORDS - 1)])) == checksum
+        and 1 <= seq <= MAX_SEQUENCE
+    )
+    return GroupSlotInfo(seq, tuple(lens), table_sum, valid, raw == bytes(GROUP_SLOT_SIZE))
+
+
+def _check_group_commit(page: bytes, order: str, types: tuple, slot: GroupSlotInfo,
+                        file_size: int) -> tuple:
+    """The crate's ``check_commit``: each length fits the table (its bytes do not overflow
+    and need at most 26 blocks; a column the group does not have has length 0), the table
+    checksum over exactly the entries the lengths need matches the slot's, and every block
+    needed lies at a multiple of 2 MiB, at or past 2 MiB, wholly within the file, and
+    overlaps no other. Returns each column's block offsets."""
+    n = len(types)
+    needed = []
+    for k, length in enumerate(slot.lengths):
+        if k >= n:
+            if length != 0:
+                raise PersistenceError(
+                    "Corrupt", f"the file is corrupt: a length for a column the group does "
+                    f"not have: {length}", k,
+                )
+            continue
+        m = _blocks_for(length * types[k][0])
+        if m is None:
+            raise PersistenceError(
+                "Corrupt", f"the file is corrupt: column length too large: {length}", k
+            )
+        needed.append(m)
+    h = _FNV_OFFSET
+    blocks = []
+    for k, m in enumerate(needed):
+        at = GROUP_TABLE_AT + 8 * GROUP_MAX_BLOCKS * k
+        h = fnv1a64(page[at : at + 8 * m], h)
+        blocks.append(struct.unpack_from(order + f"{m}Q", page, at))
+    if h != slot.table_sum:
+        raise PersistenceError(
+            "Corrupt", f"the file is corrupt: block table checksum mismatch (stored "
+            f"{slot.table_sum:#018x}, computed {h:#018x})",
+        )
+    spans = []  # (column, start, end) in the crate's order: column by column, block by block
+    for k, offsets in enumerate(blocks):
+        for j, off in enumerate(offsets):
+            end = off + _block_size(j)
+            if off % GROUP_BLOCK0 or off < GROUP_BLOCK0 or end > file_size:
+                raise PersistenceError(
+                    "Corrupt", f"the file is corrupt: block {j} outside the file or "
+                    f"misaligned, at offset {off}", k,
+                )
+            spans.append((k, off, end))
+    # Pairwise, as the crate: the column named is the later one of the first pair found.
+    for i, (_, off, end) in enumerate(spans):
+        for k2, off2, end2 in spans[i + 1 :]:
+            if off2 < end and off < end2:
+                raise PersistenceError(
+                    "Corrupt", f"the file is corrupt: two blocks overlap, at offset {off2}", k2
+                )
+    return tuple(blocks)
+
+
+def _read_group_info(fd: int, path: str) -> GroupInfo:
+    """Reads and validates a group's header (fixed fields, both slots, the winner's blocks)
+    of the open file ``fd``, in either byte order."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise PersistenceError("NotARegularFile", f"{path}: not a regular file")
+    # Under the shared lock nothing changes; beside a writer (read_group_header) a commit may
+    # land mid-read: slot A is read again after the page, and a failed check is retried.
+    for attempt in range(3):
+        page = os.pread(fd, HEADER_SIZE, 0)
+        fields, order = _decode_group_fixed(page, st.st_size)
+        raw = [page[at : at + GROUP_SLOT_SIZE] for at in GROUP_SLOT_OFFSETS]
+        if os.pread(fd, GROUP_SLOT_SIZE, GROUP_SLOT_OFFSETS[0]) != raw[0] and attempt < 2:
+            continue
+        slots = tuple(_group_slot(r, order, fields["header_sum_bytes"]) for r in raw)
+        a, b = slots
+        if a.valid and b.valid:
+            winner = 1 if b.sequence > a.sequence else 0
+        elif a.valid or b.valid:
+            winner = 0 if a.valid else 1
+        else:
+            raise PersistenceError(
+                "Corrupt", "the file is corrupt: no valid commit slot (no commit yet, or both "
+                "slots damaged)",
+            )
+        file_size = os.fstat(fd).st_size
+        try:
+            blocks = _check_group_commit(
+                page, order, fields["column_types"], slots[winner], file_size
+            )
+            break
+        except PersistenceError:
+            if attempt == 2:
+                raise
+    types = fields["column_types"]
+    columns = tuple(
+        GroupColumnInfo(size, align, fp, slots[winner].lengths[k], blocks[k])
+        for k, (size, align, fp) in enumerate(types)
+    )
+    return GroupInfo(
+        path=path,
+        format_version=2,
+        native_byte_order=order == _NATIVE,
+        app_magic=fields["app_magic"],
+        app_version=fields["app_version"],
+        usize_width=fields["usize_width"],
+        file_size=file_size,
+        columns=columns,
+        slots=tuple(
+            dataclasses.replace(s, lengths=s.lengths[: len(types)]) for s in slots
+        ),
+        winner=winner,
+    )
+
+
+def read_group_header(path) -> GroupInfo:
+    """The header's facts of the commit group's file at ``path`` (``GroupInfo``: every
+    column's type, committed length and blocks, both slots, the generation), in its own byte
+    order. Takes no lock: beside a writer it is a snapshot, as the crate's ``inspect`` is.
+    Raises ``PersistenceError`` for a file the crate would refuse whatever the types
+    (``BadMagic``, ``WrongFileKind``, ``UnsupportedFormatVersion``, ``Corrupt``)."""
+    path = os.fspath(path)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        return _read_group_info(fd, path)
+    finally:
+        os.close(fd)
+
+
+def _check_group_expected(info: GroupInfo, dtypes: list, magic, version) -> None:
+    """What the caller expects, in the crate's order: magic, version, usize width, column
+    count, then each column as ``open_array`` checks a vector's element."""
+    if magic is not None and _magic_bytes(magic) != info.app_magic:
+        raise PersistenceError(
+            "MagicMismatch",
+            f"application magic {info.app_magic!r}, expected {_magic_bytes(magic)!r}",
+        )
+    if version is not None and version != info.app_version:
+        raise PersistenceError(
+            "VersionMismatch", f"application version {info.app_version}, expected {version}"
+        )
+    usize = struct.calcsize("P")
+    if info.usize_width != usize:
+        raise PersistenceError(
+            "LayoutMismatch", f"usize width {info.usize_width}, this machine's is {usize}"
+        )
+    if len(dtypes) != len(info.columns):
+        raise PersistenceError(
+            "LayoutMismatch",
+            f"column count {len(info.columns)}, {len(dtypes)} dtypes given",
+        )
+    for k, (dtype, c) in enumerate(zip(dtypes, info.columns)):
+        if dtype.itemsize != c.elem_size:
+            raise PersistenceError(
+                "LayoutMismatch", f"element size {c.elem_size}, the dtype's is {dtype.itemsize}",
+                k,
+            )
+        if dtype.alignment > c.elem_align:
+            raise PersistenceError(
+                "LayoutMismatch",
+                f"element alignment {c.elem_align}, the dtype needs {dtype.alignment}", k,
+            )
+        expected = dtype_fingerprint(dtype)
+        if c.elem_fingerprint and expected is not None and expected != c.elem_fingerprint:
+            raise PersistenceError(
+                "TypeMismatch",
+                f"element type fingerprint {c.elem_fingerprint:#018x}, the dtype's is "
+                f"{expected:#018x}", k,
+            )
+
+
+def _read_column(fd: int, c: GroupColumnInfo, dtype: np.dtype) -> np.ndarray:
+    """A copy of a column's committed bytes, gathered from its blocks: block ``j`` holds
+    column bytes ``_block_start(j)`` up to ``_block_start(j + 1)``, at ``c.blocks[j]``."""
+    out = np.empty(c.length, dtype)
+    buf = memoryview(out.view(np.uint8).reshape(-1))
+    total = c.length * c.elem_size
+    for j, off in enumerate(c.blocks):
+        start, end = _block_start(j), min(_block_start(j + 1), total)
+        done = start
+        while done < end:
+            n = os.preadv(fd, [buf[done:end]], off + (done - start))
+            if n <= 0:
+                raise PersistenceError("Io", f"short read of block {j} at offset {off}")
+            done += n
+    return out
+
+
+def open_group(path, dtypes, *, magic=None, version=None) -> GroupArrays:
+    """Reads the committed columns of the commit group's file at ``path``, one dtype per
+    column (``dtypes``, in order), validated as the crate validates ``open_group_read_only``:
+    the header (format magic, byte order, version 2, kind 1, column count, header checksum,
+    data offset and block size 2 MiB, each column's element size and alignment), the winning
+    slot (checksum and sequence range), the block table checksum over the entries the
+    committed lengths need, every needed block aligned, within the file and overlapping no
+    other; then ``magic`` and ``version`` when given, the column count, and each column's
+    size, alignment and fingerprint against its dtype, as ``open_array`` checks a vector's.
+
+    Returns a ``GroupArrays`` tuple of read-only arrays, each exactly its column's committed
+    length, all of the same commit; its ``info`` attribute is the ``GroupInfo``. A column held
+    by its first block (up to 2 MiB of data) is a ``numpy.memmap`` of it, which keeps a
+    shared ``flock`` on the file while it exists (no writer of the crate opens the file
+    meanwhile); a longer column's bytes lie in several blocks, so it is a **copy** (a plain
+    ``ndarray`` gathered from them: memory of the column's size, read at open, no lock kept).
+
+    Takes a shared ``flock`` without waiting: a writer holding the group raises
+    ``PersistenceError("Locked")`` (the crate's ``open_group_live`` reads beside a writer;
+    this module does not). Raises ``PersistenceError`` (``kind`` as the crate's
+    ``ErrorKind``, ``column`` naming the column where one is at fault: ``Locked``,
+    ``BadMagic``, ``WrongEndianness``, ``WrongFileKind``, ``UnsupportedFormatVersion``,
+    ``Corrupt``, ``MagicMismatch``, ``VersionMismatch``, ``LayoutMismatch``,
+    ``TypeMismatch``) or ``OSError``."""
+    dtypes = [np.dtype(d) for d in dtypes]
+    for d in dtypes:
+        if d.hasobject or not d.isnative:
+            raise ValueError(f"dtype {d} must be plain data in this machine's byte order")
+    path = os.fspath(path)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    data = os.fstat(fd)
+    if not stat.S_ISREG(data.st_mode):
+        os.close(fd)
+        raise PersistenceError("NotARegularFile", f"{path}: not a regular file")
+    f = os.fdopen(fd, "rb")  # closed below; each memmap keeps a duplicate
+    try:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise PersistenceError(
+                "Locked", f"{path}: a writer holds the group; open_group reads it once the "
+                "writer has closed it",
+            ) from e
+        info = _read_group_info(f.fileno(), path)
+        if not info.native_byte_order:
+            raise PersistenceError(
+                "WrongEndianness",
+                f"{path} was written on a machine of the other byte order",
+            )
+        _check_group_expected(info, dtypes, magic, version)
+        arrays = []
+        for dtype, c in zip(dtypes, info.columns):
+            if c.length == 0:
+                a = np.empty(0, dtype).view(np.memmap)
+            elif len(c.blocks) == 1:
+                a = np.memmap(f, dtype=dtype, mode="r", offset=c.blocks[0], shape=(c.length,))
+            else:
+                a = _read_column(f.fileno(), c, dtype)
+            a.flags.writeable = False
+            arrays.append(a)
+        result = GroupArrays(arrays)
+        result.info = info
+        return result
+    finally:
+        f.close()

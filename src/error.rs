@@ -71,6 +71,14 @@ pub enum ErrorKind {
     /// handle (which unmaps and closes its copy, without committing or unlocking); every
     /// call that would commit, grow, write through the descriptor or cut fails with this.
     WrongProcess,
+    /// A commit group's columns do not have the same length where rows were asked for
+    /// ([`Group::sync_rows`](crate::Group::sync_rows), [`Group::rows`](crate::Group::rows)).
+    /// Nothing was committed.
+    UnequalLengths,
+    /// A column of another commit group, or another column of this one, was swapped into a
+    /// group's column (`mem::swap` of two `&mut Column<T>`): committing would record a length
+    /// for blocks the group does not hold. Swap them back. Nothing was committed.
+    ForeignColumn,
 }
 
 /// Which values an [`Error`] carries, to say what was found and what was expected.
@@ -138,6 +146,8 @@ pub struct Error {
     errno: i32,
     context: &'static str,
     detail: Detail,
+    /// The column of a commit group the error is about, plus one (0: none).
+    column: u8,
 }
 
 impl Error {
@@ -146,6 +156,7 @@ impl Error {
         Error {
             kind,
             errno: 0,
+            column: 0,
             context,
             detail: Detail::None,
         }
@@ -161,6 +172,7 @@ impl Error {
         Error {
             kind,
             errno: 0,
+            column: 0,
             context,
             detail: Detail::Mismatch {
                 found,
@@ -175,6 +187,7 @@ impl Error {
         Error {
             kind: ErrorKind::Corrupt,
             errno: 0,
+            column: 0,
             context,
             detail: Detail::Mismatch {
                 found,
@@ -189,6 +202,7 @@ impl Error {
         Error {
             kind: ErrorKind::MagicMismatch,
             errno: 0,
+            column: 0,
             context: "application magic",
             detail: Detail::Mismatch {
                 found: u64::from_be_bytes(found),
@@ -203,6 +217,7 @@ impl Error {
         Error {
             kind: ErrorKind::TypeMismatch,
             errno: 0,
+            column: 0,
             context: "element type fingerprint",
             detail: Detail::Mismatch {
                 found,
@@ -217,6 +232,7 @@ impl Error {
         Error {
             kind,
             errno: 0,
+            column: 0,
             context,
             detail: Detail::Value(value),
         }
@@ -227,6 +243,7 @@ impl Error {
         Error {
             kind,
             errno,
+            column: 0,
             context,
             detail: Detail::None,
         }
@@ -235,6 +252,18 @@ impl Error {
     /// The same error, said of another operation.
     pub(crate) const fn with_context(self, context: &'static str) -> Self {
         Error { context, ..self }
+    }
+
+    /// The same error, said of column `column` of a commit group.
+    pub(crate) const fn in_column(self, column: usize) -> Self {
+        Error {
+            column: if column < u8::MAX as usize {
+                column as u8 + 1
+            } else {
+                0
+            },
+            ..self
+        }
     }
 
     /// The kind of error, to match on.
@@ -258,6 +287,17 @@ impl Error {
     #[must_use]
     pub const fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// The column of a commit group this error is about (0 for the group's first), when it
+    /// is about one: a column whose element type differs from the file's, or whose data does
+    /// not fit the disk.
+    #[must_use]
+    pub const fn column(&self) -> Option<usize> {
+        match self.column {
+            0 => None,
+            c => Some(c as usize - 1),
+        }
     }
 
     /// The OS error code (`errno`) behind this error, if it came from a system call.
@@ -330,6 +370,8 @@ impl ErrorKind {
             ErrorKind::WrongProcess => {
                 "the handle belongs to the process that opened it (this is a forked child)"
             }
+            ErrorKind::UnequalLengths => "the columns' lengths differ",
+            ErrorKind::ForeignColumn => "a column of another group",
         }
     }
 }
@@ -343,6 +385,9 @@ impl fmt::Display for ErrorKind {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.kind.as_str())?;
+        if let Some(c) = self.column() {
+            write!(f, ": column {c}")?;
+        }
         if !self.context.is_empty() {
             write!(f, ": {}", self.context)?;
         }
@@ -375,6 +420,9 @@ impl fmt::Debug for Error {
             d.field("errno", &self.errno);
         }
         d.field("context", &self.context);
+        if let Some(c) = self.column() {
+            d.field("column", &c);
+        }
         match self.detail {
             Detail::None => {}
             Detail::Mismatch {
@@ -432,6 +480,7 @@ impl ErrorKind {
             | ErrorKind::WrongFileKind
             | ErrorKind::Corrupt => K::InvalidData,
             ErrorKind::NotARegularFile | ErrorKind::InvalidPath => K::InvalidInput,
+            ErrorKind::UnequalLengths | ErrorKind::ForeignColumn => K::InvalidInput,
             ErrorKind::Io | ErrorKind::WrongProcess => K::Other,
         }
     }

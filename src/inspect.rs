@@ -1,4 +1,5 @@
-//! `inspect`: what a vector file's header says, read without knowing its element type.
+//! `inspect`: what a vector's or a commit group's header says, read without knowing its
+//! element types.
 //!
 //! Like `mdb_stat` for LMDB. The reading and validating is the region's `probe`, the same
 //! path `open` takes before it compares the header with a type; this module only turns what
@@ -8,9 +9,9 @@
 use crate::error::ErrorKind;
 use crate::error::Result;
 use crate::fingerprint::Fingerprint;
-use crate::format;
+use crate::format::{self, group as gf};
 use crate::path::PathArg;
-use crate::region;
+use crate::region::{self, Probed};
 
 /// One commit slot as it lies in the header.
 ///
@@ -22,19 +23,75 @@ use crate::region;
 pub struct SlotInfo {
     /// Commit number stored in the slot; the valid slot with the highest one wins.
     pub sequence: u64,
-    /// Committed length, in elements, stored in the slot.
+    /// Committed length, in elements, stored in the slot (a group's: column 0's).
     pub len: u64,
+    /// Each column's committed length stored in the slot: `lens[0] == len`; a vector has one
+    /// column, a group [`FileInfo::column_count`].
+    pub lens: [u64; MAX_COLUMNS],
     /// Whether the slot's checksum (which also covers the header checksum) matches.
     pub valid: bool,
-    /// Whether all 24 bytes of the slot are zero: a slot that was never written (slot B of
-    /// a file that has been committed only once).
+    /// Whether all the slot's bytes are zero: a slot that was never written (slot B of a
+    /// file that has been committed only once).
     pub blank: bool,
 }
 
-/// The facts a vector file's header records, as returned by [`inspect`].
+/// The most columns a commit group has: 12.
+pub const MAX_COLUMNS: usize = gf::MAX_COLUMNS;
+
+/// What a persistence file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// One vector ([`MmapedVec`](crate::MmapedVec)).
+    Vector,
+    /// A commit group ([`Group`](crate::Group)): several columns, one commit record.
+    Group,
+    /// A file that holds no commit yet: empty, or the remains of a creation that a crash
+    /// interrupted (`docs/design.md`, "Creation", has the one rule that every open and
+    /// `inspect` apply). A writer's `open` creates its vector or group in it; read-only and
+    /// live opens see it empty. Every other field is zero (format version 0, no columns,
+    /// both slots blank).
+    Uncreated,
+}
+
+/// One column of a file as [`inspect`] reports it: a vector's one column, or each of a
+/// group's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ColumnInfo {
+    /// `size_of::<T>()` of the column's element type.
+    pub elem_size: u64,
+    /// `align_of::<T>()` of the column's element type.
+    pub elem_align: u64,
+    /// The [fingerprint](crate::Fingerprint) of the column's element type.
+    pub elem_fingerprint: Fingerprint,
+    /// The committed length, in elements.
+    pub len: u64,
+    /// How many elements the column has room for: a vector's file holds
+    /// `(file_size - 4096) / elem_size`; a group's column, what its committed blocks hold
+    /// (a writer adds blocks as it grows).
+    pub capacity: u64,
+}
+
+impl ColumnInfo {
+    /// No column: all zero.
+    const NONE: ColumnInfo = ColumnInfo {
+        elem_size: 0,
+        elem_align: 0,
+        elem_fingerprint: Fingerprint::UNKNOWN,
+        len: 0,
+        capacity: 0,
+    };
+}
+
+/// The facts a file's header records, as returned by [`inspect`]: a vector's, or a commit
+/// group's (whose element fields and `len` are column 0's; [`columns`](Self::columns) has
+/// them all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FileInfo {
+    /// A vector's file or a group's.
+    pub kind: FileKind,
     /// The on-disk format version: 2 for files written by this version of the library, 1
     /// for older ones (which record no element type fingerprint).
     pub format_version: u32,
@@ -48,7 +105,7 @@ pub struct FileInfo {
     pub app_magic: [u8; 8],
     /// The application data version (`OpenOptions::version`).
     pub app_version: u32,
-    /// `size_of::<T>()` of the element type that wrote the file.
+    /// `size_of::<T>()` of the element type that wrote the file (a group's: column 0's).
     pub elem_size: u64,
     /// `align_of::<T>()` of the element type that wrote the file.
     pub elem_align: u64,
@@ -58,10 +115,16 @@ pub struct FileInfo {
     pub elem_fingerprint: Fingerprint,
     /// `size_of::<usize>()` of the program that wrote the file, in bytes.
     pub usize_width: u32,
-    /// The committed length, in elements: the winning slot's length.
+    /// The committed length, in elements: the winning slot's length (a group's: column 0's).
     pub len: u64,
-    /// How many elements the file has room for: `(file_size - 4096) / elem_size`.
+    /// How many elements the file has room for: `(file_size - 4096) / elem_size` (a group's:
+    /// column 0's, as [`ColumnInfo::capacity`]).
     pub capacity: u64,
+    /// How many columns: 1 for a vector, 1 to 12 for a group.
+    pub column_count: usize,
+    /// Each column (the first [`column_count`](Self::column_count) of them; the rest are
+    /// zero): element size, alignment, fingerprint, committed length, capacity.
+    pub columns: [ColumnInfo; MAX_COLUMNS],
     /// The file size in bytes (read with `fstat` under the lock, or beside a writer after
     /// the commit slots).
     pub file_size: u64,
@@ -106,6 +169,47 @@ impl FileInfo {
     #[must_use]
     pub fn current(&self) -> &SlotInfo {
         &self.slots[self.winner]
+    }
+
+    /// The columns: `&columns[..column_count]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("inspect-columns.bin");
+    /// use persistence::{inspect, FileKind, Group};
+    ///
+    /// let mut g = Group::<(u64, u16)>::open(&path)?;
+    /// g.push_row((1, 2))?;
+    /// g.close()?;
+    /// let info = inspect(&path)?;
+    /// assert_eq!((info.kind, info.generation()), (FileKind::Group, 1));
+    /// let sizes: Vec<_> = info.columns().iter().map(|c| (c.elem_size, c.len)).collect();
+    /// assert_eq!(sizes, [(8, 1), (2, 1)]);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn columns(&self) -> &[ColumnInfo] {
+        &self.columns[..self.column_count.min(MAX_COLUMNS)]
+    }
+
+    /// Whether an open falls back to the older commit: the slot that is not the winner is
+    /// damaged (its checksum fails) and the sequence number it shows, untrusted, is above the
+    /// winner's, so it was the newest commit (as
+    /// [`OpenReport::older_commit`](crate::OpenReport::older_commit) says after an open).
+    #[must_use]
+    pub fn opens_to_older_commit(&self) -> bool {
+        let other = &self.slots[1 - self.winner.min(1)];
+        !other.valid && !other.blank && other.sequence > self.current().sequence
+    }
+
+    /// The generation of the winning commit: its sequence number less one (a group's
+    /// [`generation`](crate::Group::generation); for a vector, the commits since creation).
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.current().sequence.saturating_sub(1)
     }
 
     /// Bytes of element data the committed length covers: `len * elem_size`.
@@ -161,9 +265,12 @@ impl FileInfo {
 ///   file), [`ErrorKind::UnsupportedFormatVersion`], and
 ///   [`ErrorKind::Corrupt`] for a bad header checksum or data offset, an element size of 0
 ///   or an alignment that is not a power of two up to 4096, no valid commit slot, or a
-///   committed length that does not fit in the file. A file shorter than its header is
-///   `Corrupt` too, including a zero-length file and the remains of an interrupted creation:
-///   they hold no commit yet (`open` for writing treats them as a new file).
+///   committed length that does not fit in the file. A file shorter than its header (and not
+///   empty) is `Corrupt` too.
+///
+/// An empty file, and the remains of a creation that a crash interrupted, hold no commit
+/// yet: they are reported as [`FileKind::Uncreated`], as every open treats them (a writer
+/// creates its vector or group there; `docs/design.md`, "Creation", has the rule).
 ///
 /// # Examples
 ///
@@ -185,25 +292,92 @@ impl FileInfo {
 /// ```
 pub fn inspect(path: impl PathArg) -> Result<FileInfo> {
     let probe = path.with_c_path(region::probe)?;
-    let header = probe.header;
-    let layout = header.layout;
-    let slots = header.slots().map(|s| SlotInfo {
-        sequence: s.slot.seq,
-        len: s.slot.len,
-        valid: s.valid,
-        blank: s.blank,
-    });
+    let mut columns = [ColumnInfo::NONE; MAX_COLUMNS];
+    let blank = SlotInfo {
+        sequence: 0,
+        len: 0,
+        lens: [0; MAX_COLUMNS],
+        valid: false,
+        blank: true,
+    };
+    let (kind, version, order, identity, column_count, slots) = match probe.header {
+        Probed::Uncreated => (
+            FileKind::Uncreated,
+            0,
+            format::ByteOrder::Native,
+            format::Layout {
+                app_magic: [0; 8],
+                app_version: 0,
+                usize_width: 0,
+                elem_size: 0,
+                elem_align: 0,
+                elem_fingerprint: 0,
+            },
+            0,
+            [blank; 2],
+        ),
+        Probed::Vector(h) => {
+            let l = h.layout;
+            let slots = h.slots().map(|s| {
+                let mut lens = [0; MAX_COLUMNS];
+                lens[0] = s.slot.len;
+                SlotInfo {
+                    sequence: s.slot.seq,
+                    len: s.slot.len,
+                    lens,
+                    valid: s.valid,
+                    blank: s.blank,
+                }
+            });
+            columns[0] = ColumnInfo {
+                elem_size: l.elem_size,
+                elem_align: l.elem_align,
+                elem_fingerprint: Fingerprint::from_u64(l.elem_fingerprint),
+                len: slots[probe.winner].len,
+                capacity: format::capacity_of(probe.file_size, l.elem_size),
+            };
+            (FileKind::Vector, h.format_version, h.order, l, 1, slots)
+        }
+        Probed::Group(h) => {
+            let l = h.layout;
+            let slots = h.slots().map(|s| SlotInfo {
+                sequence: s.slot.seq,
+                len: s.slot.lens[0],
+                lens: s.slot.lens,
+                valid: s.valid,
+                blank: s.blank,
+            });
+            let lens = slots[probe.winner].lens;
+            // Validated by the probe: the lengths fit the table.
+            let needed = gf::needed_blocks(&l, &lens).unwrap_or([0; MAX_COLUMNS]);
+            for (k, c) in columns.iter_mut().enumerate().take(l.columns) {
+                let t = l.types[k];
+                *c = ColumnInfo {
+                    elem_size: t.size,
+                    elem_align: t.align,
+                    elem_fingerprint: Fingerprint::from_u64(t.fingerprint),
+                    len: lens[k],
+                    capacity: gf::block_start(needed[k]) / t.size,
+                };
+            }
+            (FileKind::Group, 2, h.order, l.identity, l.columns, slots)
+        }
+    };
+    let first = columns[0];
     Ok(FileInfo {
-        format_version: header.format_version,
-        native_byte_order: header.order == format::ByteOrder::Native,
-        app_magic: layout.app_magic,
-        app_version: layout.app_version,
-        elem_size: layout.elem_size,
-        elem_align: layout.elem_align,
-        elem_fingerprint: Fingerprint::from_u64(layout.elem_fingerprint),
-        usize_width: layout.usize_width,
-        len: slots[probe.winner].len,
-        capacity: format::capacity_of(probe.file_size, layout.elem_size),
+        kind,
+        format_version: version,
+        native_byte_order: order == format::ByteOrder::Native,
+        app_magic: identity.app_magic,
+        app_version: identity.app_version,
+        elem_size: first.elem_size,
+        elem_align: first.elem_align,
+        elem_fingerprint: first.elem_fingerprint,
+        usize_width: identity.usize_width,
+        len: first.len,
+        capacity: first.capacity,
+        column_count,
+        columns,
         file_size: probe.file_size,
         slots,
         winner: probe.winner,

@@ -97,9 +97,11 @@
 extern crate std;
 
 mod convert;
+mod copy;
 mod error;
 mod fingerprint;
 mod format;
+mod group;
 mod inspect;
 #[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
 mod interop;
@@ -109,15 +111,18 @@ mod options;
 mod path;
 mod pod;
 mod region;
+mod report;
 mod sidecar;
 mod slice;
 mod slots;
+pub mod storage;
 mod sys;
 mod vec;
 
 pub use error::{Error, ErrorKind, ExtendError, Result};
 pub use fingerprint::Fingerprint;
-pub use inspect::{inspect, FileInfo, SlotInfo};
+pub use group::{Column, Columns, Group, GroupSlice, LiveColumn, LiveGroup};
+pub use inspect::{inspect, ColumnInfo, FileInfo, FileKind, SlotInfo, MAX_COLUMNS};
 #[cfg(feature = "bytemuck")]
 pub use interop::Bytemuck;
 #[cfg(feature = "zerocopy")]
@@ -127,6 +132,7 @@ pub use options::OpenOptions;
 pub use path::{PathArg, MAX_PATH};
 pub use pod::{Pod, SwapBytes};
 pub use region::MAX_GROWTH_STEP;
+pub use report::OpenReport;
 pub use slice::MmapedSlice;
 pub use vec::{Drain, MmapedVec};
 
@@ -138,7 +144,8 @@ pub use vec::{Drain, MmapedVec};
 #[doc(hidden)]
 pub mod test_hooks {
     pub use crate::sys::fault::{
-        clear, inject, inject_always, inject_times, observe, pending, set_page_size, Op,
+        clear, force_polling, inject, inject_always, inject_times, observe, pending, set_page_size,
+        Op,
     };
     /// Which remap strategy this build uses: `"mremap"` or `"unmap-and-map"`.
     pub const REMAP_STRATEGY: &str = crate::sys::REMAP_STRATEGY;

@@ -27,3 +27,7 @@ pub(crate) const LIVE_OPEN_TRIES: u32 = 4;
 /// Times the live readers' lock file is opened or locked again when its name is replaced or
 /// removed in between.
 pub(crate) const LOCK_FILE_TRIES: u32 = 8;
+
+/// How often a live open with `wait_for_file(true)` looks for the file again while it is
+/// missing, in milliseconds.
+pub(crate) const WAIT_FOR_FILE_POLL_MS: u32 = 10;

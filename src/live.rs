@@ -70,7 +70,7 @@ pub struct LiveReader<T: Pod> {
 /// `p` is aligned for `T`, points to `size_of::<T>()` readable bytes, and when that size is
 /// 2, 4 or 8, `p` is a multiple of it.
 #[inline(always)]
-unsafe fn load<T: Pod>(p: *const T) -> T {
+pub(crate) unsafe fn load<T: Pod>(p: *const T) -> T {
     let size = size_of::<T>();
     debug_assert!(!matches!(size, 2 | 4 | 8) || p as usize % size == 0);
     // SAFETY: the caller guarantees `p` readable for `size_of::<T>()` bytes, aligned for `T`,
@@ -92,6 +92,18 @@ unsafe fn load<T: Pod>(p: *const T) -> T {
     }
 }
 
+/// Copies `n` elements from `src` (a live mapping another process may be writing) to `dst`:
+/// in bulk, never tearing an element of 1, 2, 4 or 8 bytes (`copy::copy_shared`).
+///
+/// # Safety
+///
+/// `src` is aligned for `T` and readable for `n` elements, `dst` writable for `n` elements,
+/// and they do not overlap.
+pub(crate) unsafe fn copy_elements<T: Pod>(src: *const T, dst: *mut T, n: usize) {
+    // SAFETY: the caller's ranges, in bytes; `T: Pod` makes any bytes copied a valid `T`.
+    unsafe { crate::copy::copy_shared(src.cast::<u8>(), dst.cast::<u8>(), n * size_of::<T>()) }
+}
+
 impl OpenOptions {
     /// Opens `path` as a [`LiveReader<T>`]: a reader beside a writer (in this process or
     /// another) and any number of other live readers, opened in any order, that sees each of
@@ -108,7 +120,8 @@ impl OpenOptions {
     ///
     /// # Errors
     ///
-    /// `NotFound`, `PermissionDenied` (also when `<file>-live` is missing and cannot be
+    /// `NotFound` (unless [`wait_for_file(true)`](Self::wait_for_file): it then waits for the
+    /// file), `PermissionDenied` (also when `<file>-live` is missing and cannot be
     /// created, as in a read-only directory before any writer opened the file),
     /// `NotARegularFile` (also for a `<file>-live` that is not a regular file),
     /// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath) (a name too long to append
@@ -136,7 +149,8 @@ impl OpenOptions {
     /// ```
     pub fn open_live<T: Pod>(&self, path: impl PathArg) -> Result<LiveReader<T>> {
         let layout = self.region_options::<T>(false).layout;
-        path.with_c_path(|p| LiveReader::open(p, layout))
+        let wait = self.waits_for_file();
+        path.with_c_path(|p| crate::region::wait_for_file(wait, || LiveReader::open(p, layout)))
     }
 }
 
@@ -241,6 +255,63 @@ impl<T: Pod> LiveReader<T> {
         self.region.refresh()
     }
 
+    /// Waits until a commit newer than the one this reader adopted is visible, adopts it (as
+    /// [`refresh`](Self::refresh) does) and returns `true`; or returns `false` once `timeout`
+    /// has passed (`None`: wait for ever; `Some(Duration::ZERO)`: check once, never sleep).
+    /// It returns at once when a newer commit is visible already.
+    ///
+    /// While it waits it uses no CPU: on Linux and Android it sleeps in `futex(FUTEX_WAIT)`
+    /// on the word of the mapped header that the writer's next commit changes, and every
+    /// writer of this version wakes it (`FUTEX_WAKE`) right after writing a commit slot, in
+    /// any process; on FreeBSD with `_umtx_op`, on macOS 14.4 and later with
+    /// `os_sync_wait_on_address`. Elsewhere, before the file holds a commit, and right after
+    /// a slot was seen torn, it polls, sleeping from 50 µs doubling to 5 ms between checks.
+    /// Signals and spurious wake-ups are absorbed. A writer that dies, is replaced by a new
+    /// one, or whose file is replaced (converted in place) changes nothing of what `refresh`
+    /// promises: no fault, no uncommitted length (a reader of a replaced file keeps the old
+    /// file and waits until its timeout). The protocol and why no commit is missed:
+    /// `docs/design.md`, "Waiting for a commit".
+    ///
+    /// # Errors
+    ///
+    /// As [`refresh`](Self::refresh).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("tail.bin");
+    /// use std::time::Duration;
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut w = MmapedVec::<u64>::open(&path)?;
+    /// let writer = std::thread::spawn(move || -> Result<(), persistence::Error> {
+    ///     for i in 0..3 {
+    ///         std::thread::sleep(Duration::from_millis(20));
+    ///         w.push(i)?;
+    ///         w.sync()?; // wakes the reader
+    ///     }
+    ///     Ok(())
+    /// });
+    /// let mut r = OpenOptions::new().open_live::<u64>(&path)?;
+    /// let mut seen = 0;
+    /// while seen < 3 {
+    ///     if r.wait_for_commit(Some(Duration::from_millis(500)))? { // true: a new commit
+    ///         for x in r.iter_from(seen) {
+    ///             assert_eq!(x, seen as u64);
+    ///             seen += 1;
+    ///         }
+    ///     }
+    /// }
+    /// writer.join().expect("the writer panicked")?;
+    /// assert!(!r.wait_for_commit(Some(Duration::ZERO))?); // nothing newer: at once
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_commit(&mut self, timeout: Option<core::time::Duration>) -> Result<bool> {
+        self.region.wait_for_commit(timeout)
+    }
+
     /// The element at `index`, copied out (one volatile read), or `None` past
     /// [`len`](Self::len).
     ///
@@ -301,11 +372,9 @@ impl<T: Pod> LiveReader<T> {
     /// ```
     pub fn copy_to(&self, start: usize, out: &mut [T]) -> usize {
         let n = out.len().min(self.len().saturating_sub(start));
-        let src = self.data();
-        for (i, slot) in out[..n].iter_mut().enumerate() {
-            // SAFETY: `start + i < len`: inside the mapping, aligned (as in `get`).
-            *slot = unsafe { load(src.add(start + i)) };
-        }
+        // SAFETY: elements `start..start + n` lie in the mapping (below `len`), aligned, and
+        // `out` holds `n` elements; `copy_elements`' contract.
+        unsafe { copy_elements(self.data().add(start), out.as_mut_ptr(), n) };
         n
     }
 
@@ -333,9 +402,45 @@ impl<T: Pod> LiveReader<T> {
         &self,
     ) -> impl DoubleEndedIterator<Item = T> + ExactSizeIterator + core::iter::FusedIterator + '_
     {
-        (0..self.len()).map(move |i| {
-            // SAFETY: every index of `0..len` lies in the mapping, aligned (as in `get`), and
-            // the borrow of `self` keeps the mapping in place.
+        self.iter_from(0)
+    }
+
+    /// An iterator over copies of elements `start..len`, read as [`get`](Self::get) reads
+    /// them: what `iter().skip(start)` yields, without reading the skipped elements (a tailer
+    /// that reads what is new since last time). Empty when `start >= len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("live-iter_from.bin");
+    /// use persistence::{MmapedVec, OpenOptions};
+    ///
+    /// let mut writer = MmapedVec::<u32>::open(&path)?;
+    /// let mut reader = OpenOptions::new().open_live::<u32>(&path)?;
+    /// writer.extend_from_slice(&[1, 2, 3])?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// let seen = reader.len();
+    /// writer.extend_from_slice(&[4, 5])?;
+    /// writer.sync()?;
+    /// reader.refresh()?;
+    /// assert_eq!(reader.iter_from(seen).collect::<Vec<_>>(), [4, 5]); // only the new ones
+    /// assert_eq!(reader.iter_from(99).count(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn iter_from(
+        &self,
+        start: usize,
+    ) -> impl DoubleEndedIterator<Item = T> + ExactSizeIterator + core::iter::FusedIterator + '_
+    {
+        // One volatile load per element, not a bulk copy into a buffer: the loop of loads and
+        // whatever the caller does with each runs at the speed of a plain scan (bench S11c),
+        // where copying first would read everything twice.
+        (start.min(self.len())..self.len()).map(move |i| {
+            // SAFETY: every index of `start..len` lies in the mapping, aligned (as in `get`),
+            // and the borrow of `self` keeps the mapping in place.
             unsafe { load(self.data().add(i)) }
         })
     }

@@ -110,6 +110,13 @@ impl<T: Pod> MmapedSlice<T> {
         }
     }
 
+    /// What the open found beyond the commit it opened to (as
+    /// [`MmapedVec::open_report`](crate::MmapedVec::open_report)).
+    #[must_use]
+    pub fn open_report(&self) -> crate::report::OpenReport {
+        self.raw.open_report()
+    }
+
     /// The number of elements.
     ///
     /// # Examples

@@ -13,6 +13,7 @@ use crate::options::OpenOptions;
 use crate::path::PathArg;
 use crate::pod::Pod;
 use crate::region::RawRegion;
+use crate::storage::{Storage, VecFile};
 
 mod cmp;
 mod drain;
@@ -76,16 +77,17 @@ pub use drain::Drain;
 /// # Panics
 ///
 /// Index panics (`remove(99)` on a short vector) follow `Vec`'s.
-pub struct MmapedVec<T: Pod> {
-    raw: RawRegion,
+pub struct MmapedVec<T: Pod, S: Storage = VecFile> {
+    /// Where the elements live: the vector's own file, or a column of a group.
+    pub(crate) raw: S,
     /// Elements `0..len` are initialised and within `raw.capacity()`.
-    len: usize,
+    pub(crate) len: usize,
     /// The lowest index whose bytes may differ from what is on disk; `<= len` at all times,
     /// so an append (written at `len`) is always covered by `dirty_from..len`. Kept by the
     /// write funnel ([`write_from`](Self::write_from), [`tail_mut`](Self::tail_mut),
     /// [`spare_ptr`](Self::spare_ptr), [`set_len_marked`](Self::set_len_marked)): no other
     /// code writes elements or lowers the length.
-    dirty_from: usize,
+    pub(crate) dirty_from: usize,
     _marker: PhantomData<T>,
 }
 
@@ -121,8 +123,9 @@ impl OpenOptions {
     /// ```
     pub fn open<T: Pod>(&self, path: impl PathArg) -> Result<MmapedVec<T>> {
         let opts = self.region_options::<T>(true);
+        let commit_on_drop = self.commits_on_drop();
         path.with_c_path(|p| RawRegion::open(p, &opts))
-            .map(MmapedVec::from_region)
+            .map(|raw| MmapedVec::from_storage(VecFile::new(raw, commit_on_drop)))
     }
 }
 
@@ -155,8 +158,11 @@ impl<T: Pod> MmapedVec<T> {
     pub fn open(path: impl PathArg) -> Result<Self> {
         OpenOptions::new().open(path)
     }
+}
 
-    pub(crate) fn from_region(raw: RawRegion) -> Self {
+impl<T: Pod, S: Storage> MmapedVec<T, S> {
+    /// A vector over `raw`, at its committed length.
+    pub(crate) fn from_storage(raw: S) -> Self {
         let len = raw.committed_len();
         debug_assert!(len <= raw.capacity());
         MmapedVec {
@@ -257,28 +263,6 @@ impl<T: Pod> MmapedVec<T> {
     #[must_use]
     pub fn committed_len(&self) -> usize {
         self.raw.committed_len()
-    }
-
-    /// The size of the file in bytes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("vec-file_len.bin");
-    /// use persistence::MmapedVec;
-    ///
-    /// let mut v = MmapedVec::<u64>::open(&path)?;
-    /// v.reserve(1000)?;
-    /// // A 4096-byte header, then room for `capacity` elements.
-    /// assert_eq!(v.file_len(), 4096 + 8 * v.capacity() as u64);
-    /// assert_eq!(v.file_len(), std::fs::metadata(&path)?.len());
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn file_len(&self) -> u64 {
-        self.raw.file_len()
     }
 
     /// A pointer to element 0, for reading.
@@ -454,7 +438,11 @@ impl<T: Pod> MmapedVec<T> {
             ErrorKind::CapacityOverflow,
             "length overflows usize",
         ))?;
-        self.raw.grow_to(need, exact)
+        self.raw.grow_to(need, exact)?;
+        // A growth step is a moment to hand what is filled to the kernel (cold: pushes do
+        // not look at it).
+        self.raw.appended_up_to(self.len);
+        Ok(())
     }
 
     /// Reserves capacity for at least `additional` more elements, amortised like
@@ -583,6 +571,7 @@ impl<T: Pod> MmapedVec<T> {
         // An append at `len`: covered by `dirty_from..len` once the length grows over it.
         self.raw.write_elems(self.len, bytes)?;
         self.len += other.len();
+        self.raw.appended_up_to(self.len);
         Ok(())
     }
 
@@ -1085,12 +1074,12 @@ impl<T: Pod> MmapedVec<T> {
     /// ```
     pub fn pop_if(&mut self, predicate: impl FnOnce(&mut T) -> bool) -> Option<T> {
         /// Stores the lent copy back if its bytes changed, even when `predicate` panics.
-        struct Lent<'a, T: Pod> {
-            v: &'a mut MmapedVec<T>,
+        struct Lent<'a, T: Pod, S: Storage> {
+            v: &'a mut MmapedVec<T, S>,
             index: usize,
             x: T,
         }
-        impl<T: Pod> Drop for Lent<'_, T> {
+        impl<T: Pod, S: Storage> Drop for Lent<'_, T, S> {
             fn drop(&mut self) {
                 if self.index < self.v.len {
                     self.v.store_if_changed(self.index, self.x);
@@ -1140,7 +1129,7 @@ impl<T: Pod> MmapedVec<T> {
     /// # Ok(()) }
     /// ```
     #[track_caller]
-    pub fn drain<R: RangeBounds<usize>>(&mut self, range: R) -> Drain<'_, T> {
+    pub fn drain<R: RangeBounds<usize>>(&mut self, range: R) -> Drain<'_, T, S> {
         let (start, end) = check_range(&range, self.len);
         Drain::new(self, start, end)
     }
@@ -1408,6 +1397,56 @@ impl<T: Pod> MmapedVec<T> {
         debug_assert!(new_len <= self.capacity(), "set_len past the capacity");
         self.set_len_marked(new_len);
     }
+}
+
+/// What only a vector with a file of its own has: its own commit, its file's size.
+impl<T: Pod> MmapedVec<T> {
+    /// The size of the file in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-file_len.bin");
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// v.reserve(1000)?;
+    /// // A 4096-byte header, then room for `capacity` elements.
+    /// assert_eq!(v.file_len(), 4096 + 8 * v.capacity() as u64);
+    /// assert_eq!(v.file_len(), std::fs::metadata(&path)?.len());
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn file_len(&self) -> u64 {
+        self.raw.raw().file_len()
+    }
+
+    /// What the open found beyond the commit it opened to: whether it fell back to the
+    /// older commit because the newest commit slot was damaged, whether the other slot is
+    /// damaged, whether the file was created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), persistence::Error> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("vec-open_report.bin");
+    /// use persistence::MmapedVec;
+    ///
+    /// let mut v = MmapedVec::<u64>::open(&path)?;
+    /// assert!(v.open_report().created);
+    /// v.push(1)?;
+    /// v.close()?;
+    /// let v = MmapedVec::<u64>::open(&path)?;
+    /// assert!(!v.open_report().older_commit); // opened to the newest commit
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn open_report(&self) -> crate::report::OpenReport {
+        self.raw.raw().open_report()
+    }
 
     /// Commits: when it returns `Ok`, every element below [`len`](Self::len) and the length
     /// are durable on disk, and a reopen after any crash shows at least this state.
@@ -1447,7 +1486,7 @@ impl<T: Pod> MmapedVec<T> {
     /// # Ok(()) }
     /// ```
     pub fn sync(&mut self) -> Result<()> {
-        self.raw.commit(self.len, self.dirty_from)?;
+        self.raw.raw_mut().commit(self.len, self.dirty_from)?;
         self.dirty_from = self.len;
         Ok(())
     }
@@ -1481,7 +1520,7 @@ impl<T: Pod> MmapedVec<T> {
         // SAFETY: `this` is never used or dropped again, so the region is moved out of it
         // exactly once and dropped (or closed) exactly once.
         let raw = unsafe { ptr::read(&this.raw) };
-        let closed = raw.close();
+        let closed = raw.into_raw().close();
         synced.and(closed)
     }
 }
@@ -1490,8 +1529,8 @@ impl<T: Pod> MmapedVec<T> {
 /// are still to be visited, the kept ones are stored from `write` on. Dropped, panic or not,
 /// it stores back the copies lent to the user's closure (when their bytes changed) and
 /// closes the gap, so the vector is consistent and every change is marked.
-struct Compact<'a, T: Pod> {
-    v: &'a mut MmapedVec<T>,
+struct Compact<'a, T: Pod, S: Storage> {
+    v: &'a mut MmapedVec<T, S>,
     /// The next element to visit.
     read: usize,
     /// Where the next kept element goes; `write <= read`.
@@ -1506,9 +1545,9 @@ struct Compact<'a, T: Pod> {
     lent_prev: bool,
 }
 
-impl<'a, T: Pod> Compact<'a, T> {
+impl<'a, T: Pod, S: Storage> Compact<'a, T, S> {
     /// Starts with elements `0..start` kept; `init` is any value of `T` (for the copies).
-    fn new(v: &'a mut MmapedVec<T>, start: usize, init: T) -> Self {
+    fn new(v: &'a mut MmapedVec<T, S>, start: usize, init: T) -> Self {
         let len = v.len;
         Compact {
             v,
@@ -1534,7 +1573,7 @@ impl<'a, T: Pod> Compact<'a, T> {
     }
 }
 
-impl<T: Pod> Drop for Compact<'_, T> {
+impl<T: Pod, S: Storage> Drop for Compact<'_, T, S> {
     fn drop(&mut self) {
         // Only after a panic in the closure: keep what it changed in its copies.
         if self.lent_prev {
@@ -1630,15 +1669,18 @@ fn swap_remove_failed(index: usize, len: usize) -> ! {
     panic!("swap_remove index (is {index}) should be < len (is {len})");
 }
 
-impl<T: Pod> Drop for MmapedVec<T> {
-    /// Commits like [`sync`](MmapedVec::sync), ignoring errors (use
-    /// [`close`](MmapedVec::close) to see them), then unmaps and unlocks.
+impl<T: Pod, S: Storage> Drop for MmapedVec<T, S> {
+    /// A vector of its own file commits like [`sync`](MmapedVec::sync), ignoring errors (use
+    /// [`close`](MmapedVec::close) to see them), unless
+    /// [`commit_on_drop(false)`](crate::OpenOptions::commit_on_drop) was asked for or (with
+    /// `std`) its thread is panicking; then it unmaps and unlocks. A group's column does
+    /// nothing here: its group commits or not as a whole.
     fn drop(&mut self) {
-        let _ = self.raw.commit(self.len, self.dirty_from);
+        self.raw.on_drop(self.len, self.dirty_from);
     }
 }
 
-impl<T: Pod> Deref for MmapedVec<T> {
+impl<T: Pod, S: Storage> Deref for MmapedVec<T, S> {
     type Target = [T];
 
     #[inline]
@@ -1650,7 +1692,7 @@ impl<T: Pod> Deref for MmapedVec<T> {
     }
 }
 
-impl<T: Pod> DerefMut for MmapedVec<T> {
+impl<T: Pod, S: Storage> DerefMut for MmapedVec<T, S> {
     #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
         // Any element can change through this borrow: the next commit syncs them all.
@@ -1658,25 +1700,25 @@ impl<T: Pod> DerefMut for MmapedVec<T> {
     }
 }
 
-impl<T: Pod + fmt::Debug> fmt::Debug for MmapedVec<T> {
+impl<T: Pod + fmt::Debug, S: Storage> fmt::Debug for MmapedVec<T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
 }
 
-impl<T: Pod> AsRef<[T]> for MmapedVec<T> {
+impl<T: Pod, S: Storage> AsRef<[T]> for MmapedVec<T, S> {
     fn as_ref(&self) -> &[T] {
         self
     }
 }
 
-impl<T: Pod> AsMut<[T]> for MmapedVec<T> {
+impl<T: Pod, S: Storage> AsMut<[T]> for MmapedVec<T, S> {
     fn as_mut(&mut self) -> &mut [T] {
         self
     }
 }
 
-impl<'a, T: Pod> IntoIterator for &'a MmapedVec<T> {
+impl<'a, T: Pod, S: Storage> IntoIterator for &'a MmapedVec<T, S> {
     type Item = &'a T;
     type IntoIter = core::slice::Iter<'a, T>;
 
@@ -1685,7 +1727,7 @@ impl<'a, T: Pod> IntoIterator for &'a MmapedVec<T> {
     }
 }
 
-impl<'a, T: Pod> IntoIterator for &'a mut MmapedVec<T> {
+impl<'a, T: Pod, S: Storage> IntoIterator for &'a mut MmapedVec<T, S> {
     type Item = &'a mut T;
     type IntoIter = core::slice::IterMut<'a, T>;
 

@@ -226,23 +226,56 @@ fn broken_files_fail_with_the_kinds_open_uses() {
     }
 }
 
+/// One rule for a file without a commit, shared by `inspect` and every open: an empty file
+/// and the remains of an interrupted creation are `Uncreated` to `inspect`, empty to a
+/// reader, and a new file to a writer; a file with foreign bytes is refused by all.
 #[test]
-fn a_file_without_a_commit_is_corrupt_to_inspect() {
+fn a_file_without_a_commit_is_uncreated_to_inspect_and_to_every_open() {
+    use persistence::{FileKind, Group, MmapedSlice, OpenOptions};
     let dir = common::tmpdir();
     let p = common::path_in(&dir, "zero.bin");
-    std::fs::write(&p, b"").unwrap();
-    let e = inspect(&p).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
     // An interrupted creation: a valid fixed header, no slot yet.
     let q = common::path_in(&dir, "new.bin");
     MmapedVec::<u64>::open(&q).unwrap().close().unwrap();
-    let mut page = common::read(&q);
-    assert_eq!(page.len(), 4096);
-    page[SLOT_OFFSETS[0]..SLOT_OFFSETS[0] + 24].fill(0);
-    std::fs::write(&p, &page).unwrap();
-    let e = inspect(&p).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
-    assert_eq!(common::read(&p), page, "inspect never writes");
+    let mut torn = common::read(&q);
+    assert_eq!(torn.len(), 4096);
+    torn[SLOT_OFFSETS[0]..SLOT_OFFSETS[0] + 24].fill(0);
+    for (what, bytes) in [("empty", &[][..]), ("torn creation", &torn[..])] {
+        std::fs::write(&p, bytes).unwrap();
+        let info = inspect(&p).unwrap();
+        assert_eq!(
+            (info.kind, info.column_count, info.len, info.format_version),
+            (FileKind::Uncreated, 0, 0, 0),
+            "{what}"
+        );
+        assert!(info.slots.iter().all(|s| s.blank && !s.valid));
+        assert_eq!(common::read(&p), bytes, "inspect never writes");
+        assert_eq!(MmapedSlice::<u32>::open(&p).unwrap().len(), 0, "{what}");
+        let live = OpenOptions::new().open_live::<u32>(&p).unwrap();
+        assert_eq!(live.len(), 0, "{what}");
+        drop(live);
+        let g = OpenOptions::new().open_group_live::<(u8, u16)>(&p).unwrap();
+        assert_eq!(g.generation(), 0, "{what}");
+        drop(g);
+        // A writer of any type creates its file there: nothing was ever committed.
+        let mut v = MmapedVec::<u32>::open(&p).unwrap();
+        v.push(7).unwrap();
+        v.close().unwrap();
+        assert_eq!(inspect(&p).unwrap().kind, FileKind::Vector);
+        std::fs::write(&p, bytes).unwrap();
+        Group::<(u8, u16)>::open(&p).unwrap().close().unwrap();
+        assert_eq!(inspect(&p).unwrap().kind, FileKind::Group);
+    }
+    // One foreign byte past the slots: a file nobody created, refused by all.
+    let mut foreign = torn.clone();
+    foreign[3000] = 1;
+    std::fs::write(&p, &foreign).unwrap();
+    assert_eq!(inspect(&p).unwrap_err().kind(), ErrorKind::Corrupt);
+    assert_eq!(
+        MmapedVec::<u64>::open(&p).unwrap_err().kind(),
+        ErrorKind::Corrupt
+    );
+    assert_eq!(common::read(&p), foreign, "a refused file is never written");
 }
 
 /// A header whose checksum is valid but whose geometry is impossible.
@@ -501,4 +534,78 @@ fn example_exits_non_zero_with_a_clear_message() {
     assert_eq!((code, err.as_str()), (2, "usage: inspect FILE\n"));
     let (code, _, _) = run_example(&[p.as_os_str(), p.as_os_str()]);
     assert_eq!(code, 2);
+}
+
+/// The older-commit fallback is reported, by `inspect` and by every open: when the newest
+/// slot is damaged the file opens to the older commit, and the caller can tell.
+#[test]
+fn a_fallback_to_the_older_commit_is_reported_by_inspect_and_open() {
+    use persistence::{Group, MmapedSlice, OpenOptions};
+    let dir = common::tmpdir();
+    let p = common::path_in(&dir, "v.bin");
+    let mut v = MmapedVec::<u64>::open(&p).unwrap();
+    v.push(1).unwrap();
+    v.sync().unwrap(); // slot B, sequence 2
+    v.push(2).unwrap();
+    v.close().unwrap(); // slot A, sequence 3: the newest
+    let pristine = common::read(&p);
+    let info = inspect(&p).unwrap();
+    assert!(!info.opens_to_older_commit());
+    assert_eq!(
+        MmapedVec::<u64>::open(&p).unwrap().open_report(),
+        Default::default()
+    );
+
+    // The newest slot's length damaged: the older commit (length 1) is what opens.
+    let mut bytes = pristine.clone();
+    bytes[SLOT_OFFSETS[0] + 8] ^= 0xff;
+    std::fs::write(&p, &bytes).unwrap();
+    let info = inspect(&p).unwrap();
+    assert!(info.opens_to_older_commit());
+    let s = MmapedSlice::<u64>::open(&p).unwrap();
+    let r = s.open_report();
+    assert!(r.older_commit && r.damaged_slot && !r.created);
+    assert_eq!(s[..], [1]);
+    drop(s);
+    let mut w = MmapedVec::<u64>::open(&p).unwrap();
+    assert!(w.open_report().older_commit);
+    w.push(5).unwrap();
+    w.close().unwrap(); // overwrites the damaged slot
+    assert!(!inspect(&p).unwrap().opens_to_older_commit());
+    assert_eq!(
+        MmapedVec::<u64>::open(&p).unwrap().open_report(),
+        Default::default()
+    );
+
+    // The older slot damaged: reported, but the newest commit opens.
+    let mut bytes = pristine.clone();
+    bytes[SLOT_OFFSETS[1] + 8] ^= 0xff;
+    std::fs::write(&p, &bytes).unwrap();
+    assert!(!inspect(&p).unwrap().opens_to_older_commit());
+    let r = MmapedSlice::<u64>::open(&p).unwrap().open_report();
+    assert!(!r.older_commit && r.damaged_slot);
+
+    // A group's newest record damaged.
+    let g = common::path_in(&dir, "g.bin");
+    let mut group = Group::<(u64, u8)>::open(&g).unwrap();
+    group.push_row((1, 1)).unwrap();
+    group.sync().unwrap();
+    group.push_row((2, 2)).unwrap();
+    group.close().unwrap();
+    let mut bytes = common::read(&g);
+    bytes[SLOT_OFFSETS[0] + 8] ^= 0xff;
+    std::fs::write(&g, &bytes).unwrap();
+    assert!(inspect(&g).unwrap().opens_to_older_commit());
+    let s = OpenOptions::new()
+        .open_group_read_only::<(u64, u8)>(&g)
+        .unwrap();
+    assert!(s.open_report().older_commit);
+    assert_eq!(s.columns(), (&[1][..], &[1][..]));
+    drop(s);
+    assert!(
+        Group::<(u64, u8)>::open(&g)
+            .unwrap()
+            .open_report()
+            .older_commit
+    );
 }

@@ -5,7 +5,9 @@
 //! `4096 + 8 * i` in a page-aligned mapping.
 //!
 //! A writer thread stores two patterns in turn into every element, with one aligned 8-byte
-//! store each, while the reader (`get`, `iter`, `copy_to`) checks that every element it
+//! store each, while the reader (`get`, `iter`, `iter_from`, `copy_to`, the last three in
+//! bulk, 16 bytes at a time, with an 8-byte head where the source is not 16-byte aligned:
+//! `src/copy.rs`) checks that every element it
 //! reads is one pattern or the other, never a mix of their bytes.
 
 #![cfg(target_pointer_width = "64")]
@@ -86,7 +88,11 @@ fn whole_under_stores<T: Pod + std::fmt::Debug>(name: &str) {
         r.iter().for_each(&mut check);
         assert_eq!(r.copy_to(0, &mut buf), N);
         buf.iter().for_each(|&x| check(x));
-        reads += 3 * N as u64;
+        // From an element that is not 16-byte aligned: the bulk copy starts after a head.
+        assert_eq!(r.copy_to(1, &mut buf), N - 1);
+        buf[..N - 1].iter().for_each(|&x| check(x));
+        r.iter_from(3).for_each(&mut check);
+        reads += 5 * N as u64;
     }
     stop.store(true, Ordering::Relaxed);
     let stores = writer.join().unwrap();

@@ -1,8 +1,9 @@
 //! The library never allocates on the heap: a counting `#[global_allocator]` sees no
 //! allocation, reallocation or deallocation between explicit start and stop markers, for
 //! open (new and existing), growth across many steps, the `Vec` API, sync, close, read-only
-//! open, `inspect`, every error path a test can provoke, `&Path` arguments up to the stack
-//! buffer's limit, and `Display`/`Debug` of an error into a fixed stack buffer.
+//! open, `inspect`, commit groups (writer, snapshot, live reader), every error path a test
+//! can provoke, `&Path` arguments up to the stack buffer's limit, and `Display`/`Debug` of
+//! an error into a fixed stack buffer.
 //!
 //! Counting is per thread (a thread-local flag and counter), so the test harness's own
 //! allocations on other threads, and this thread's outside the markers, do not interfere.
@@ -19,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use common::Rec;
 use persistence::{
-    inspect, test_hooks as fault, Error, ErrorKind, MmapedSlice, MmapedVec, OpenOptions, MAX_PATH,
+    inspect, test_hooks as fault, Error, ErrorKind, FileKind, Group, MmapedSlice, MmapedVec,
+    OpenOptions, MAX_PATH,
 };
 
 struct Counting;
@@ -834,4 +836,169 @@ fn live_readers_allocate_nothing() {
     fails_without_alloc("open_live, wrong layout", ErrorKind::LayoutMismatch, || {
         OpenOptions::new().open_live::<u32>(&p)
     });
+}
+
+/// Commit groups: `open_group` (create and reopen), `push` and `extend_from_slice` across a
+/// block boundary (by the mapping and by `pwrite`), `push_row`, `get_row`, `sync`,
+/// `truncate_rows`, `close`, `Drop`; `open_group_read_only` and its columns;
+/// `open_group_live` beside the writer, `refresh` and each column's `get`, `iter` and
+/// `copy_to`; `inspect` of a group, locked and not; and the errors (`TypeMismatch`,
+/// `LayoutMismatch`, `WrongFileKind` both ways, `Locked`, `UnequalLengths`, `Corrupt`, the
+/// error's `Display` with its column). None touches the heap.
+#[test]
+fn groups_allocate_nothing() {
+    let dir = common::tmpdir();
+    let p: PathBuf = common::path_in(&dir, "g.bin");
+    let vector: PathBuf = common::path_in(&dir, "v.bin");
+    let broken: PathBuf = common::path_in(&dir, "broken.bin");
+    let opts = *OpenOptions::new().magic(*b"GROUPS\0\0").version(1);
+    MmapedVec::<u64>::open(&vector).unwrap().close().unwrap();
+    // 2 MiB of u64 fill column 0's block 0; these cross into block 1.
+    let block0 = (2 << 20) / 8;
+    let wide: Vec<u64> = (0..block0 as u64 + 5000).collect();
+    let narrow: Vec<u16> = (0..wide.len()).map(|i| i as u16).collect();
+    let mut out = [0u64; 16];
+    let mut shown = StackBuf::new();
+
+    no_alloc(
+        "open_group (create), push_row across a block, sync, close",
+        || {
+            let mut g: Group<(u64, u16)> = opts.open_group(&p).unwrap();
+            assert_eq!(g.generation(), 0);
+            for i in 0..block0 + 10 {
+                g.push_row((i as u64, i as u16)).unwrap();
+            }
+            g.sync().unwrap();
+            assert_eq!(g.get_row(block0), Some((block0 as u64, block0 as u16)));
+            g.truncate_rows(10);
+            g.sync_rows().unwrap();
+            assert_eq!((g.rows().unwrap(), g.generation()), (10, 2));
+            g.close().unwrap();
+        },
+    );
+
+    no_alloc(
+        "reopen, extend_from_slice across a block, edit, drop",
+        || {
+            let mut g: Group<(u64, u16)> = opts.open_group(&p).unwrap();
+            assert_eq!(g.get_row(9), Some((9, 9)));
+            {
+                let (a, b) = g.columns_mut();
+                a.extend_from_slice(&wide[10..]).unwrap(); // pwrite, into block 1
+                b.extend_from_slice(&narrow[10..]).unwrap();
+                a.push(1).unwrap();
+                b.push(1).unwrap();
+                a[3] = 33;
+                assert_eq!(a.pop(), Some(1));
+                assert_eq!(b.pop(), Some(1));
+            }
+            g.push_row((7, 7)).unwrap();
+            assert_eq!(g.rows().unwrap(), wide.len() + 1);
+            drop(g); // Drop commits.
+        },
+    );
+
+    no_alloc("open_group_read_only, columns, get_row, generation", || {
+        let s = opts.open_group_read_only::<(u64, u16)>(&p).unwrap();
+        let (a, b) = s.columns();
+        assert_eq!((a.len(), b.len()), (wide.len() + 1, wide.len() + 1));
+        assert_eq!(
+            (a[3], a[block0 + 1], b[block0 + 1]),
+            (33, wide[block0 + 1], narrow[block0 + 1])
+        );
+        assert_eq!(s.get_row(wide.len()), Some((7, 7)));
+        assert_eq!(s.generation(), 3);
+        let t = opts.open_group_read_only::<(u64, u16)>(&p).unwrap();
+        assert_eq!(t.columns().0.len(), a.len());
+        let info = inspect(&p).unwrap();
+        assert_eq!((info.kind, info.column_count), (FileKind::Group, 2));
+        assert_eq!(info.columns[1].len, wide.len() as u64 + 1);
+    });
+
+    no_alloc(
+        "open_group_live beside a writer, refresh, get, iter, copy_to, inspect",
+        || {
+            let mut g: Group<(u64, u16)> = opts.open_group(&p).unwrap();
+            let mut r = opts.open_group_live::<(u64, u16)>(&p).unwrap();
+            assert!(!r.refresh().unwrap());
+            let n = wide.len() + 1;
+            g.push_row((8, 8)).unwrap();
+            g.sync().unwrap();
+            assert!(r.refresh().unwrap());
+            let (a, b) = r.columns();
+            assert_eq!((a.len(), b.len(), r.generation()), (n + 1, n + 1, 4));
+            assert_eq!((a.get(n), b.get(n), a.get(n + 1)), (Some(8), Some(8), None));
+            assert_eq!(a.copy_to(block0 - 4, &mut out), 16);
+            assert_eq!(out[4], block0 as u64);
+            assert_eq!(b.iter().take(3).map(u64::from).sum::<u64>(), 3);
+            assert_eq!(r.get_row(3), Some((33, 3)));
+            // inspect beside the writer (no lock to take), then with none.
+            assert_eq!(inspect(&p).unwrap().columns[0].len, n as u64 + 1);
+            drop(r);
+            g.close().unwrap();
+            assert_eq!(inspect(&p).unwrap().generation(), 4);
+        },
+    );
+
+    // Errors.
+    let good = common::read(&p);
+    let mut bad = good.clone();
+    bad[512] ^= 1;
+    bad[1024] ^= 1;
+    std::fs::write(&broken, &bad).unwrap();
+    fails_without_alloc("TypeMismatch", ErrorKind::TypeMismatch, || {
+        opts.open_group::<(u64, i16)>(&p)
+    });
+    fails_without_alloc(
+        "LayoutMismatch (column count)",
+        ErrorKind::LayoutMismatch,
+        || opts.open_group_read_only::<(u64,)>(&p),
+    );
+    fails_without_alloc("LayoutMismatch (live)", ErrorKind::LayoutMismatch, || {
+        opts.open_group_live::<(u64, u32)>(&p)
+    });
+    fails_without_alloc(
+        "WrongFileKind (a vector as a group)",
+        ErrorKind::WrongFileKind,
+        || OpenOptions::new().open_group::<(u64,)>(&vector),
+    );
+    fails_without_alloc(
+        "WrongFileKind (a vector as a live group)",
+        ErrorKind::WrongFileKind,
+        || OpenOptions::new().open_group_live::<(u64,)>(&vector),
+    );
+    fails_without_alloc(
+        "WrongFileKind (a group as a vector)",
+        ErrorKind::WrongFileKind,
+        || opts.open::<u64>(&p),
+    );
+    fails_without_alloc(
+        "WrongFileKind (a group read-only as a vector)",
+        ErrorKind::WrongFileKind,
+        || MmapedSlice::<u64>::open(&p),
+    );
+    fails_without_alloc(
+        "WrongFileKind (a group live as a vector)",
+        ErrorKind::WrongFileKind,
+        || opts.open_live::<u64>(&p),
+    );
+    fails_without_alloc("Corrupt (both slots damaged)", ErrorKind::Corrupt, || {
+        opts.open_group::<(u64, u16)>(&broken)
+    });
+    fails_without_alloc("Corrupt (inspect)", ErrorKind::Corrupt, || inspect(&broken));
+    let mut g: Group<(u64, u16)> = opts.open_group(&p).unwrap();
+    fails_without_alloc("Locked (a second writer)", ErrorKind::Locked, || {
+        opts.open_group::<(u64, u16)>(&p)
+    });
+    fails_without_alloc("Locked (a snapshot)", ErrorKind::Locked, || {
+        opts.open_group_read_only::<(u64, u16)>(&p)
+    });
+    fails_without_alloc("UnequalLengths", ErrorKind::UnequalLengths, || {
+        g.columns_mut().0.push(1)?;
+        let e = g.sync_rows().unwrap_err();
+        write!(shown, "{e} {e:?} {:?}", e.column()).unwrap();
+        Err::<(), Error>(e)
+    });
+    assert!(shown.as_str().contains("Some(1)"), "{}", shown.as_str());
+    drop(g);
 }

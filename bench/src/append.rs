@@ -48,7 +48,7 @@ struct Run {
     flush_only: Option<f64>,
 }
 
-const CONTENDERS: [&str; 12] = [
+const CONTENDERS: [&str; 13] = [
     VEC,
     VEC_WRITE,
     BUFW,
@@ -57,6 +57,7 @@ const CONTENDERS: [&str; 12] = [
     VDB_BYTES,
     VDB_ZERO,
     LIB,
+    LIB_NO_EARLY,
     FLOOR,
     FLOOR_FAULTS,
     LIB_PRESIZED,
@@ -373,9 +374,10 @@ fn run_one(
                 flush_only: Some(flush_only),
             })
         }
-        LIB | LIB_PRESIZED => {
+        LIB | LIB_PRESIZED | LIB_NO_EARLY => {
             let mut opts = OpenOptions::new();
             opts.create_new(true);
+            opts.early_writeback(CONTENDERS[c] != LIB_NO_EARLY);
             if CONTENDERS[c] == LIB_PRESIZED {
                 // The user-side workaround: the whole capacity reserved at open (untimed).
                 opts.capacity(n);

@@ -19,6 +19,7 @@ pub mod names {
     pub const HAND: &str = "hand-rolled memmap2 vector";
     pub const MEMVEC: &str = "memvec VecFile";
     pub const LIB: &str = "MmapedVec<u64>";
+    pub const LIB_NO_EARLY: &str = "MmapedVec<u64>, early_writeback(false)";
     pub const FLOOR: &str = "floor: fallocated map, 1 pass of stores";
     pub const FLOOR_FAULTS: &str = "(floor part) 1 store per page: faults only";
     pub const FLOOR_STORES: &str = "(floor part) 2nd pass: stores only";

@@ -14,7 +14,11 @@
 //! the capacity from 1 GiB to 2 GiB in one step, 6 random reads, 7 scan after reopen, 8 block
 //! reservation where `fallocate` is missing, 9 converting a file of the other byte order
 //! (issue 10) against `cp`, 10 appends with a durable commit every batch, 11 live readers
-//! (refresh, commit-to-visible latency, scan; issue 9). Every table prints median,
+//! (refresh, commit-to-visible latency, scan; issue 9), 12 commit groups of 8 columns
+//! against one wide vector, 8 vectors and vecdb (issue 19), 13 commit-to-wake latency of a
+//! reader that waits (`wait_for_commit`) against spinning, polling, a pipe and inotify
+//! (issue 20), 14 sustained appends with a commit every 64 MiB, with and without early
+//! writeback (issue 21). Every table prints median,
 //! min – max and the ratio to the scenario's baseline; the closing summary lists every target
 //! of the issue with its measured ratio, as Markdown for the README.
 
@@ -23,6 +27,7 @@ mod chart;
 mod commits;
 mod common;
 mod convert;
+mod groups;
 mod growth;
 mod handrolled;
 mod live;
@@ -34,7 +39,9 @@ mod reserve;
 mod scan;
 mod stats;
 mod summary;
+mod sustained;
 mod sync_one;
+mod wake;
 
 use std::io;
 use std::path::PathBuf;
@@ -42,18 +49,26 @@ use std::time::Instant;
 
 use common::{fmt_bytes, Ctx, Fixture, Report};
 
-const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,11] \
+const USAGE: &str = "usage: persistence-bench [--quick] [--dir PATH] [--only 1,2,...,14] \
                      [--sizes N,N (elements for scenarios 1 and 2)] [--files N,N (elements \
                      of the S3/S4/S6 files)] [--scan N (elements for scenario 7)] [--svg PATH]";
 
 /// The number of the last scenario.
-const LAST: u32 = 11;
+const LAST: u32 = 14;
 
 /// The remap path of the library under test (`build.rs`).
 pub const REMAP_STRATEGY: &str = env!("PERSISTENCE_REMAP_STRATEGY");
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--wake-writer") {
+        // Scenario 13's writer process.
+        if let Err(e) = wake::writer_main(&args[1..]) {
+            eprintln!("wake writer: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let ctx = match parse(&args) {
         Ok(ctx) => ctx,
         Err(msg) => {
@@ -271,6 +286,18 @@ fn run(ctx: &Ctx) -> io::Result<()> {
         live::run(ctx, &mut report)?;
         took.say("S11");
     }
+    if ctx.wants(12) {
+        groups::run(ctx, &mut report)?;
+        took.say("S12");
+    }
+    if ctx.wants(13) {
+        wake::run(ctx, &mut report)?;
+        took.say("S13");
+    }
+    if ctx.wants(14) {
+        sustained::run(ctx, &mut report)?;
+        took.say("S14");
+    }
     let side = summary::vecdb_table(ctx, &report);
     if !side.is_empty() {
         println!("\n{side}");
@@ -384,7 +411,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_arguments() {
-        assert!(parse(&args(&["--only", "12"])).is_err());
+        assert!(parse(&args(&["--only", "15"])).is_err());
         assert!(parse(&args(&["--only", "7,8,9,10,11"])).is_ok());
         assert!(parse(&args(&["--frobnicate"])).is_err());
         assert!(parse(&args(&["--dir"])).is_err());

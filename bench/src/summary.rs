@@ -567,6 +567,169 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
             lib.is_finite(),
         ));
     }
+    // Issue 19: commit groups.
+    {
+        use crate::groups::{self as gr, names as gn};
+        let n = fmt_count(gr::rows(ctx));
+        for (key, shape, group, wide, eight, vdb) in [
+            (
+                gr::KEY_BULK,
+                format!("{n} rows"),
+                gn::GROUP,
+                gn::WIDE,
+                gn::EIGHT,
+                gn::VDB8,
+            ),
+            (
+                gr::KEY_ONE,
+                "1 row".to_string(),
+                gn::GROUP1,
+                gn::WIDE1,
+                gn::EIGHT1,
+                gn::VDB81,
+            ),
+        ] {
+            let g = median(r, key, group);
+            out.push(at_most(
+                format!("S12 group of 8 u64 columns, {shape} + sync, vs (a) MmapedVec<[u64; 8]>"),
+                ratio(r, key, group, wide),
+                1.3,
+                format!("{} vs {}", fmt_time(g), fmt_time(median(r, key, wide))),
+            ));
+            for (other, label) in [
+                (eight, "(b) 8 vectors synced"),
+                (vdb, "(c) vecdb, 8 vectors"),
+            ] {
+                out.push(at_most(
+                    format!("S12 group, {shape} + sync, vs {label}"),
+                    ratio(r, key, group, other),
+                    1.0,
+                    format!("{} vs {}", fmt_time(g), fmt_time(median(r, key, other))),
+                ));
+            }
+        }
+    }
+    // Issue 21: early writeback.
+    {
+        for (label, num) in [("push", 1), ("extend", 2)] {
+            for &n in &ctx.append_sizes {
+                let key = format!("{label}+sync {n}");
+                let lib = median(r, &key, LIB);
+                // The floor: the larger of the append phase alone and one sequential write
+                // of the same bytes + fdatasync (Vec + write_all + sync_data less its RAM
+                // push phase).
+                let append = median(r, &format!("{label} {n}"), LIB);
+                let write = median(r, &key, VEC_WRITE) - median(r, &format!("{label} {n}"), VEC);
+                let floor = append.max(write);
+                out.push(at_most(
+                    format!("S{num} {label} {} u64 + sync: total to durable vs the floor max(append, write + fdatasync)", fmt_count(n)),
+                    lib / floor,
+                    1.2,
+                    format!(
+                        "{} vs {}; without early writeback {}",
+                        fmt_time(lib),
+                        fmt_time(floor),
+                        fmt_time(median(r, &key, LIB_NO_EARLY))
+                    ),
+                ));
+                if Some(&n) == ctx.append_sizes.last() {
+                    out.push(at_most(
+                        format!(
+                            "S{num} {label} {} u64 + sync vs BufWriter + sync_data",
+                            fmt_count(n)
+                        ),
+                        ratio(r, &key, LIB, BUFW),
+                        0.7,
+                        String::new(),
+                    ));
+                }
+            }
+        }
+        use crate::sustained as su;
+        let (total, step) = su::shape(ctx);
+        let what = format!(
+            "S14 {} appended, sync every {}",
+            fmt_bytes(total as f64),
+            fmt_bytes(step as f64)
+        );
+        let max_ms = r.figure(su::KEY_PUSH_MAX_MS);
+        out.push(Target {
+            what: format!("{what}: the longest push (1 in 1000 timed)"),
+            goal: "< 10 ms".into(),
+            measured: if max_ms.is_finite() {
+                format!("{max_ms:.1} ms")
+            } else {
+                "-".into()
+            },
+            met: max_ms.is_finite().then_some(max_ms < 10.0),
+        });
+        out.push(at_most(
+            format!("{what}: p99 sync() vs one sequential write + fdatasync of a step"),
+            r.figure(su::KEY_SYNC_P99_RATIO),
+            1.5,
+            format!(
+                "total {:.2} s, BufWriter + sync_data {:.2} s",
+                r.figure("sustained total s"),
+                r.figure("sustained bufw total s")
+            ),
+        ));
+    }
+    // Issue 20: waiting readers.
+    {
+        use crate::wake as wk;
+        let p50 = r.figure(wk::KEY_P50);
+        let p99 = r.figure(wk::KEY_P99);
+        let fmt = |x: f64| {
+            if x.is_finite() {
+                format!("{x:+.1} µs")
+            } else {
+                "-".into()
+            }
+        };
+        out.push(Target {
+            what: "S13 commit-to-wake, sync() returned → a waiting reader sees it, p50".into(),
+            goal: "< 30 µs".into(),
+            measured: format!(
+                "{} (sync() called → seen: {})",
+                fmt(p50),
+                fmt(r.figure("wake call p50 us"))
+            ),
+            met: p50.is_finite().then_some(p50 < 30.0),
+        });
+        out.push(Target {
+            what: "S13 commit-to-wake, p99".into(),
+            goal: "< 100 µs".into(),
+            measured: fmt(p99),
+            met: p99.is_finite().then_some(p99 < 100.0),
+        });
+        let cpu = r.figure(wk::KEY_CPU);
+        out.push(info(
+            "S13 a waiting reader's CPU per commit (0 while idle: it sleeps)".into(),
+            format!("{cpu:.1} µs"),
+            cpu.is_finite(),
+        ));
+        out.push(at_most(
+            "S13 the writer's sync() with a waiting reader, vs with no reader".into(),
+            r.figure(wk::KEY_SYNC_RATIO),
+            1.05,
+            String::new(),
+        ));
+    }
+    // Issue 19: a live group's refresh.
+    {
+        use crate::groups as gr;
+        let ns = r.figure(gr::KEY_REFRESH);
+        out.push(Target {
+            what: "S12c LiveGroup::refresh with nothing new".into(),
+            goal: "< 20 ns".into(),
+            measured: if ns.is_finite() {
+                format!("{ns:.1} ns")
+            } else {
+                "-".into()
+            },
+            met: ns.is_finite().then_some(ns < 20.0),
+        });
+    }
     out
 }
 
@@ -599,7 +762,7 @@ pub fn render(ctx: &Ctx, r: &Report) -> String {
     let missed = ts.iter().filter(|t| t.met == Some(false)).count();
     let figures = ts.iter().filter(|t| t.goal == INFO).count();
     format!(
-        "## Summary: targets of issues 4, 8, 9, 10 and 13 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
+        "## Summary: targets of issues 4, 8, 9, 10, 13, 19, 20 and 21 ({}; {}; {}; remap: {}{})\n\n{}\n{met} met, {missed} missed, {} not measured, {figures} figures without a goal\n",
         crate::os::utc_now(),
         crate::os::cpu_model(),
         crate::os::fs_type(&ctx.dir),

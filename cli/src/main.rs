@@ -1,5 +1,5 @@
-//! `persistence`: inspect, verify, dump and convert the vector files of the `persistence`
-//! crate from the command line.
+//! `persistence`: inspect and verify the files of the `persistence` crate (vectors and commit
+//! groups), dump and convert its vector files, from the command line.
 //!
 //! ```text
 //! cargo install --path cli
@@ -52,7 +52,7 @@ With several files, verify exits with the worst of their statuses.";
 /// The command line.
 fn cli() -> Command {
     let files = Arg::new("FILE")
-        .help("Vector files")
+        .help("Files of the persistence crate: vectors or commit groups")
         .required(true)
         .num_args(1..)
         .value_parser(value_parser!(PathBuf));
@@ -82,7 +82,10 @@ fn cli() -> Command {
         .help("Application version the file must have [default: the file's own]");
     Command::new("persistence")
         .version(env!("CARGO_PKG_VERSION"))
-        .about("Inspect, verify, dump and convert the vector files of the persistence crate")
+        .about(
+            "Inspect and verify the files of the persistence crate (vectors and commit groups),\n\
+             dump and convert its vector files",
+        )
         .subcommand_required(true)
         .arg_required_else_help(true)
         .after_help(EXIT_STATUS_HELP)
@@ -90,10 +93,13 @@ fn cli() -> Command {
             Command::new("inspect")
                 .about("Print what each file's header records (read-only; works beside a writer)")
                 .long_about(
-                    "Print what each file's header records: format, byte order, application magic\n\
-                     and version, element size and alignment, usize width, committed length,\n\
-                     capacity, file size, file system, and both commit slots with the current one.\n\
-                     Read-only, never waits: beside a writer it reads without a lock.",
+                    "Print what each file's header records: format, kind (a vector, or a commit\n\
+                     group of N columns and its generation), byte order, application magic and\n\
+                     version, element size and alignment, usize width, committed length, capacity\n\
+                     (a group: one line per column with its type, size and alignment, length and\n\
+                     capacity), file size, file system, and both commit slots (a group's with every\n\
+                     column's length) with the current one. Read-only, never waits: beside a writer\n\
+                     it reads without a lock.",
                 )
                 .arg(files.clone())
                 .arg(json.clone())
@@ -110,7 +116,9 @@ fn cli() -> Command {
                      byte order, format version, header checksum, data offset, element size and\n\
                      alignment, usize width), both commit slots (valid, blank or damaged), that the\n\
                      committed length fits the file, and whether the newest slot is damaged so that\n\
-                     the file opens to the older commit.",
+                     the file opens to the older commit. A commit group's file: each column's\n\
+                     element layout, every column's length, and that every block the commit needs\n\
+                     lies in the file.",
                 )
                 .arg(files)
                 .arg(json)
@@ -118,12 +126,13 @@ fn cli() -> Command {
         )
         .subcommand(
             Command::new("dump")
-                .about("Print committed elements, one per line")
+                .about("Print committed elements of a vector file, one per line")
                 .long_about(
-                    "Print committed elements, one per line (floats with the shortest text that\n\
-                     reads back exactly). Reads under a shared lock; when a writer holds the file,\n\
-                     reads beside it as a live reader (which creates the empty lock file\n\
-                     <FILE>-live when it is missing) the last commit at that moment.",
+                    "Print committed elements of a vector file, one per line (floats with the\n\
+                     shortest text that reads back exactly). Reads under a shared lock; when a\n\
+                     writer holds the file, reads beside it as a live reader (which creates the\n\
+                     empty lock file <FILE>-live when it is missing) the last commit at that\n\
+                     moment. A commit group's file is refused: `inspect` shows its columns.",
                 )
                 .arg(
                     Arg::new("FILE")
@@ -156,16 +165,17 @@ fn cli() -> Command {
         )
         .subcommand(
             Command::new("convert")
-                .about("Convert a file of the other byte order to this machine's")
+                .about("Convert a vector file of the other byte order to this machine's")
                 .long_about(
-                    "Convert a file written on a machine of the other byte order to this machine's\n\
-                     (OpenOptions::convert_foreign), all or nothing: written beside TO, made\n\
-                     durable, renamed over it. A file already in this machine's byte order is\n\
-                     copied. TO may be FROM. FROM must not be open in any program.",
+                    "Convert a vector file written on a machine of the other byte order to this\n\
+                     machine's (OpenOptions::convert_foreign), all or nothing: written beside TO,\n\
+                     made durable, renamed over it. A file already in this machine's byte order is\n\
+                     copied. TO may be FROM. FROM must not be open in any program. A commit\n\
+                     group's file is refused (the library converts no group in this version).",
                 )
                 .arg(
                     Arg::new("FROM")
-                        .help("Source file")
+                        .help("Source vector file")
                         .required(true)
                         .value_parser(value_parser!(PathBuf)),
                 )
@@ -342,6 +352,39 @@ fn typed_options(m: &ArgMatches, path: &Path) -> Result<OpenOptions, Error> {
     Ok(*OpenOptions::new().magic(magic).version(version))
 }
 
+/// Refuses a commit group's file for `dump` and `convert`, which read vector files: prints
+/// why and what reads a group instead; returns whether it did. A file `inspect` cannot read
+/// goes on to the command, whose open reports the error.
+fn refuse_group(command: &str, what: &str, path: &Path) -> bool {
+    let Ok(info) = inspect(path) else {
+        return false;
+    };
+    if !report::is_group(&info) {
+        return false;
+    }
+    eprintln!(
+        "persistence {command}: {what}: a commit group's file ({}), not a vector's \
+         [WrongFileKind]",
+        report::kind_text(&info)
+    );
+    eprintln!("persistence {command}: {}", group_hint(command, path));
+    true
+}
+
+/// What to do instead with a commit group's file.
+fn group_hint(command: &str, path: &Path) -> String {
+    let instead = if command == "convert" {
+        "convert converts vector files; the library converts no commit group in this version"
+    } else {
+        "dump reads vector files; a group's columns are read with the library's \
+         open_group_read_only (or open_group in python/persistence_numpy.py)"
+    };
+    format!(
+        "{instead}; `persistence inspect {}` shows each column's type and length",
+        path.display()
+    )
+}
+
 /// The `--type` given (clap has checked it is one of [`types::NAMES`]).
 fn type_name(m: &ArgMatches) -> &str {
     m.get_one::<String>("type").map_or("", String::as_str)
@@ -366,6 +409,7 @@ fn report_error(command: &str, what: &str, e: &Error, path: &Path, ty: &str) {
                 }
             )
         }),
+        persistence::ErrorKind::WrongFileKind => Some(group_hint(command, path)),
         persistence::ErrorKind::WrongEndianness => Some(
             "the file was written on a machine of the other byte order: `persistence \
              convert FROM TO --type T` converts it"
@@ -384,6 +428,9 @@ fn dump_cmd(m: &ArgMatches, out: &mut dyn Write) -> u8 {
     };
     let ty = type_name(m);
     let what = path.display().to_string();
+    if refuse_group("dump", &what, path) {
+        return EXIT_FAILED;
+    }
     let opts = match typed_options(m, path) {
         Ok(opts) => opts,
         Err(e) => {
@@ -424,6 +471,9 @@ fn convert_cmd(m: &ArgMatches, out: &mut dyn Write) -> u8 {
     };
     let ty = type_name(m);
     let what = format!("{} -> {}", from.display(), to.display());
+    if refuse_group("convert", &what, from) {
+        return EXIT_FAILED;
+    }
     let opts = match typed_options(m, from) {
         Ok(opts) => opts,
         Err(e) => {

@@ -3,11 +3,19 @@
 //! Both come from one list, [`facts`]: each fact has its lines of text and its JSON members,
 //! so a field the library adds to `FileInfo` (a format version 2's type fingerprint, say) is
 //! one more entry there, and shows in both outputs.
+//!
+//! A file is a vector or a commit group (`FileInfo::kind`). A vector's report has one line
+//! each for its element, length and capacity; a group's has one line per column instead
+//! (type, size and alignment, length, capacity), and its slot lines give every column's
+//! length. The JSON has the same members for both: a vector's as they always were, plus
+//! `kind`, `generation`, `columns` (one object per column: a vector has one) and each slot's
+//! `lens`; for a group the top-level element, length and capacity members are column 0's, as
+//! in `FileInfo`.
 
 use std::io::{self, Write};
 use std::path::Path;
 
-use persistence::{Error, FileInfo};
+use persistence::{ColumnInfo, Error, FileInfo, FileKind, Fingerprint, SlotInfo};
 
 use crate::json::{hex, Value};
 
@@ -44,9 +52,8 @@ fn fact(label: &'static str, text: String, json: Vec<(&'static str, Value)>) -> 
     }
 }
 
-/// Every fact `inspect` reports, in the order it prints them.
 /// The element type line: the fingerprint, and the primitive's name where it is one's.
-pub fn type_text(fp: persistence::Fingerprint) -> String {
+pub fn type_text(fp: Fingerprint) -> String {
     if fp.is_known() {
         format!("fingerprint {fp}")
     } else {
@@ -55,7 +62,227 @@ pub fn type_text(fp: persistence::Fingerprint) -> String {
     }
 }
 
+/// Whether the file is a commit group's.
+pub fn is_group(info: &FileInfo) -> bool {
+    info.kind == FileKind::Group
+}
+
+/// Whether the file holds no commit yet (empty, or the remains of an interrupted
+/// creation): every open treats it as a file not created yet.
+pub fn is_uncreated(info: &FileInfo) -> bool {
+    info.kind == FileKind::Uncreated
+}
+
+/// The kind as JSON names it: `"vector"`, `"group"` or `"uncreated"`.
+pub fn kind_name(info: &FileInfo) -> &'static str {
+    if is_group(info) {
+        "group"
+    } else if is_uncreated(info) {
+        "uncreated"
+    } else {
+        "vector"
+    }
+}
+
+/// What an uncreated file is, for a person.
+pub const UNCREATED_TEXT: &str = "no commit yet: empty, or the remains of a creation a crash \
+                                  interrupted (a writer's open creates its file here; readers \
+                                  see it empty)";
+
+/// The kind for a person: `vector`, or `commit group of 3 columns, generation 7`.
+pub fn kind_text(info: &FileInfo) -> String {
+    if is_uncreated(info) {
+        return UNCREATED_TEXT.to_owned();
+    }
+    if is_group(info) {
+        let n = info.columns().len();
+        format!(
+            "commit group of {n} column{}, generation {}",
+            if n == 1 { "" } else { "s" },
+            info.generation()
+        )
+    } else {
+        "vector".to_owned()
+    }
+}
+
+/// The lengths a slot stores, one per column of the file.
+pub fn slot_lens<'a>(info: &FileInfo, slot: &'a SlotInfo) -> &'a [u64] {
+    &slot.lens[..info.columns().len()]
+}
+
+/// A slot's length(s) for a person: a vector's `length 1500`; a group's
+/// `lengths [1500, 1500, 20]`, column by column.
+pub fn lengths_text(info: &FileInfo, slot: &SlotInfo) -> String {
+    if is_group(info) {
+        let lens: Vec<String> = slot_lens(info, slot).iter().map(u64::to_string).collect();
+        format!("lengths [{}]", lens.join(", "))
+    } else {
+        format!("length {}", slot.len)
+    }
+}
+
+/// A fingerprint as JSON: `"0x..."` (16 hex digits), or `null` when unknown.
+fn fingerprint_json(fp: Fingerprint) -> Value {
+    if fp.is_known() {
+        format!("{:#018x}", fp.to_u64()).into()
+    } else {
+        Value::Null
+    }
+}
+
+/// The primitive a fingerprint is (`"u64"`), or `null`.
+fn type_json(fp: Fingerprint) -> Value {
+    fp.primitive_name().into()
+}
+
+/// Bytes of data a column's committed length covers.
+fn column_bytes(c: &ColumnInfo) -> u64 {
+    c.len.saturating_mul(c.elem_size)
+}
+
+/// One column's JSON object.
+fn column_json(c: &ColumnInfo) -> Value {
+    Value::Obj(vec![
+        ("elem_size", c.elem_size.into()),
+        ("elem_align", c.elem_align.into()),
+        ("elem_fingerprint", fingerprint_json(c.elem_fingerprint)),
+        ("elem_type", type_json(c.elem_fingerprint)),
+        ("len", c.len.into()),
+        ("data_bytes", column_bytes(c).into()),
+        ("capacity", c.capacity.into()),
+    ])
+}
+
+/// One column's line of a group's report: type, size and alignment, length, capacity.
+pub fn column_text(c: &ColumnInfo) -> String {
+    let ty = if c.elem_fingerprint.is_known() {
+        format!("fingerprint {}", c.elem_fingerprint)
+    } else {
+        "no fingerprint (a type that names none)".to_owned()
+    };
+    format!(
+        "{ty}, size {} bytes, alignment {}; length {} ({} bytes of data, committed); \
+         capacity {} elements",
+        c.elem_size,
+        c.elem_align,
+        c.len,
+        column_bytes(c),
+        c.capacity
+    )
+}
+
+/// The labels of a group's column lines.
+pub const COLUMN_NAMES: [&str; persistence::MAX_COLUMNS] = [
+    "column 0",
+    "column 1",
+    "column 2",
+    "column 3",
+    "column 4",
+    "column 5",
+    "column 6",
+    "column 7",
+    "column 8",
+    "column 9",
+    "column 10",
+    "column 11",
+];
+
+/// The label of column `k`'s line.
+pub fn column_name(k: usize) -> &'static str {
+    COLUMN_NAMES.get(k).copied().unwrap_or("column ?")
+}
+
+/// The element facts: a vector's element and element type lines; a group's column lines.
+/// JSON: the top-level element members (a group's: column 0's) and `columns`.
+fn element_facts(info: &FileInfo) -> Vec<Fact> {
+    let top = vec![
+        ("elem_size", info.elem_size.into()),
+        ("elem_align", info.elem_align.into()),
+    ];
+    let top_type = vec![
+        ("elem_fingerprint", fingerprint_json(info.elem_fingerprint)),
+        ("elem_type", type_json(info.elem_fingerprint)),
+    ];
+    let columns = (
+        "columns",
+        Value::Arr(info.columns().iter().map(column_json).collect()),
+    );
+    if is_group(info) {
+        let mut json = top;
+        json.extend(top_type);
+        json.push(columns);
+        return vec![Fact {
+            lines: info
+                .columns()
+                .iter()
+                .enumerate()
+                .map(|(k, c)| (column_name(k), column_text(c)))
+                .collect(),
+            json,
+        }];
+    }
+    let mut type_json = top_type;
+    type_json.push(columns);
+    vec![
+        fact(
+            "element",
+            format!(
+                "size {} bytes, alignment {}",
+                info.elem_size, info.elem_align
+            ),
+            top,
+        ),
+        fact("element type", type_text(info.elem_fingerprint), type_json),
+    ]
+}
+
+/// The length and capacity facts: a vector's lines (a group's column lines have them); the
+/// top-level JSON members (a group's: column 0's).
+fn length_facts(info: &FileInfo) -> Vec<Fact> {
+    let len_json = vec![
+        ("len", info.len.into()),
+        ("data_bytes", info.data_bytes().into()),
+    ];
+    let cap_json = vec![("capacity", info.capacity.into())];
+    if is_group(info) {
+        let mut json = len_json;
+        json.extend(cap_json);
+        return vec![Fact {
+            lines: Vec::new(),
+            json,
+        }];
+    }
+    vec![
+        fact(
+            "length",
+            format!(
+                "{} elements ({} bytes of data, committed)",
+                info.len,
+                info.data_bytes()
+            ),
+            len_json,
+        ),
+        fact("capacity", format!("{} elements", info.capacity), cap_json),
+    ]
+}
+
+/// Every fact `inspect` reports, in the order it prints them.
 pub fn facts(info: &FileInfo) -> Vec<Fact> {
+    if is_uncreated(info) {
+        return vec![
+            fact(
+                "kind",
+                kind_text(info),
+                vec![("kind", kind_name(info).into())],
+            ),
+            fact(
+                "file size",
+                format!("{} bytes", info.file_size),
+                vec![("file_size", info.file_size.into())],
+            ),
+        ];
+    }
     let file_order = if info.native_byte_order {
         ENDIAN
     } else {
@@ -83,17 +310,29 @@ pub fn facts(info: &FileInfo) -> Vec<Fact> {
                 ("name", SLOT_NAMES[which].into()),
                 ("sequence", slot.sequence.into()),
                 ("len", slot.len.into()),
+                (
+                    "lens",
+                    Value::Arr(slot_lens(info, slot).iter().map(|&l| l.into()).collect()),
+                ),
                 ("valid", slot.valid.into()),
                 ("blank", slot.blank.into()),
                 ("state", slot_state(info, which).0.into()),
             ])
         })
         .collect();
-    vec![
+    let mut facts = vec![
         fact(
             "format",
             format!("PERSISTV version {}", info.format_version),
             vec![("format_version", info.format_version.into())],
+        ),
+        fact(
+            "kind",
+            kind_text(info),
+            vec![
+                ("kind", kind_name(info).into()),
+                ("generation", info.generation().into()),
+            ],
         ),
         fact(
             "byte order",
@@ -116,59 +355,15 @@ pub fn facts(info: &FileInfo) -> Vec<Fact> {
                 ("app_version", info.app_version.into()),
             ],
         ),
-        fact(
-            "element",
-            format!(
-                "size {} bytes, alignment {}",
-                info.elem_size, info.elem_align
-            ),
-            vec![
-                ("elem_size", info.elem_size.into()),
-                ("elem_align", info.elem_align.into()),
-            ],
-        ),
-        fact(
-            "element type",
-            type_text(info.elem_fingerprint),
-            vec![
-                (
-                    "elem_fingerprint",
-                    match info.elem_fingerprint.is_known() {
-                        true => format!("{:#018x}", info.elem_fingerprint.to_u64()).into(),
-                        false => Value::Null,
-                    },
-                ),
-                (
-                    "elem_type",
-                    match info.elem_fingerprint.primitive_name() {
-                        Some(name) => name.into(),
-                        None => Value::Null,
-                    },
-                ),
-            ],
-        ),
-        fact(
-            "usize width",
-            format!("{} bytes", info.usize_width),
-            vec![("usize_width", info.usize_width.into())],
-        ),
-        fact(
-            "length",
-            format!(
-                "{} elements ({} bytes of data, committed)",
-                info.len,
-                info.data_bytes()
-            ),
-            vec![
-                ("len", info.len.into()),
-                ("data_bytes", info.data_bytes().into()),
-            ],
-        ),
-        fact(
-            "capacity",
-            format!("{} elements", info.capacity),
-            vec![("capacity", info.capacity.into())],
-        ),
+    ];
+    facts.extend(element_facts(info));
+    facts.push(fact(
+        "usize width",
+        format!("{} bytes", info.usize_width),
+        vec![("usize_width", info.usize_width.into())],
+    ));
+    facts.extend(length_facts(info));
+    facts.extend([
         fact(
             "file size",
             format!("{} bytes", info.file_size),
@@ -188,9 +383,9 @@ pub fn facts(info: &FileInfo) -> Vec<Fact> {
                     let slot = &info.slots[which];
                     let label = ["slot A", "slot B"][which];
                     let text = format!(
-                        "sequence {}, length {}: {}",
+                        "sequence {}, {}: {}",
                         slot.sequence,
-                        slot.len,
+                        lengths_text(info, slot),
                         slot_state(info, which).1
                     );
                     (label, text)
@@ -201,7 +396,8 @@ pub fn facts(info: &FileInfo) -> Vec<Fact> {
                 ("winner", SLOT_NAMES[info.winner].into()),
             ],
         },
-    ]
+    ]);
+    facts
 }
 
 /// A slot's state: its JSON name and its text for a person.

@@ -7,6 +7,12 @@
 //! open here refuses those), an element layout no type has, a damaged commit slot, and above
 //! all whether the damaged slot is the newest one, so that the file opens to the older
 //! commit.
+//!
+//! A commit group's file gets the same checks, column by column where a vector has one
+//! element: each column's element layout, every column's length in each slot and in the
+//! commit it opens to, and the size check says what the file holds of each column (`inspect`
+//! has checked that every block the commit needs lies in the file, aligned, and overlaps no
+//! other).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -14,7 +20,10 @@ use std::path::Path;
 use persistence::{inspect, Error, ErrorKind, FileInfo};
 
 use crate::json::Value;
-use crate::report::{error_json, path_value, ENDIAN, OTHER_ENDIAN, SLOT_NAMES};
+use crate::report::{
+    column_name, error_json, is_group, kind_name, kind_text, lengths_text, path_value, slot_lens,
+    ENDIAN, OTHER_ENDIAN, SLOT_NAMES,
+};
 
 /// How a check, and so a file, came out; ordered from best to worst, so a file's status is
 /// the worst of its checks' and a run's the worst of its files'.
@@ -138,13 +147,37 @@ fn checks(info: &FileInfo) -> (Vec<Check>, bool) {
         status,
         message,
     };
+    if crate::report::is_uncreated(info) {
+        // The library's one rule: such a file never held a commit, so nothing is lost.
+        return (
+            vec![check(
+                "header",
+                Status::Ok,
+                format!(
+                    "{} ({} bytes)",
+                    crate::report::UNCREATED_TEXT,
+                    info.file_size
+                ),
+            )],
+            false,
+        );
+    }
     let mut checks = vec![check(
         "header",
         Status::Ok,
-        format!(
-            "PERSISTV format version {}, header checksum valid, data at byte 4096",
-            info.format_version
-        ),
+        if is_group(info) {
+            format!(
+                "PERSISTV format version {}, {}, header checksum valid, data in blocks \
+                 from byte 2097152 (2 MiB)",
+                info.format_version,
+                kind_text(info)
+            )
+        } else {
+            format!(
+                "PERSISTV format version {}, header checksum valid, data at byte 4096",
+                info.format_version
+            )
+        },
     )];
     checks.push(if info.native_byte_order {
         check(
@@ -180,28 +213,32 @@ fn checks(info: &FileInfo) -> (Vec<Check>, bool) {
             ),
         )
     });
-    // `inspect` checked the size (not 0) and the alignment (a power of two up to 4096);
-    // a Rust type's size is a multiple of its alignment, so another file fits no type.
-    checks.push(if info.elem_size.checked_rem(info.elem_align) == Some(0) {
-        check(
-            "element",
-            Status::Ok,
-            format!(
-                "size {} bytes, alignment {}",
-                info.elem_size, info.elem_align
-            ),
-        )
-    } else {
-        check(
-            "element",
-            Status::Refused,
-            format!(
-                "size {} bytes is not a multiple of the alignment {}: no type has that \
-                 layout, so every open refuses it (LayoutMismatch)",
-                info.elem_size, info.elem_align
-            ),
-        )
-    });
+    // `inspect` checked each size (not 0) and alignment (a power of two up to 4096); a Rust
+    // type's size is a multiple of its alignment, so another column fits no type.
+    for (k, c) in info.columns().iter().enumerate() {
+        let name = if is_group(info) {
+            column_name(k)
+        } else {
+            "element"
+        };
+        checks.push(if c.elem_size.checked_rem(c.elem_align) == Some(0) {
+            check(
+                name,
+                Status::Ok,
+                format!("size {} bytes, alignment {}", c.elem_size, c.elem_align),
+            )
+        } else {
+            check(
+                name,
+                Status::Refused,
+                format!(
+                    "size {} bytes is not a multiple of the alignment {}: no type has that \
+                     layout, so every open refuses it (LayoutMismatch)",
+                    c.elem_size, c.elem_align
+                ),
+            )
+        });
+    }
 
     let current = info.slots[info.winner];
     let mut newest_damaged = false;
@@ -217,8 +254,9 @@ fn checks(info: &FileInfo) -> (Vec<Check>, bool) {
                 name,
                 Status::Ok,
                 format!(
-                    "valid, {role}: sequence {}, length {}",
-                    slot.sequence, slot.len
+                    "valid, {role}: sequence {}, {}",
+                    slot.sequence,
+                    lengths_text(info, slot)
                 ),
             )
         } else if slot.blank {
@@ -237,55 +275,77 @@ fn checks(info: &FileInfo) -> (Vec<Check>, bool) {
                 name,
                 Status::Warning,
                 format!(
-                    "DAMAGED: checksum fails (stored sequence {}, length {}, untrusted): \
+                    "DAMAGED: checksum fails (stored sequence {}, {}, untrusted): \
                      {which_commit}",
-                    slot.sequence, slot.len
+                    slot.sequence,
+                    lengths_text(info, slot)
                 ),
             )
         });
     }
-    let winner = SLOT_NAMES[info.winner];
+    let winner = if is_group(info) {
+        format!(
+            "slot {}, generation {}",
+            SLOT_NAMES[info.winner],
+            info.generation()
+        )
+    } else {
+        format!("slot {}", SLOT_NAMES[info.winner])
+    };
+    let lengths = lengths_text(info, &current);
     checks.push(if newest_damaged {
         check(
             "commit",
             Status::Warning,
             format!(
-                "the newest slot is damaged: opens to the older commit {} (slot {winner}), \
-                 length {}",
-                current.sequence, current.len
+                "the newest slot is damaged: opens to the older commit {} ({winner}), \
+                 {lengths}",
+                current.sequence
             ),
         )
     } else {
         check(
             "commit",
             Status::Ok,
-            format!(
-                "opens to commit {} (slot {winner}), length {}",
-                current.sequence, current.len
-            ),
+            format!("opens to commit {} ({winner}), {lengths}", current.sequence),
         )
     });
 
-    // `inspect` checked that the committed data fits; the rest is what the file holds.
+    checks.push(check("size", Status::Ok, size_text(info)));
+    (checks, newest_damaged)
+}
+
+/// The size check's message: what the file holds. `inspect` checked that the committed data
+/// fits (a vector's after the header; each block a group's commit needs, in the file).
+fn size_text(info: &FileInfo) -> String {
+    if is_group(info) {
+        let capacities: Vec<String> = info
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(k, c)| format!("{} {}", column_name(k), c.capacity))
+            .collect();
+        return format!(
+            "{} bytes: holds every block the commit needs (aligned, disjoint); capacity in \
+             the committed blocks, in elements: {}",
+            info.file_size,
+            capacities.join(", ")
+        );
+    }
     let data_end = 4096 + info.data_bytes();
     let spare = (info.file_size.saturating_sub(4096))
         .saturating_sub(info.capacity.saturating_mul(info.elem_size));
-    checks.push(check(
-        "size",
-        Status::Ok,
-        format!(
-            "{} bytes: the committed data ends at byte {data_end}; room for {} elements \
-             (capacity){}",
-            info.file_size,
-            info.capacity,
-            if spare == 0 {
-                String::new()
-            } else {
-                format!(", then {spare} bytes too few for another")
-            }
-        ),
-    ));
-    (checks, newest_damaged)
+    format!(
+        "{} bytes: the committed data ends at byte {data_end}; room for {} elements \
+         (capacity){}",
+        info.file_size,
+        info.capacity,
+        if spare == 0 {
+            String::new()
+        } else {
+            format!(", then {spare} bytes too few for another")
+        }
+    )
 }
 
 /// Writes the report on one file for a person: `PATH: STATUS`, then one line per check.
@@ -318,19 +378,30 @@ pub fn to_json(path: &Path, verdict: &Verdict) -> Value {
         })
         .collect();
     let (opens_to, error) = match &verdict.result {
+        Ok(info) if crate::report::is_uncreated(info) => (Value::Null, Value::Null),
         Ok(info) => {
             let current = info.current();
             let commit = Value::Obj(vec![
                 ("slot", SLOT_NAMES[info.winner].into()),
                 ("sequence", current.sequence.into()),
                 ("len", current.len.into()),
+                (
+                    "lens",
+                    Value::Arr(slot_lens(info, current).iter().map(|&l| l.into()).collect()),
+                ),
+                ("generation", info.generation().into()),
             ]);
             (commit, Value::Null)
         }
         Err(e) => (Value::Null, error_json(e)),
     };
+    let kind = match &verdict.result {
+        Ok(info) => kind_name(info).into(),
+        Err(_) => Value::Null,
+    };
     Value::Obj(vec![
         ("path", path_value(path)),
+        ("kind", kind),
         ("status", status.name().into()),
         ("exit_status", u32::from(status.code()).into()),
         ("newest_slot_damaged", verdict.newest_damaged.into()),

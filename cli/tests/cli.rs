@@ -1,8 +1,10 @@
 //! The `persistence` binary, run on real files made here with the library: good files, a
 //! damaged newest (and older) commit slot, a truncated file, another program's file, a
 //! missing file, a directory, a file of the other byte order (built from the documented
-//! format by the library's own test helper), a file held by a writer. Exit statuses, the
-//! lines a person reads, and JSON read back by a strict parser.
+//! format by the library's own test helper), a file held by a writer, and commit groups (good,
+//! with a damaged newest slot, with a damaged block table entry, truncated, held by a writer;
+//! refused by dump and convert). Exit statuses, the lines a person reads, and JSON read back
+//! by a strict parser.
 
 mod json;
 
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use json::{parse, Json};
-use persistence::{inspect, pod, MmapedVec, OpenOptions};
+use persistence::{inspect, pod, FileKind, Group, MmapedVec, OpenOptions, Pod};
 
 /// `examples/inspect.rs`, whose report `inspect` prints the same way.
 #[allow(dead_code)]
@@ -248,10 +250,16 @@ fn inspect_prints_the_header_for_a_person() {
     );
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 
-    // Line for line what examples/inspect.rs prints.
+    assert_line(&text, "kind              vector");
+    // Line for line what examples/inspect.rs prints, which has no kind line.
     let mut expected = Vec::new();
     example::report(&path, &info, &mut expected).expect("report");
-    assert_eq!(text, String::from_utf8(expected).expect("UTF-8"));
+    let without_kind: String = text
+        .lines()
+        .filter(|l| !l.starts_with("kind "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(without_kind, String::from_utf8(expected).expect("UTF-8"));
 
     // Several files: one report each, a blank line between.
     let o = run(&[Path::new("inspect"), &path, &path]);
@@ -306,6 +314,25 @@ fn inspect_json_has_every_field_and_the_errors() {
     for key in ["byte_order", "file_system", "copy_on_write"] {
         assert!(v.has(key), "{key}");
     }
+    // The members that say the kind: a vector is one column, its lengths one per slot.
+    assert_eq!(v.get("kind").str(), "vector");
+    assert_eq!(v.get("generation").u64(), 2);
+    let columns = v.get("columns").arr();
+    assert_eq!(columns.len(), 1);
+    for key in [
+        "elem_size",
+        "elem_align",
+        "elem_fingerprint",
+        "elem_type",
+        "len",
+        "data_bytes",
+        "capacity",
+    ] {
+        assert_eq!(columns[0].get(key), v.get(key), "{key}");
+    }
+    let lens: Vec<u64> = slots.iter().map(|s| s.get("lens").arr()[0].u64()).collect();
+    assert_eq!(lens, [1500, 1000]);
+    assert!(slots.iter().all(|s| s.get("lens").arr().len() == 1));
 
     // Several files: an array, errors inside it, exit 1.
     let missing = dir.path().join("missing \"quoted\"\n.bin");
@@ -815,4 +842,460 @@ fn convert_turns_a_foreign_file_into_a_native_one() {
     assert_status(&o, 1);
     assert!(stderr(&o).contains("[MagicMismatch]"), "{}", stderr(&o));
     assert!(!out.exists());
+}
+
+// --- Commit groups. ---
+
+const GROUPS: [u8; 8] = *b"GROUPS\0\0";
+
+/// The 2 MiB of a group's block 0 (docs/design.md, "Commit groups": block `j` holds
+/// `2 MiB << j` bytes of a column).
+const BLOCK0: u64 = 2 << 20;
+
+type Row = (u64, f64, u32);
+
+fn group_opts() -> OpenOptions {
+    *OpenOptions::new().magic(GROUPS).version(4)
+}
+
+/// A group of `(u64, f64, u32)` (magic `GROUPS`, version 4): 1000 rows committed
+/// (generation 1, slot B), then 500 more rows and 20 more `u32`s in column 2 only, committed
+/// by `close` (generation 2, slot A): lengths `[1500, 1500, 1520]`.
+fn group_file(dir: &Path) -> PathBuf {
+    let path = dir.join("group.bin");
+    let mut g: Group<Row> = group_opts().open_group(&path).expect("create group");
+    for i in 0..1000u32 {
+        g.push_row((i.into(), f64::from(i) / 2.0, i))
+            .expect("push_row");
+    }
+    g.sync().expect("sync");
+    for i in 1000..1500u32 {
+        g.push_row((i.into(), f64::from(i) / 2.0, i))
+            .expect("push_row");
+    }
+    let (_, _, c) = g.columns_mut();
+    c.try_extend(0..20).expect("extend column 2");
+    g.close().expect("close");
+    path
+}
+
+/// The fingerprint line text of `T`, as `inspect` prints an element type.
+fn fingerprint_of<T: Pod>() -> String {
+    format!("fingerprint {}", T::FINGERPRINT)
+}
+
+#[test]
+fn inspect_a_group_prints_each_column_and_every_length() {
+    let dir = tmpdir();
+    let path = group_file(dir.path());
+    let info = inspect(&path).expect("inspect");
+    assert_eq!((info.kind, info.generation()), (FileKind::Group, 2));
+    let o = run(&[Path::new("inspect"), &path]);
+    assert_status(&o, 0);
+    let text = stdout(&o);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert_line(&text, "format            PERSISTV version 2");
+    assert_line(
+        &text,
+        "kind              commit group of 3 columns, generation 2",
+    );
+    assert_line(
+        &text,
+        r#"application       magic "GROUPS\x00\x00" (47 52 4f 55 50 53 00 00) version 4"#,
+    );
+    // One line per column; a column's bytes start in block 0 (2 MiB), which 1500 or 1520
+    // elements fit in, so its capacity is what block 0 holds.
+    let columns = [
+        (fingerprint_of::<u64>(), 8, 1500),
+        (fingerprint_of::<f64>(), 8, 1500),
+        (fingerprint_of::<u32>(), 4, 1520),
+    ];
+    for (k, (ty, size, len)) in columns.iter().enumerate() {
+        assert_line(
+            &text,
+            &format!(
+                "{:<18}{ty}, size {size} bytes, alignment {size}; length {len} ({} bytes of \
+                 data, committed); capacity {} elements",
+                format!("column {k}"),
+                len * size,
+                BLOCK0 / size
+            ),
+        );
+        assert_eq!(info.columns()[k].capacity, BLOCK0 / size);
+    }
+    // A group has no single element, length or capacity: its column lines say them.
+    for label in ["element ", "element type ", "length ", "capacity "] {
+        assert!(
+            !text.lines().any(|l| l.starts_with(label)),
+            "{label:?} in:\n{text}"
+        );
+    }
+    assert_line(
+        &text,
+        &format!("file size         {} bytes", info.file_size),
+    );
+    // Creation wrote A (1), the first commit B (2), the second A (3).
+    assert_line(
+        &text,
+        "slot A            sequence 3, lengths [1500, 1500, 1520]: valid, current",
+    );
+    assert_line(
+        &text,
+        "slot B            sequence 2, lengths [1000, 1000, 1000]: valid, previous commit",
+    );
+    println!("{text}");
+
+    // JSON: kind, generation, columns, each slot's lens; the top-level element, length and
+    // capacity members are column 0's, as in FileInfo.
+    let o = run(&[Path::new("inspect"), Path::new("--json"), &path]);
+    assert_status(&o, 0);
+    let v = parse_json(&o);
+    assert!(v.get("ok").bool());
+    assert_eq!(v.get("kind").str(), "group");
+    assert_eq!(v.get("generation").u64(), 2);
+    assert_eq!(v.get("app_magic_text").str(), "GROUPS");
+    assert_eq!(v.get("app_version").u64(), 4);
+    let cols = v.get("columns").arr();
+    assert_eq!(cols.len(), 3);
+    for (k, (c, name)) in cols.iter().zip(["u64", "f64", "u32"]).enumerate() {
+        let want = info.columns()[k];
+        assert_eq!(c.get("elem_size").u64(), want.elem_size, "column {k}");
+        assert_eq!(c.get("elem_align").u64(), want.elem_align, "column {k}");
+        assert_eq!(
+            c.get("elem_fingerprint").str(),
+            format!("{:#018x}", want.elem_fingerprint.to_u64())
+        );
+        assert_eq!(c.get("elem_type").str(), name);
+        assert_eq!(c.get("len").u64(), want.len);
+        assert_eq!(c.get("data_bytes").u64(), want.len * want.elem_size);
+        assert_eq!(c.get("capacity").u64(), want.capacity);
+    }
+    assert_eq!(cols[2].get("len").u64(), 1520);
+    assert_eq!(v.get("elem_size").u64(), 8);
+    assert_eq!(v.get("elem_type").str(), "u64");
+    assert_eq!(v.get("len").u64(), 1500);
+    assert_eq!(v.get("capacity").u64(), BLOCK0 / 8);
+    assert_eq!(v.get("file_size").u64(), info.file_size);
+    assert_eq!(v.get("winner").str(), "A");
+    let slots = v.get("slots").arr();
+    let lens = |s: &Json| -> Vec<u64> { s.get("lens").arr().iter().map(Json::u64).collect() };
+    assert_eq!(lens(&slots[0]), [1500, 1500, 1520]);
+    assert_eq!(lens(&slots[1]), [1000, 1000, 1000]);
+    assert_eq!(slots[0].get("len").u64(), 1500);
+    assert_eq!(slots[1].get("state").str(), "previous");
+}
+
+/// Flips a byte of the checksum word of a group's slot `which` (0 = A, 1 = B).
+fn damage_group_slot(path: &Path, which: usize) {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .expect("open to damage");
+    let at = (format::group::SLOT_OFFSETS[which] + 8 * (format::group::SLOT_WORDS - 1)) as u64;
+    let mut b = [0u8; 1];
+    f.read_exact_at(&mut b, at).expect("read");
+    f.write_all_at(&[b[0] ^ 0xff], at).expect("write");
+}
+
+#[test]
+fn verify_a_group_checks_each_column_and_every_length() {
+    let dir = tmpdir();
+    let path = group_file(dir.path());
+    let o = run(&[Path::new("verify"), &path]);
+    assert_status(&o, 0);
+    let text = stdout(&o);
+    assert_line(&text, &format!("{}: OK", path.display()));
+    assert!(
+        text.contains(
+            "  ok    header       PERSISTV format version 2, commit group of 3 columns, \
+             generation 2, header checksum valid"
+        ),
+        "{text}"
+    );
+    assert_line(&text, "  ok    column 0     size 8 bytes, alignment 8");
+    assert_line(&text, "  ok    column 1     size 8 bytes, alignment 8");
+    assert_line(&text, "  ok    column 2     size 4 bytes, alignment 4");
+    assert!(!text.contains(" element "), "{text}");
+    assert_line(
+        &text,
+        "  ok    slot A       valid, current: sequence 3, lengths [1500, 1500, 1520]",
+    );
+    assert_line(
+        &text,
+        "  ok    slot B       valid, previous commit: sequence 2, lengths [1000, 1000, 1000]",
+    );
+    assert_line(
+        &text,
+        "  ok    commit       opens to commit 3 (slot A, generation 2), lengths [1500, 1500, 1520]",
+    );
+    let info = inspect(&path).expect("inspect");
+    assert_line(
+        &text,
+        &format!(
+            "  ok    size         {} bytes: holds every block the commit needs (aligned, \
+             disjoint); capacity in the committed blocks, in elements: column 0 {}, column 1 {}, \
+             column 2 {}",
+            info.file_size,
+            BLOCK0 / 8,
+            BLOCK0 / 8,
+            BLOCK0 / 4
+        ),
+    );
+    println!("{text}");
+    let v = parse_json(&run(&[Path::new("verify"), Path::new("--json"), &path]));
+    assert_eq!(v.get("status").str(), "ok");
+    assert_eq!(v.get("kind").str(), "group");
+    let opens_to = v.get("opens_to");
+    assert_eq!(opens_to.get("slot").str(), "A");
+    assert_eq!(opens_to.get("generation").u64(), 2);
+    assert_eq!(opens_to.get("len").u64(), 1500);
+    let lens: Vec<u64> = opens_to.get("lens").arr().iter().map(Json::u64).collect();
+    assert_eq!(lens, [1500, 1500, 1520]);
+
+    // The newest slot damaged: a warning, and the file opens to the older commit, every
+    // column at its length there.
+    damage_group_slot(&path, 0);
+    let after = inspect(&path).expect("still opens");
+    assert_eq!((after.winner, after.generation()), (1, 1));
+    let o = run(&[Path::new("verify"), &path]);
+    assert_status(&o, 1);
+    let text = stdout(&o);
+    assert!(
+        text.contains(
+            "  WARN  slot A       DAMAGED: checksum fails (stored sequence 3, lengths [1500, \
+             1500, 1520], untrusted): it would have been the newest commit"
+        ),
+        "{text}"
+    );
+    assert_line(
+        &text,
+        "  WARN  commit       the newest slot is damaged: opens to the older commit 2 (slot B, \
+         generation 1), lengths [1000, 1000, 1000]",
+    );
+    let v = parse_json(&run(&[Path::new("verify"), Path::new("--json"), &path]));
+    assert!(v.get("newest_slot_damaged").bool());
+    let lens: Vec<u64> = v
+        .get("opens_to")
+        .get("lens")
+        .arr()
+        .iter()
+        .map(Json::u64)
+        .collect();
+    assert_eq!(lens, [1000, 1000, 1000]);
+    // And inspect shows the damaged slot's numbers as found, marked untrusted.
+    let o = run(&[Path::new("inspect"), &path]);
+    assert_line(
+        &stdout(&o),
+        "slot A            sequence 3, lengths [1500, 1500, 1520]: INVALID (checksum fails; \
+         numbers untrusted)",
+    );
+    assert_line(
+        &stdout(&o),
+        "kind              commit group of 3 columns, generation 1",
+    );
+}
+
+#[test]
+fn verify_refuses_a_group_whose_blocks_are_damaged_or_missing() {
+    let dir = tmpdir();
+    let good = group_file(dir.path());
+    let bytes = std::fs::read(&good).expect("read");
+
+    // Column 1's block 0 entry pointed elsewhere (still aligned, in the file): the commit's
+    // table checksum fails, and with it both slots (both need that entry).
+    let moved = dir.path().join("moved-block.bin");
+    let mut b = bytes.clone();
+    let at = format::group::TABLE_AT + 8 * format::group::MAX_BLOCKS;
+    let entry = u64::from_ne_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    assert!(entry >= BLOCK0 && entry % BLOCK0 == 0, "entry {entry}");
+    b[at..at + 8].copy_from_slice(&(entry + BLOCK0).to_ne_bytes());
+    std::fs::write(&moved, &b).expect("write");
+
+    // The file cut short: the last block no longer lies in it.
+    let cut = dir.path().join("cut.bin");
+    std::fs::write(&cut, &bytes[..bytes.len() - BLOCK0 as usize]).expect("write");
+
+    for path in [&moved, &cut] {
+        let e = inspect(path).expect_err("the library refuses it");
+        assert_eq!(e.kind(), persistence::ErrorKind::Corrupt, "{e}");
+        let o = run(&[Path::new("verify"), path]);
+        assert_status(&o, 3);
+        let text = stdout(&o);
+        assert_line(&text, &format!("{}: REFUSED", path.display()));
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("  FAIL  open") && l.ends_with("[Corrupt]")),
+            "{text}"
+        );
+        let o = run(&[Path::new("inspect"), Path::new("--json"), path]);
+        assert_status(&o, 1);
+        assert_eq!(parse_json(&o).get("error").get("kind").str(), "Corrupt");
+    }
+}
+
+#[test]
+fn dump_and_convert_refuse_a_group_clearly() {
+    let dir = tmpdir();
+    let path = group_file(dir.path());
+    let o = run(&[
+        Path::new("dump"),
+        &path,
+        Path::new("--type"),
+        Path::new("u64"),
+    ]);
+    assert_status(&o, 1);
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "persistence dump: {}: a commit group's file (commit group of 3 columns, \
+             generation 2), not a vector's [WrongFileKind]",
+            path.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("dump reads vector files"), "{err}");
+    assert!(
+        err.contains(&format!("`persistence inspect {}`", path.display())),
+        "{err}"
+    );
+    // With the magic and version given (no inspect needed for the options): the same.
+    let o = run(&[
+        Path::new("dump"),
+        &path,
+        Path::new("-t"),
+        Path::new("u64"),
+        Path::new("--magic"),
+        Path::new("GROUPS"),
+        Path::new("--version"),
+        Path::new("4"),
+    ]);
+    assert_status(&o, 1);
+    assert!(stderr(&o).contains("[WrongFileKind]"), "{}", stderr(&o));
+
+    let to = dir.path().join("converted.bin");
+    let o = run(&[
+        Path::new("convert"),
+        &path,
+        &to,
+        Path::new("--type"),
+        Path::new("u64"),
+    ]);
+    assert_status(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("not a vector's [WrongFileKind]")
+            && err.contains("the library converts no commit group"),
+        "{err}"
+    );
+    assert!(!to.exists());
+    assert_eq!(inspect(&path).expect("untouched").generation(), 2);
+}
+
+#[test]
+fn inspect_verify_and_dump_of_a_group_beside_its_writer() {
+    let dir = tmpdir();
+    let path = group_file(dir.path());
+    let mut g: Group<Row> = group_opts().open_group(&path).expect("writer");
+    g.push_row((1, 1.0, 1)).expect("push_row"); // not committed: invisible to readers
+    let o = run(&[Path::new("inspect"), &path]);
+    assert_status(&o, 0);
+    assert_line(
+        &stdout(&o),
+        "kind              commit group of 3 columns, generation 2",
+    );
+    assert!(
+        stdout(&o).contains("lengths [1500, 1500, 1520]: valid, current"),
+        "{}",
+        stdout(&o)
+    );
+    assert_status(&run(&[Path::new("verify"), &path]), 0);
+    g.sync().expect("sync");
+    let o = run(&[Path::new("inspect"), &path]);
+    assert!(
+        stdout(&o).contains("lengths [1501, 1501, 1521]: valid, current"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&[Path::new("dump"), &path, Path::new("-t"), Path::new("u64")]);
+    assert_status(&o, 1);
+    assert!(stderr(&o).contains("[WrongFileKind]"), "{}", stderr(&o));
+    g.close().expect("close");
+}
+
+#[test]
+fn verify_refuses_a_group_column_of_a_layout_no_type_has() {
+    use format::group as g;
+    let dir = tmpdir();
+    let path = group_file(dir.path());
+    // Column 1's element size 8 -> 6 (alignment 8): the header checksum and both slots sealed
+    // again, so the library reads the file and only the layout is wrong. 1500 elements of 6
+    // bytes need the same one block as of 8, so the table checksum still holds.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("open");
+    let mut page = vec![0u8; format::HEADER_SIZE];
+    f.read_exact_at(&mut page, 0).expect("read");
+    let order = format::Order::Native;
+    let at = g::AT_COLUMN0 + g::COLUMN_LEN;
+    page[at..at + 8].copy_from_slice(&order.u64(6));
+    g::reseal(&mut page, order);
+    for which in 0..2 {
+        let slot = g::slot_at(&page, which, order);
+        g::write_slot(&mut page, which, &slot, order);
+    }
+    f.write_all_at(&page, 0).expect("write");
+    drop(f);
+    let info = inspect(&path).expect("the library reads it");
+    assert_eq!((info.columns()[1].elem_size, info.generation()), (6, 2));
+
+    let o = run(&[Path::new("verify"), &path]);
+    assert_status(&o, 3);
+    let text = stdout(&o);
+    assert_line(&text, &format!("{}: REFUSED", path.display()));
+    assert_line(&text, "  ok    column 0     size 8 bytes, alignment 8");
+    assert_line(
+        &text,
+        "  FAIL  column 1     size 6 bytes is not a multiple of the alignment 8: no type has \
+         that layout, so every open refuses it (LayoutMismatch)",
+    );
+    assert_line(&text, "  ok    column 2     size 4 bytes, alignment 4");
+    let v = parse_json(&run(&[Path::new("verify"), Path::new("--json"), &path]));
+    assert_eq!(v.get("status").str(), "refused");
+    let failed: Vec<&str> = v
+        .get("checks")
+        .arr()
+        .iter()
+        .filter(|c| c.get("status").str() != "ok")
+        .map(|c| c.get("name").str())
+        .collect();
+    assert_eq!(failed, ["column 1"]);
+}
+
+/// A file without a commit (empty, or the remains of an interrupted creation) is what the
+/// library calls uncreated: `inspect` and `verify` say so and succeed, as every open accepts it.
+#[test]
+fn an_uncreated_file_is_reported_as_such() {
+    let dir = tmpdir();
+    let p = dir.path().join("empty.bin");
+    std::fs::write(&p, b"").unwrap();
+    assert_eq!(inspect(&p).unwrap().kind, FileKind::Uncreated);
+    let p = p.to_str().unwrap();
+    let o = run(&["inspect", p]);
+    assert_status(&o, 0);
+    assert!(stdout(&o).contains("no commit yet"), "{}", stdout(&o));
+    let o = run(&["inspect", "--json", p]);
+    assert_status(&o, 0);
+    assert!(
+        stdout(&o).contains(r#""kind": "uncreated""#)
+            || stdout(&o).contains(r#""kind":"uncreated""#),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["verify", p]);
+    assert_status(&o, 0);
+    assert!(stdout(&o).contains("no commit yet"), "{}", stdout(&o));
 }

@@ -183,6 +183,7 @@ impl RawRegion {
             // not covered by the atomic length anyway (each element holds its old or new
             // bytes after a crash), so making them durable is the whole commit.
             self.commit.synced_file_len = self.file_len;
+            self.committed_up_to(len);
             self.update_bulk_mode(before, len);
             self.retry_cut(len);
             return Ok(());
@@ -206,6 +207,10 @@ impl RawRegion {
             c.target_torn = true;
             return Err(e);
         }
+        // Live readers waiting for a commit sleep on this slot's sequence word.
+        let written = c.next_slot;
+        self.wake_waiters(written);
+        let c = &mut self.commit;
         // The next commit overwrites the slot that held the previous commit, whole.
         c.target_torn = false;
         c.committed = slot;
@@ -217,6 +222,7 @@ impl RawRegion {
             return Err(e);
         }
         self.commit.durability = SlotDurability::Durable;
+        self.committed_up_to(len);
         self.update_bulk_mode(before, len);
         self.retry_cut(len);
         Ok(())
@@ -247,6 +253,20 @@ impl RawRegion {
         // No overflow: `seq <= MAX_SEQUENCE < u64::MAX`.
         c.next_seq = seq + 1;
         Ok(seq)
+    }
+
+    /// Wakes every live reader waiting for a commit on slot `slot`'s sequence word (in any
+    /// process: the wait is on the file's page; `docs/design.md`, "Waiting for a commit").
+    /// A system call with no waiter costs about a microsecond; the writer never stores into
+    /// its mapping for it.
+    fn wake_waiters(&self, slot: usize) {
+        if self.map.len() >= format::HEADER_SIZE {
+            // SAFETY: the mapping covers the header page (checked); the word lies 8-byte
+            // aligned in it and stays mapped for the call (`&self`).
+            let word = unsafe { self.map.ptr().add(format::slot_word_offset(slot, 0)) };
+            // SAFETY: as above: a 4-byte-aligned word in a live shared file mapping.
+            unsafe { sys::wake_u32(super::wait::low_half(word)) };
+        }
     }
 
     /// Step 1 of a commit: makes the bytes of elements `dirty_from..len` durable, and with

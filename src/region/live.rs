@@ -124,6 +124,15 @@ impl LiveRegion {
         }
     }
 
+    /// Waits for a commit newer than the adopted one and adopts it (`true`), or until
+    /// `timeout` passes (`false`); `docs/design.md`, "Waiting for a commit".
+    pub(crate) fn wait_for_commit(
+        &mut self,
+        timeout: Option<core::time::Duration>,
+    ) -> Result<bool> {
+        super::wait::wait_for_commit(self, timeout)
+    }
+
     /// Moves to the newest commit; `true` when the length changed. No system call when
     /// nothing was committed since the last call (`LiveReader::refresh` has the rest).
     #[inline]
@@ -183,17 +192,13 @@ impl LiveRegion {
         if size == 0 || got == 0 {
             return Ok(false); // Not created yet.
         }
-        let interrupted = || format::is_interrupted_creation(page, size, &self.layout);
-        let header = match Header::decode(page, false) {
-            Ok(h) => h,
-            // A writer is writing the header now, or died doing so.
-            Err(_) if interrupted() => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        header.layout.check(&self.layout)?;
-        if header.winner().is_none() && interrupted() {
+        if crate::format::is_uncreated(page, size) {
+            // A writer is creating it now, or died doing so (`format::is_uncreated`): no
+            // commit yet, whatever layout its first sector shows.
             return Ok(false);
         }
+        let header = Header::decode(page, false)?;
+        header.layout.check(&self.layout)?;
         if size < HEADER_SIZE as u64 {
             return Err(Error::value(
                 ErrorKind::Corrupt,
@@ -274,6 +279,23 @@ impl LiveRegion {
         // Element loads after this come after the slot loads that licensed them.
         fence(Ordering::Acquire);
         Ok(self.len != old)
+    }
+}
+
+impl super::wait::Waiter for LiveRegion {
+    fn refresh(&mut self) -> Result<bool> {
+        LiveRegion::refresh(self)
+    }
+
+    fn target(&self) -> Option<(NonNull<u32>, u32)> {
+        if self.map.len() == 0 {
+            return None; // No commit mapped yet: poll.
+        }
+        let (slot, seq) = self.view.wait_target()?;
+        // SAFETY: the header page is mapped; the slot's sequence word lies 8-byte aligned in it.
+        let word = unsafe { self.map.ptr().add(format::slot_word_offset(slot, 0)) };
+        // The low 32 bits of the sequence word (a wait compares 32 bits).
+        Some((super::wait::low_half(word), seq as u32))
     }
 }
 

@@ -21,15 +21,21 @@ use crate::sys::{self, Mapping};
 
 mod bulk;
 mod commit;
+mod group;
 mod growth;
 mod live;
+mod live_group;
 mod open;
 pub(crate) mod rewrite;
+mod wait;
 mod write;
+mod writeback;
 
+pub(crate) use group::{ColumnCommit, ColumnRegion, GroupOptions, GroupRegion};
 pub use growth::MAX_GROWTH_STEP;
 pub(crate) use live::LiveRegion;
-pub(crate) use open::probe;
+pub(crate) use live_group::LiveGroupRegion;
+pub(crate) use open::{probe, Probed};
 
 use bulk::BulkMode;
 use commit::CommitState;
@@ -54,6 +60,8 @@ pub(crate) struct RegionOptions {
     pub copy_on_write: bool,
     /// Whether bulk-append mode may be on (`OpenOptions::huge_pages`).
     pub huge_pages: bool,
+    /// Whether appends start writeback early (`OpenOptions::early_writeback`).
+    pub early_writeback: bool,
     pub layout: Layout,
 }
 
@@ -92,12 +100,16 @@ pub(crate) struct RawRegion {
     commit: CommitState,
     /// Bulk-append mode: the page-cache hints for data appended in bulk.
     bulk: BulkMode,
+    /// Early writeback of appended data.
+    early: writeback::EarlyWriteback,
     /// Making the file shorter, only while no live reader is open.
     cut: CutGate,
     /// The process that opened the region ([`Owner`]).
     owner: Owner,
     /// `close` already released the lock: `Drop` need not `flock(LOCK_UN)` again.
     unlocked: bool,
+    /// What the open found beyond the commit it opened to.
+    report: crate::report::OpenReport,
 }
 
 // SAFETY: the region owns its mapping and descriptor exclusively; `data` is only an address
@@ -139,6 +151,20 @@ impl Owner {
     }
 }
 
+/// Runs `open` until it returns something other than `NotFound`, sleeping
+/// [`limits::WAIT_FOR_FILE_POLL_MS`](crate::limits::WAIT_FOR_FILE_POLL_MS) between tries,
+/// when `wait` (`OpenOptions::wait_for_file`); once otherwise.
+pub(crate) fn wait_for_file<R>(wait: bool, mut open: impl FnMut() -> Result<R>) -> Result<R> {
+    loop {
+        match open() {
+            Err(e) if wait && e.kind() == ErrorKind::NotFound => {
+                sys::sleep_ns(u64::from(crate::limits::WAIT_FOR_FILE_POLL_MS) * 1_000_000)
+            }
+            other => return other,
+        }
+    }
+}
+
 impl RawRegion {
     /// Element capacity of the mapping.
     #[inline]
@@ -161,6 +187,11 @@ impl RawRegion {
     /// The file size in bytes (as the region last set or read it).
     pub(crate) fn file_len(&self) -> u64 {
         self.file_len
+    }
+
+    /// What the open found beyond the commit it opened to.
+    pub(crate) fn open_report(&self) -> crate::report::OpenReport {
+        self.report
     }
 
     /// Records what derives from the mapping after it changed: the element pointer and the

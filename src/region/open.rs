@@ -10,6 +10,7 @@ use super::commit::CommitState;
 use super::growth::{to_map_len, CutGate};
 use super::{Owner, RawRegion, RegionOptions};
 use crate::error::{Error, ErrorKind, Result};
+use crate::format::group::GroupHeader;
 use crate::format::{self, Header, Layout, HEADER_SIZE};
 use crate::limits;
 use crate::sidecar::ResolvedPath;
@@ -96,11 +97,25 @@ pub(crate) const READ_ONLY: sys::OpenHow = sys::OpenHow {
     mode: 0,
 };
 
+/// A header [`probe`] validated: a vector's or a group's. (A group's is 3 KiB, a vector's
+/// 100 bytes; no heap to box it in, and one lives on the stack of one `inspect` call.)
+#[derive(Clone, Copy, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Probed {
+    /// A vector's header.
+    Vector(Header),
+    /// A commit group's header.
+    Group(GroupHeader),
+    /// No commit yet: an empty file, or the remains of an interrupted creation
+    /// (`format::is_uncreated`).
+    Uncreated,
+}
+
 /// What [`probe`] finds in a file.
 pub(crate) struct Probe {
     /// The validated header.
-    pub(crate) header: Header,
-    /// The winning slot's index; its length fits in the file.
+    pub(crate) header: Probed,
+    /// The winning slot's index; its length (lengths) fit in the file.
     pub(crate) winner: usize,
     /// The file size in bytes, read under the lock.
     pub(crate) file_size: u64,
@@ -108,10 +123,31 @@ pub(crate) struct Probe {
     pub(crate) fs: sys::FsFacts,
 }
 
-/// Reads and validates a file's header without knowing its element type, exactly as
-/// [`RawRegion::open`] validates it before it compares the header with a type, except that
-/// a file of the other byte order is decoded too (its header says so): opened read-only,
-/// read with `pread`, never written or mapped.
+/// Decodes a header page of either kind (foreign byte order too) and checks its winning
+/// commit against the file size: a vector's first, then, when the file holds a group, a
+/// group's.
+fn decode_any(page: &[u8], file_size: u64) -> Result<(Probed, usize)> {
+    if format::is_uncreated(page, file_size) {
+        return Ok((Probed::Uncreated, 0));
+    }
+    match Header::decode(page, true) {
+        Ok(header) => {
+            let (winner, _) = header.committed(file_size)?;
+            Ok((Probed::Vector(header), winner))
+        }
+        Err(e) if e.kind() == ErrorKind::WrongFileKind => {
+            let header = GroupHeader::decode(page, true)?;
+            let (winner, _) = header.committed(file_size)?;
+            Ok((Probed::Group(header), winner))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads and validates a file's header without knowing its element types, exactly as
+/// [`RawRegion::open`] (or a group's open) validates it before it compares the header with
+/// a type, except that a file of the other byte order is decoded too (its header says so):
+/// opened read-only, read with `pread`, never written or mapped.
 ///
 /// Through [`open_locked`], as `RawRegion::open`, under a shared lock (never waiting),
 /// unlocked explicitly before it returns, when it can get one. When it cannot (a writer holds
@@ -127,14 +163,11 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
         Err(e) => return Err(e),
     };
     // Foreign files too: `inspect` shows what they hold, so that they can be converted.
-    let result = Header::decode(page.bytes(), true).and_then(|header| {
-        let (winner, _) = header.committed(page.file_size)?;
-        Ok(Probe {
-            header,
-            winner,
-            file_size: page.file_size,
-            fs: file.fs_facts(),
-        })
+    let result = decode_any(page.bytes(), page.file_size).map(|(header, winner)| Probe {
+        header,
+        winner,
+        file_size: page.file_size,
+        fs: file.fs_facts(),
     });
     // Unlock explicitly, as the region does: a child forked meanwhile may share the open file
     // description and would otherwise keep the lock after the descriptor is closed.
@@ -142,6 +175,33 @@ pub(crate) fn probe(path: &CStr) -> Result<Probe> {
     let probe = result?;
     unlocked?;
     Ok(probe)
+}
+
+/// The two slots of `SLOT_OFFSETS`, each `W` words, read as a live reader's snapshot reads
+/// them, with one `pread` per slot read; `words(page, i, w)` stores slot `i`'s words into
+/// the page.
+fn snapshot_by_pread<const W: usize>(
+    file: &sys::File,
+    valid: impl Fn(&[u64; W]) -> bool,
+) -> Result<slots::Snapshot<W>> {
+    let read = |i: usize| -> Result<[u64; W]> {
+        let mut b = [0u8; 8 * format::group::SLOT_WORDS];
+        let b = &mut b[..8 * W];
+        let mut w = [0u64; W];
+        if file.read_at(b, format::SLOT_OFFSETS[i] as u64)? < b.len() {
+            return Ok(w); // Past the end of a short file: blank.
+        }
+        for (k, word) in w.iter_mut().enumerate() {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[8 * k..8 * k + 8]);
+            *word = u64::from_ne_bytes(x);
+        }
+        Ok(w)
+    };
+    slots::snapshot(read, |_, w| valid(w), limits::PREAD_SNAPSHOT_ROUNDS)?.ok_or(Error::new(
+        ErrorKind::Corrupt,
+        "no valid commit slot (no commit yet, or both slots damaged)",
+    ))
 }
 
 /// [`probe`] without a lock, beside a writer: the fixed fields once (a file with a commit
@@ -159,35 +219,44 @@ fn probe_beside_writer(file: &sys::File) -> Result<Probe> {
     loop {
         attempt += 1;
         let got = file.read_at(&mut page, 0)?;
-        // Foreign files too, as `probe` reads them: their slots in their own byte order.
-        let fixed = Header::decode(&page[..got], true)?;
-        let (order, sum) = (fixed.order, fixed.checksum());
-        let read = |i: usize| -> Result<[u64; 3]> {
-            let mut b = [0u8; format::SLOT_LEN];
-            if file.read_at(&mut b, format::SLOT_OFFSETS[i] as u64)? < b.len() {
-                return Ok([0; 3]); // Past the end of a short file: blank.
-            }
-            Ok(format::slot_words(&b))
-        };
-        let snap = slots::snapshot(
-            read,
-            |_, w| format::stored_slot_valid(order, sum, w),
-            limits::PREAD_SNAPSHOT_ROUNDS,
-        )?;
-        let Some(snap) = snap else {
-            return Err(Error::new(
-                ErrorKind::Corrupt,
-                "no valid commit slot (no commit yet, or both slots damaged)",
-            ));
-        };
-        // The page with the slots as the snapshot read them, decoded as `open` decodes it.
-        for (i, words) in snap.words.iter().enumerate() {
-            format::put_slot_words(&mut page, i, words);
+        if format::is_uncreated(&page[..got], file.stat()?.size) {
+            return Ok(Probe {
+                header: Probed::Uncreated,
+                winner: 0,
+                file_size: file.stat()?.size,
+                fs: file.fs_facts(),
+            });
         }
-        let header = Header::decode(&page[..got], true)?;
+        // Foreign files too, as `probe` reads them: their slots in their own byte order.
+        match Header::decode(&page[..got], true) {
+            Ok(fixed) => {
+                let (order, sum) = (fixed.order, fixed.checksum());
+                let snap = snapshot_by_pread::<{ format::SLOT_WORDS }>(file, |w| {
+                    format::stored_slot_valid(order, sum, w)
+                })?;
+                for (i, words) in snap.words.iter().enumerate() {
+                    format::put_slot_words(&mut page, i, words);
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WrongFileKind => {
+                let fixed = GroupHeader::decode(&page[..got], true)?;
+                let (order, sum) = (fixed.order, fixed.checksum());
+                let snap = snapshot_by_pread::<{ format::group::SLOT_WORDS }>(file, |w| {
+                    format::group::stored_slot_valid(order, sum, w)
+                })?;
+                for (i, words) in snap.words.iter().enumerate() {
+                    for (k, w) in words.iter().enumerate() {
+                        let at = format::group::slot_word_offset(i, k);
+                        page[at..at + 8].copy_from_slice(&w.to_ne_bytes());
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        // The page with the slots as the snapshot read them, decoded as `open` decodes it.
         let size = file.stat()?.size;
-        match header.committed(size) {
-            Ok((winner, _)) => {
+        match decode_any(&page[..got], size) {
+            Ok((header, winner)) => {
                 return Ok(Probe {
                     header,
                     winner,
@@ -195,7 +264,9 @@ fn probe_beside_writer(file: &sys::File) -> Result<Probe> {
                     fs: file.fs_facts(),
                 })
             }
-            Err(_) if attempt < limits::PREAD_FIT_TRIES => continue,
+            Err(e) if e.kind() == ErrorKind::Corrupt && attempt < limits::PREAD_FIT_TRIES => {
+                continue
+            }
             Err(e) => return Err(e),
         }
     }
@@ -217,12 +288,10 @@ impl RawRegion {
         let size = page.file_size;
         let header = page.bytes();
 
-        // A complete header with a valid slot is an existing (empty) vector, even when it
-        // also looks like the remains of a creation: a live reader may have mapped it, so
-        // it is never cut to zero and written again.
-        let is_new = size == 0
-            || (format::is_interrupted_creation(header, size, &opts.layout)
-                && Header::decode(header, false).map_or(true, |h| h.winner().is_none()));
+        // No commit yet (`format::is_uncreated`, the one rule): a new file. A complete header
+        // with a valid slot is an existing (empty) vector: a live reader may have mapped it,
+        // so it is never cut to zero and written again.
+        let is_new = format::is_uncreated(header, size);
         // A writer finds where live readers lock (and where a new file's name is made
         // durable), and creates their lock file there (best effort: without it the writer
         // merely never cuts the file while it cannot tell that no reader is open). Never
@@ -248,9 +317,11 @@ impl RawRegion {
             writable: opts.write,
             commit: CommitState::new(opts.layout, size),
             bulk: BulkMode::new(opts.huge_pages && opts.write),
+            early: super::writeback::EarlyWriteback::new(opts.early_writeback && opts.write),
             cut: CutGate::new(place),
             owner: Owner::current(),
             unlocked: false,
+            report: crate::report::OpenReport::CREATED,
         };
         if is_new {
             if !opts.write {
@@ -262,7 +333,12 @@ impl RawRegion {
             // The same validation as `inspect`'s (`probe`), then the comparison with `T`.
             let decoded = Header::decode(header, false)?;
             decoded.layout.check(&opts.layout)?;
-            let (winner, _) = decoded.committed(size)?;
+            let (winner, slot) = decoded.committed(size)?;
+            let other = decoded.slots()[1 - winner];
+            region.report = crate::report::OpenReport::of_slots(
+                slot.seq,
+                (other.valid, other.blank, other.slot.seq),
+            );
             region.commit = CommitState::found(decoded, winner, size);
         }
         let map_len = to_map_len(region.file_len)?;

@@ -10,7 +10,7 @@ use crate::sys;
 /// From this many bytes on, [`RawRegion::write_elems`] writes with `pwrite` rather than
 /// through the mapping (a page fault per fresh page costs more than a system call per
 /// slice), on systems where a `pwrite` shows in shared mappings at once.
-const PWRITE_MIN: usize = 32 << 10;
+pub(super) const PWRITE_MIN: usize = 32 << 10;
 
 impl RawRegion {
     /// Writes `bytes` as the elements from `index` on, the cheapest way: with `pwrite` from

@@ -56,6 +56,9 @@ pub enum Op {
     /// `flock` of the live readers' lock file: a live reader's shared lock, a cutting
     /// writer's exclusive one.
     LockSidecar,
+    /// A waiting reader's sleep on an address (`futex(FUTEX_WAIT)`, `_umtx_op`,
+    /// `os_sync_wait_on_address`): an injected `EINTR` is a signal that cut the sleep short.
+    Wait,
 }
 
 #[cfg(all(persistence_test_hooks, feature = "std"))]
@@ -70,6 +73,18 @@ mod imp {
         static ALWAYS: Cell<Option<(Op, i32)>> = const { Cell::new(None) };
         static PAGE_SIZE: Cell<Option<usize>> = const { Cell::new(None) };
         static OBSERVER: Cell<Option<fn(Op)>> = const { Cell::new(None) };
+        static POLLING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Makes live readers on this thread wait for commits by polling, as on a system
+    /// without a wait on an address (`false` restores the platform's way), so that the
+    /// fallback runs in the tests on Linux too.
+    pub fn force_polling(on: bool) {
+        POLLING.with(|p| p.set(on));
+    }
+
+    pub(crate) fn polling_forced() -> bool {
+        POLLING.with(Cell::get)
     }
 
     /// Calls `f` with each seam's [`Op`] on this thread just before that syscall runs (and
@@ -143,10 +158,12 @@ mod imp {
 }
 
 #[cfg(all(persistence_test_hooks, feature = "std"))]
-pub use imp::{clear, inject, inject_always, inject_times, observe, pending, set_page_size};
+pub use imp::{
+    clear, force_polling, inject, inject_always, inject_times, observe, pending, set_page_size,
+};
 
 #[cfg(all(persistence_test_hooks, feature = "std"))]
-pub(crate) use imp::page_size;
+pub(crate) use imp::{page_size, polling_forced};
 
 #[cfg(all(persistence_test_hooks, feature = "std"))]
 pub(crate) use imp::check;
@@ -156,6 +173,13 @@ pub(crate) use imp::check;
 #[inline(always)]
 pub(crate) fn page_size() -> Option<usize> {
     None
+}
+
+/// Without the test hooks the platform's wait is used where there is one.
+#[cfg(not(all(persistence_test_hooks, feature = "std")))]
+#[inline(always)]
+pub(crate) fn polling_forced() -> bool {
+    false
 }
 
 /// Without the test hooks every call succeeds and this compiles away.

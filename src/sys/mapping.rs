@@ -141,3 +141,92 @@ impl Drop for Mapping {
         self.unmap();
     }
 }
+
+/// A mapping of several blocks of one file laid end to end in memory (a group column's
+/// blocks, `docs/design.md`, "Commit groups"), or none. Built whole by [`BlockMapping::new`]
+/// and unmapped whole on `Drop`; a column that gains a block builds a new one.
+///
+/// # Invariants
+///
+/// * `len > 0`: `ptr..ptr + len` is one range returned by `map_blocks` (page-aligned),
+///   readable, and writable iff `writable`; it is unmapped exactly once, on drop.
+/// * `len == 0`: nothing is mapped and `ptr` is [`unmapped`].
+#[derive(Debug)]
+pub(crate) struct BlockMapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: as for `Mapping`: memory that only its owner's raw pointer leads to.
+unsafe impl Send for BlockMapping {}
+// SAFETY: `&BlockMapping` gives out the address and the length only.
+unsafe impl Sync for BlockMapping {}
+
+impl BlockMapping {
+    /// No mapping.
+    pub(crate) fn none() -> BlockMapping {
+        BlockMapping {
+            ptr: unmapped(),
+            len: 0,
+        }
+    }
+
+    /// Maps `blocks` (file offset, length; each a multiple of the page size) of `file` end to
+    /// end, at an address that is a multiple of `align` (a power of two, at least the page
+    /// size); no blocks, no mapping. Blocks may reach past the file's size: their bytes there
+    /// are harmless until touched.
+    pub(crate) fn new(
+        file: &File,
+        blocks: &[(u64, usize)],
+        writable: bool,
+        align: usize,
+    ) -> Result<BlockMapping> {
+        let total = blocks.iter().map(|b| b.1).sum::<usize>();
+        if total == 0 {
+            return Ok(BlockMapping::none());
+        }
+        // SAFETY: the caller's sizes are whole pages (documented above); the result is
+        // owned by the value returned, which unmaps it once, on drop; its holder touches no
+        // byte past the file's size (the column's invariant).
+        let ptr = unsafe { super::map_blocks(file, blocks, writable, align) }?;
+        Ok(BlockMapping { ptr, len: total })
+    }
+
+    /// The first mapped byte; [`unmapped`] when nothing is mapped.
+    #[inline]
+    pub(crate) fn ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
+    /// `msync(MS_SYNC)` of bytes `start..end` (`start` rounded down to a whole page of
+    /// `page` bytes), as [`Mapping::sync`].
+    ///
+    /// # Panics
+    ///
+    /// If `start..end` is not within the mapping (a bug in the caller).
+    pub(crate) fn sync(&self, file: &File, start: usize, end: usize, page: usize) -> Result<()> {
+        assert!(start <= end && end <= self.len && page.is_power_of_two());
+        let start = start & !(page - 1);
+        // SAFETY: `start` is page-aligned (the mapping's start is), and `start..end` lies in
+        // this live mapping of `file`'s blocks (asserted), which has no gaps.
+        unsafe { super::msync(file, self.ptr.add(start), end - start) }
+    }
+
+    /// `madvise(MADV_HUGEPAGE)` (`huge`) or `MADV_NOHUGEPAGE` of the whole mapping; a hint.
+    pub(crate) fn advise_huge(&self, huge: bool) {
+        if self.len > 0 {
+            // SAFETY: `ptr`/`len` is exactly this whole live mapping.
+            unsafe { super::advise_huge(self.ptr, self.len, huge) };
+        }
+    }
+}
+
+impl Drop for BlockMapping {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: `ptr`/`len` is this whole live mapping (invariant), unmapped only here;
+            // its holder keeps no reference into it past its own life.
+            unsafe { super::unmap(self.ptr, self.len) };
+        }
+    }
+}

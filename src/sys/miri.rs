@@ -171,23 +171,27 @@ impl File {
         self.file
             .write_all_at(buf, offset)
             .map_err(|e| io_err(&e, "pwrite"))?;
+        let end = offset + buf.len() as u64;
         for m in maps().0.iter().filter(|m| Arc::ptr_eq(&m.file, &self.file)) {
-            debug_assert!(m.writable, "a read-only file cannot be written");
-            let (start, end) = (
-                offset.min(m.len as u64),
-                (offset + buf.len() as u64).min(m.len as u64),
-            );
-            let (start, end) = (start as usize, end as usize);
-            if start < end {
-                let from = &buf[start - offset as usize..end - offset as usize];
-                // SAFETY: `start..end` lies inside the live block of `m.len` bytes; the block
-                // belongs to the caller's region, which holds no reference into it while it
-                // calls `pwrite` (it holds the region mutably).
+            if !m.writable {
+                // A read-only mapping of a descriptor that is also written (a group writer's
+                // header page, mapped for waking readers): nothing reads through it.
+                continue;
+            }
+            for &(at, off, len) in &m.segments {
+                let (a, b) = (offset.max(off), end.min(off + len as u64));
+                if a >= b {
+                    continue;
+                }
+                let from = &buf[(a - offset) as usize..(b - offset) as usize];
+                // SAFETY: `a..b` lies in this segment of the live block; the block belongs to
+                // the caller's region, which holds no reference into it while it calls
+                // `pwrite` (it holds the region mutably).
                 unsafe {
                     core::ptr::copy_nonoverlapping(
                         from.as_ptr(),
-                        m.block.as_ptr().add(start),
-                        end - start,
+                        m.block.as_ptr().add(at + (a - off) as usize),
+                        from.len(),
                     )
                 };
             }
@@ -215,6 +219,11 @@ impl File {
         Ok(())
     }
 
+    /// Stand-in for `sync_file_range(SYNC_FILE_RANGE_WRITE)`: there is no page cache.
+    pub fn start_writeback(&self, offset: u64, len: u64) {
+        let _ = (offset, len);
+    }
+
     /// Stand-in for `posix_fadvise(DONTNEED)`: there is no page cache to drop.
     pub fn drop_clean_cache(&self, offset: u64, len: u64) {
         let _ = (offset, len);
@@ -225,10 +234,9 @@ impl File {
     pub fn sync_data(&self) -> Result<()> {
         for m in maps().0.iter() {
             if m.writable && Arc::ptr_eq(&m.file, &self.file) {
-                // SAFETY: the whole live block of `m.len` bytes, mapped at file offset 0; the
-                // caller's region holds no reference into it while it flushes (it holds the
-                // region mutably, or is being dropped).
-                unsafe { write_back(&m.file, m.block, m.len, 0) }?;
+                // SAFETY: the whole live block; the caller's region holds no reference into
+                // it while it flushes (it holds the region mutably, or is being dropped).
+                unsafe { m.write_back(0, m.len) }?;
             }
         }
         self.file.sync_data().map_err(|e| io_err(&e, "fdatasync"))
@@ -242,10 +250,10 @@ impl File {
     /// that it never does (a real mapping would raise `SIGBUS` there).
     pub fn set_len(&self, len: u64) -> Result<()> {
         for m in maps().0.iter() {
-            if Arc::ptr_eq(&m.file, &self.file) && m.len as u64 > len {
+            if Arc::ptr_eq(&m.file, &self.file) && m.file_end() > len {
                 panic!(
                     "sys(miri): ftruncate to {len} bytes under a live mapping of {} bytes",
-                    m.len
+                    m.file_end()
                 );
             }
         }
@@ -264,6 +272,15 @@ impl File {
             self.set_len(end)?;
         }
         Ok(())
+    }
+
+    /// `dup`: the same open file (sharing its mappings' write-back and its lock, as a real
+    /// duplicate shares the open file description).
+    pub fn duplicate(&self) -> Result<File> {
+        Ok(File {
+            file: Arc::clone(&self.file),
+            write: self.write,
+        })
     }
 
     /// Miri cannot `fstatvfs`: the free space is unknown.
@@ -405,6 +422,45 @@ pub fn page_size() -> usize {
     PAGE
 }
 
+/// The monotonic clock, in nanoseconds since the first call, through `std`.
+pub fn monotonic_ns() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos()
+        .min(u128::from(u64::MAX)) as u64
+}
+
+/// Miri cannot wait on an address: waiting readers poll.
+///
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn wait_on_u32(addr: NonNull<u32>, expected: u32, timeout_ns: Option<u64>) -> bool {
+    let _ = (addr, expected, timeout_ns);
+    false
+}
+
+/// Nothing to wake under Miri.
+///
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn wake_u32(addr: NonNull<u32>) {
+    let _ = addr;
+}
+
+/// A sleep of `ns` nanoseconds, through `std`.
+pub fn sleep_ns(ns: u64) {
+    std::thread::sleep(core::time::Duration::from_nanos(ns));
+}
+
+/// `sched_yield()`, through `std`.
+pub fn yield_now() {
+    std::thread::yield_now();
+}
+
 /// `getpid()`, through `std` (which Miri supports).
 pub fn process_id() -> u32 {
     std::process::id()
@@ -417,8 +473,46 @@ struct Mapping {
     block: NonNull<u8>,
     len: usize,
     writable: bool,
+    /// The block's alignment (its layout's).
+    align: usize,
     /// The file the block mirrors, kept open for the write-back in `unmap`.
     file: Arc<fs::File>,
+    /// Which bytes of the file it mirrors: (offset in the block, offset in the file,
+    /// length), end to end. One segment from file offset 0 for a vector's mapping; one per
+    /// block for a group column's.
+    segments: Vec<(usize, u64, usize)>,
+}
+
+impl Mapping {
+    /// The end of the furthest file byte it mirrors.
+    fn file_end(&self) -> u64 {
+        self.segments
+            .iter()
+            .map(|&(_, off, len)| off + len as u64)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Writes bytes `from..to` of the block back to the file, segment by segment.
+    ///
+    /// # Safety
+    ///
+    /// The block is live and no mutable reference into `from..to` is alive.
+    unsafe fn write_back(&self, from: usize, to: usize) -> Result<()> {
+        for &(at, off, len) in &self.segments {
+            let (a, b) = (from.max(at), to.min(at + len));
+            if a < b {
+                // SAFETY: `a..b` lies in the live block (a segment of it); the caller rules
+                // out mutable references into it.
+                let bytes =
+                    unsafe { core::slice::from_raw_parts(self.block.as_ptr().add(a), b - a) };
+                self.file
+                    .write_all_at(bytes, off + (a - at) as u64)
+                    .map_err(|e| io_err(&e, "pwrite (msync)"))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The live mappings, for the write-back in `msync`/`unmap` and the checks.
@@ -441,33 +535,44 @@ fn addr(p: NonNull<u8>) -> usize {
     p.as_ptr() as usize
 }
 
-fn block_layout(len: usize) -> Layout {
-    match Layout::from_size_align(len, PAGE) {
+fn block_layout(len: usize, align: usize) -> Layout {
+    match Layout::from_size_align(len, align.max(PAGE)) {
         Ok(layout) => layout,
         Err(_) => panic!("sys(miri): mapping of {len} bytes exceeds isize::MAX"),
     }
 }
 
-/// Allocates a block of `len > 0` bytes filled with the file's first `len` bytes.
-fn new_block(file: &fs::File, len: usize) -> Result<NonNull<u8>> {
+/// Allocates a block of `len > 0` bytes (aligned to `align`) filled from the file as
+/// `segments` say.
+fn new_block(
+    file: &fs::File,
+    len: usize,
+    align: usize,
+    segments: &[(usize, u64, usize)],
+) -> Result<NonNull<u8>> {
     let size = file.metadata().map_err(|e| io_err(&e, "fstat"))?.len();
-    assert!(
-        len > 0 && len as u64 <= size,
-        "sys(miri): mapping {len} bytes of a file of {size} bytes (must be 0 < len <= size)"
-    );
-    let layout = block_layout(len);
+    for &(_, off, n) in segments {
+        assert!(
+            len > 0 && off + n as u64 <= size,
+            "sys(miri): mapping bytes {off}..{} of a file of {size} bytes (past its end)",
+            off + n as u64
+        );
+    }
+    let layout = block_layout(len, align);
     // SAFETY: `layout` has a non-zero size.
     let raw = unsafe { alloc::alloc_zeroed(layout) };
     let Some(block) = NonNull::new(raw) else {
         alloc::handle_alloc_error(layout)
     };
-    // SAFETY: `block` is a fresh allocation of `len` initialised (zeroed) bytes that nothing
-    // else refers to.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), len) };
-    if let Err(e) = file.read_exact_at(bytes, 0) {
-        // SAFETY: allocated above with this layout, and not handed out.
-        unsafe { alloc::dealloc(block.as_ptr(), layout) };
-        return Err(io_err(&e, "read (map)"));
+    for &(at, off, n) in segments {
+        // SAFETY: `block` is a fresh allocation of `len` initialised (zeroed) bytes that
+        // nothing else refers to, and each segment lies within it.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(block.as_ptr().add(at), n) };
+        if let Err(e) = file.read_exact_at(bytes, off) {
+            // SAFETY: allocated above with this layout, and not handed out.
+            unsafe { alloc::dealloc(block.as_ptr(), layout) };
+            return Err(io_err(&e, "read (map)"));
+        }
     }
     Ok(block)
 }
@@ -484,20 +589,6 @@ fn hand_out(block: NonNull<u8>, len: usize, writable: bool) -> NonNull<u8> {
     NonNull::from(shared).cast::<u8>()
 }
 
-/// Writes `len` bytes of the mapping at `ptr`, which starts `offset` bytes into it, back to
-/// the file.
-///
-/// # Safety
-///
-/// `ptr..ptr + len` lies within a live writable mapping, and no mutable reference into that
-/// range is alive.
-unsafe fn write_back(file: &fs::File, ptr: NonNull<u8>, len: usize, offset: usize) -> Result<()> {
-    // SAFETY: the caller guarantees an initialised, live range with no mutable borrow.
-    let bytes = unsafe { core::slice::from_raw_parts(ptr.as_ptr(), len) };
-    file.write_all_at(bytes, offset as u64)
-        .map_err(|e| io_err(&e, "pwrite (msync)"))
-}
-
 /// Emulates `mmap(NULL, len, PROT_READ [| PROT_WRITE], MAP_SHARED, fd, 0)`.
 ///
 /// # Safety
@@ -510,14 +601,72 @@ pub unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>
     if writable && !file.write {
         return Err(errno(Errno::ACCESS, "mmap"));
     }
-    let block = new_block(&file.file, len)?;
+    let segments = std::vec![(0, 0, len)];
+    let block = new_block(&file.file, len, PAGE, &segments)?;
     maps().0.push(Mapping {
         block,
         len,
+        align: PAGE,
         writable,
         file: Arc::clone(&file.file),
+        segments,
     });
     Ok(hand_out(block, len, writable))
+}
+
+/// Emulates a group column's mapping: `blocks` (file offset, length) of `file` end to end
+/// in one heap block aligned to `align`, each filled from its place in the file and written
+/// back there.
+///
+/// # Safety
+///
+/// As the Unix version: the total is above 0, no byte of a block at or past the file's size
+/// is touched (here every block must lie within the file), and the result is unmapped with
+/// [`unmap`] exactly once.
+pub unsafe fn map_blocks(
+    file: &File,
+    blocks: &[(u64, usize)],
+    writable: bool,
+    align: usize,
+) -> Result<NonNull<u8>> {
+    if writable && !file.write {
+        return Err(errno(Errno::ACCESS, "mmap"));
+    }
+    let mut segments = Vec::new();
+    let mut at = 0;
+    for &(off, len) in blocks {
+        segments.push((at, off, len));
+        at += len;
+    }
+    // One page cache: what a live writable mapping of these file bytes holds (the mapping
+    // this one replaces) reaches the file first, so that the new block starts from it.
+    for m in maps()
+        .0
+        .iter()
+        .filter(|m| m.writable && Arc::ptr_eq(&m.file, &file.file))
+    {
+        for &(m_at, m_off, m_len) in &m.segments {
+            for &(off, len) in blocks {
+                let (a, b) = (m_off.max(off), (m_off + m_len as u64).min(off + len as u64));
+                if a < b {
+                    let from = m_at + (a - m_off) as usize;
+                    // SAFETY: bytes of the live block that the caller is replacing (it
+                    // holds no reference into them while it maps their successor).
+                    unsafe { m.write_back(from, from + (b - a) as usize) }?;
+                }
+            }
+        }
+    }
+    let block = new_block(&file.file, at, align, &segments)?;
+    maps().0.push(Mapping {
+        block,
+        len: at,
+        align,
+        writable,
+        file: Arc::clone(&file.file),
+        segments,
+    });
+    Ok(hand_out(block, at, writable))
 }
 
 /// Emulates `munmap(ptr, len)`: writes a writable mapping back to its file, frees it.
@@ -540,11 +689,11 @@ pub unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
         // failed write-back (only a host I/O error) is ignored, as `unix.rs` ignores munmap's.
         // SAFETY: the whole mapping, live until the dealloc below; the caller holds no
         // reference into it.
-        let _ = unsafe { write_back(&m.file, m.block, m.len, 0) };
+        let _ = unsafe { m.write_back(0, m.len) };
     }
     // SAFETY: `block` was allocated by `new_block` with this layout and is freed only here,
     // once, after being removed from the table.
-    unsafe { alloc::dealloc(m.block.as_ptr(), block_layout(m.len)) };
+    unsafe { alloc::dealloc(m.block.as_ptr(), block_layout(m.len, m.align)) };
 }
 
 /// Moves the mapping at `ptr` (`old_len` bytes) to a new block of `new_len` bytes of `file`:
@@ -575,20 +724,22 @@ pub unsafe fn remap(
         "sys(miri): mremap with the wrong old length"
     );
     assert!(
-        Arc::ptr_eq(&m.file, &file.file) && m.writable == writable,
-        "sys(miri): mremap of a mapping of another file or with other permissions"
+        Arc::ptr_eq(&m.file, &file.file) && m.writable == writable && m.segments.len() == 1,
+        "sys(miri): mremap of a mapping of another file, with other permissions, or of blocks"
     );
     if writable {
         // SAFETY: the whole live mapping; the caller holds no reference into it.
-        unsafe { write_back(&m.file, m.block, m.len, 0) }?;
+        unsafe { m.write_back(0, m.len) }?;
     }
-    let block = new_block(&file.file, new_len)?;
+    let segments = std::vec![(0, 0, new_len)];
+    let block = new_block(&file.file, new_len, PAGE, &segments)?;
     let old = core::mem::replace(&mut table[i].block, block);
     table[i].len = new_len;
+    table[i].segments = segments;
     drop(guard);
     // SAFETY: `old` was allocated by `new_block` with `old_len` bytes (checked against the
     // table) and is no longer in the table, so it is freed exactly once.
-    unsafe { alloc::dealloc(old.as_ptr(), block_layout(old_len)) };
+    unsafe { alloc::dealloc(old.as_ptr(), block_layout(old_len, PAGE)) };
     Ok(hand_out(block, new_len, writable))
 }
 
@@ -645,5 +796,5 @@ pub unsafe fn msync(file: &File, ptr: NonNull<u8>, len: usize) -> Result<()> {
     }
     // SAFETY: `ptr..ptr + len` is inside this live writable mapping (checked above) and the
     // caller holds no mutable reference into it during the call.
-    unsafe { write_back(&m.file, ptr, len, offset) }
+    unsafe { m.write_back(offset, offset + len) }
 }

@@ -29,7 +29,7 @@ compile_error!(
 pub(crate) mod fault;
 mod mapping;
 
-pub(crate) use mapping::{unmapped, Mapping, UNMAPPED_ALIGN};
+pub(crate) use mapping::{unmapped, BlockMapping, Mapping, UNMAPPED_ALIGN};
 
 #[cfg(unix)]
 mod errno;
@@ -316,6 +316,41 @@ impl File {
         Ok(())
     }
 
+    /// Reserves disk blocks for bytes `offset..offset + len`, which lie within the file (a
+    /// hole that `ftruncate` left), without changing its size: `fallocate` where the file
+    /// system has it, else zeros written over the range (after asking the file system for
+    /// the free space, as [`allocate`](Self::allocate) does). A full disk is an error here,
+    /// never a `SIGBUS` on a later store into the range. The range must hold nothing that
+    /// matters: where `fallocate` is missing its bytes become zeros.
+    pub(crate) fn reserve_range(&self, offset: u64, len: u64) -> Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        match fault::check(Op::Allocate, "fallocate").and_then(|()| self.0.fallocate(offset, len)) {
+            Err(e) if e.raw_os_error().is_some_and(imp::fallocate_missing) => {
+                if self.0.free_bytes().is_some_and(|free| free < len) {
+                    return Err(os_error(imp::ENOSPC, "write (reserve blocks)"));
+                }
+                let end = offset + len;
+                let mut at = offset;
+                while at < end {
+                    let n = (end - at).min(ZEROS.len() as u64) as usize;
+                    self.write_all_at(&ZEROS[..n], at)?;
+                    at += n as u64;
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Another descriptor of the same open file (`fcntl(F_DUPFD_CLOEXEC)`): it shares the
+    /// `flock` lock, which stays held until it is unlocked or every descriptor is closed.
+    pub(crate) fn duplicate(&self) -> Result<File> {
+        fault::check(Op::Open, "dup")?;
+        Ok(File(self.0.duplicate()?))
+    }
+
     /// Writes all of `buf` at `offset` followed by `zeros` zero bytes, as one `pwritev` where
     /// the kernel has it (Linux, Android; elsewhere two writes). One call matters: Linux sizes
     /// each new page-cache folio from the length of the write that creates it, so a write that
@@ -343,6 +378,20 @@ impl File {
     pub(crate) fn drop_clean_cache(&self, offset: u64, len: u64) {
         if len > 0 && fault::check(Op::Advise, "posix_fadvise").is_ok() {
             self.0.drop_clean_cache(offset, len);
+        }
+    }
+
+    /// Starts writing the dirty pages of bytes `offset..offset + len` to disk without waiting
+    /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux; nothing elsewhere), so
+    /// that a later `fdatasync` finds them on their way. A hint: it changes no contents and
+    /// promises no durability; a failure is ignored.
+    ///
+    /// # References
+    ///
+    /// * [Linux `sync_file_range(2)`](https://man7.org/linux/man-pages/man2/sync_file_range.2.html)
+    pub(crate) fn start_writeback(&self, offset: u64, len: u64) {
+        if len > 0 && fault::check(Op::Advise, "sync_file_range").is_ok() {
+            self.0.start_writeback(offset, len);
         }
     }
 
@@ -556,6 +605,88 @@ unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>> {
     fault::check(Op::Map, "mmap")?;
     // SAFETY: the caller's bullets are this function's, forwarded unchanged.
     unsafe { imp::map(&file.0, len, writable) }
+}
+
+/// Maps `blocks` (file offset, length) of `file` end to end, at an address that is a
+/// multiple of `align`: reserves the range, then `mmap(MAP_SHARED | MAP_FIXED)` of each
+/// block into it. Unmapped with [`unmap`] of the whole length.
+///
+/// # Safety
+///
+/// * Every offset and length is a multiple of the page size, the total is above 0, and
+///   `align` is a power of two at least the page size.
+/// * The caller never touches bytes of a block at or past the file's current size, and
+///   unmaps the result with [`unmap`] exactly once.
+unsafe fn map_blocks(
+    file: &File,
+    blocks: &[(u64, usize)],
+    writable: bool,
+    align: usize,
+) -> Result<NonNull<u8>> {
+    fault::check(Op::Map, "mmap")?;
+    // SAFETY: the caller's bullets are this function's, forwarded unchanged.
+    unsafe { imp::map_blocks(&file.0, blocks, writable, align) }
+}
+
+/// The monotonic clock, in nanoseconds since an arbitrary start (`clock_gettime`).
+pub(crate) fn monotonic_ns() -> u64 {
+    imp::monotonic_ns()
+}
+
+/// Sleeps while the `u32` at `addr` holds `expected`, until a [`wake_u32`] on it (from any
+/// process that maps the same file page), a signal, a spurious wake-up, or `timeout_ns`
+/// (`None`: no limit): `futex(FUTEX_WAIT)` on Linux and Android, `_umtx_op` on FreeBSD,
+/// `os_sync_wait_on_address` on Apple systems that have it. Returns `true` when it waited
+/// (the caller checks again either way), `false` when this system (or a test, with
+/// `test_hooks::force_polling`) has no such wait, and the caller polls instead.
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live `MAP_SHARED` mapping of a file for the whole
+/// call.
+///
+/// # References
+///
+/// * [Linux `futex(2)`](https://man7.org/linux/man-pages/man2/futex.2.html)
+/// * [FreeBSD `_umtx_op(2)`](https://man.freebsd.org/cgi/man.cgi?query=_umtx_op)
+/// * Apple `os_sync_wait_on_address(3)` (`<os/os_sync_wait_on_address.h>`)
+pub(crate) unsafe fn wait_on_u32(
+    addr: NonNull<u32>,
+    expected: u32,
+    timeout_ns: Option<u64>,
+) -> bool {
+    if fault::polling_forced() {
+        return false;
+    }
+    if let Err(e) = fault::check(Op::Wait, "futex") {
+        // An injected signal: the sleep was cut short.
+        return e.raw_os_error().is_some();
+    }
+    // SAFETY: forwarded unchanged from the caller.
+    unsafe { imp::wait_on_u32(addr, expected, timeout_ns) }
+}
+
+/// Wakes every process and thread waiting on the `u32` at `addr` ([`wait_on_u32`]); a
+/// no-op where there is no such wait.
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live `MAP_SHARED` mapping of a file for the whole
+/// call.
+pub(crate) unsafe fn wake_u32(addr: NonNull<u32>) {
+    // SAFETY: forwarded unchanged from the caller.
+    unsafe { imp::wake_u32(addr) }
+}
+
+/// Sleeps for `ns` nanoseconds (`nanosleep`), between two polls of something that has no
+/// event to wait on.
+pub(crate) fn sleep_ns(ns: u64) {
+    imp::sleep_ns(ns);
+}
+
+/// `sched_yield()`: lets another thread run, while waiting for one that holds a spin lock.
+pub(crate) fn yield_now() {
+    imp::yield_now();
 }
 
 /// `munmap(ptr, len)`.

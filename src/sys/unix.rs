@@ -224,6 +224,31 @@ impl File {
         let _ = (offset, len);
     }
 
+    /// `sync_file_range(fd, offset, len, SYNC_FILE_RANGE_WRITE)`: starts writeback of the
+    /// range's dirty pages without waiting. A hint: errors are ignored.
+    #[cfg(target_os = "linux")]
+    pub fn start_writeback(&self, offset: u64, len: u64) {
+        use rustix::fd::AsRawFd;
+        // SAFETY: a plain system call on a descriptor this value owns; it reads nothing of
+        // this process's memory.
+        let _ = unsafe {
+            libc::sync_file_range(
+                self.fd.as_raw_fd(),
+                offset as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            )
+        };
+    }
+
+    /// Elsewhere nothing starts writeback early without waiting for it (`msync(MS_ASYNC)`
+    /// does little on modern kernels, and neither rustix nor the libc crate binds
+    /// `sync_file_range` on Android): nothing to do.
+    #[cfg(not(target_os = "linux"))]
+    pub fn start_writeback(&self, offset: u64, len: u64) {
+        let _ = (offset, len);
+    }
+
     /// Makes the file's data and size durable: `fdatasync` (on Apple platforms
     /// `fcntl(F_FULLFSYNC)`, since their `fsync` does not flush the drive's cache).
     pub fn sync_data(&self) -> Result<()> {
@@ -240,6 +265,13 @@ impl File {
     pub fn fallocate(&self, offset: u64, len: u64) -> Result<()> {
         retry(|| fs::fallocate(&self.fd, fs::FallocateFlags::empty(), offset, len))
             .map_err(|e| err(e, "fallocate"))
+    }
+
+    /// `fcntl(F_DUPFD_CLOEXEC)`: another descriptor of the same open file description
+    /// (the same offset, flags and `flock` lock).
+    pub fn duplicate(&self) -> Result<File> {
+        let fd = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0).map_err(|e| err(e, "dup"))?;
+        Ok(File { fd })
     }
 
     /// The bytes free on the file system (`fstatvfs`: free blocks, those reserved for root
@@ -478,6 +510,273 @@ pub fn page_size() -> usize {
     rustix::param::page_size()
 }
 
+/// The monotonic clock, in nanoseconds since an arbitrary start.
+pub fn monotonic_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (t.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.tv_nsec as u64)
+}
+
+/// Sleeps while the `u32` at `addr` holds `expected`, until a wake on it, a signal, or
+/// `timeout_ns` (`None`: no limit): `futex(FUTEX_WAIT)`, shared (the address is in a
+/// `MAP_SHARED` file mapping, so the kernel keys the wait by file and offset and a wake from
+/// any process's mapping of that page reaches it). `true` when it waited (or the value had
+/// changed, or it was cut short: the caller checks again); `false` when it cannot wait here
+/// (the caller polls).
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live shared mapping for the whole call.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub unsafe fn wait_on_u32(addr: NonNull<u32>, expected: u32, timeout_ns: Option<u64>) -> bool {
+    use core::sync::atomic::AtomicU32;
+    use rustix::thread::futex;
+    // SAFETY: the caller guarantees an aligned address in a live mapping for the call; the
+    // reference is only read (the kernel compares it), never written.
+    let word = unsafe { &*addr.as_ptr().cast::<AtomicU32>() };
+    let ts = timeout_ns.map(|ns| rustix::thread::Timespec {
+        tv_sec: (ns / 1_000_000_000) as _,
+        tv_nsec: (ns % 1_000_000_000) as _,
+    });
+    match futex::wait(word, futex::Flags::empty(), expected, ts.as_ref()) {
+        Ok(()) => true,
+        Err(Errno::AGAIN | Errno::INTR | Errno::TIMEDOUT) => true,
+        Err(_) => false,
+    }
+}
+
+/// Wakes every waiter on the `u32` at `addr` (`futex(FUTEX_WAKE)`, shared).
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live shared mapping for the whole call.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub unsafe fn wake_u32(addr: NonNull<u32>) {
+    use core::sync::atomic::AtomicU32;
+    // SAFETY: as in `wait_on_u32`: only the address matters to the kernel.
+    let word = unsafe { &*addr.as_ptr().cast::<AtomicU32>() };
+    let _ =
+        rustix::thread::futex::wake(word, rustix::thread::futex::Flags::empty(), i32::MAX as u32);
+}
+
+/// FreeBSD's `_umtx_op`, which the libc crate does not bind.
+#[cfg(target_os = "freebsd")]
+mod umtx {
+    extern "C" {
+        pub fn _umtx_op(
+            obj: *mut core::ffi::c_void,
+            op: core::ffi::c_int,
+            val: core::ffi::c_ulong,
+            uaddr: *mut core::ffi::c_void,
+            uaddr2: *mut core::ffi::c_void,
+        ) -> core::ffi::c_int;
+    }
+    /// `UMTX_OP_WAKE` (`<sys/umtx.h>`): wake waiters on an address, shared.
+    pub const UMTX_OP_WAKE: core::ffi::c_int = 3;
+    /// `UMTX_OP_WAIT_UINT`: sleep while a `u_int` holds a value, shared.
+    pub const UMTX_OP_WAIT_UINT: core::ffi::c_int = 11;
+}
+
+/// As on Linux, with `_umtx_op(UMTX_OP_WAIT_UINT)` (shared between processes).
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live shared mapping for the whole call.
+#[cfg(target_os = "freebsd")]
+pub unsafe fn wait_on_u32(addr: NonNull<u32>, expected: u32, timeout_ns: Option<u64>) -> bool {
+    let mut ts = timeout_ns.map(|ns| libc::timespec {
+        tv_sec: (ns / 1_000_000_000) as _,
+        tv_nsec: (ns % 1_000_000_000) as _,
+    });
+    let ts_ptr = ts.as_mut().map_or(ptr::null_mut(), |t| {
+        (t as *mut libc::timespec).cast::<c_void>()
+    });
+    // SAFETY: `addr` is a live, aligned word (the caller's contract); with `uaddr` NULL the
+    // kernel reads `uaddr2` as a relative `struct timespec`, which lives on this stack.
+    let r = unsafe {
+        umtx::_umtx_op(
+            addr.as_ptr().cast(),
+            umtx::UMTX_OP_WAIT_UINT,
+            expected.into(),
+            ptr::null_mut(),
+            ts_ptr,
+        )
+    };
+    r == 0
+        || matches!(
+            Errno::from_raw_os_error(errno_now()),
+            Errno::INTR | Errno::TIMEDOUT | Errno::AGAIN
+        )
+}
+
+/// The calling thread's `errno` (FreeBSD).
+#[cfg(target_os = "freebsd")]
+fn errno_now() -> i32 {
+    // SAFETY: `__error` returns this thread's errno location.
+    unsafe { *libc::__error() }
+}
+
+/// Wakes every waiter on the `u32` at `addr` (`_umtx_op(UMTX_OP_WAKE)`).
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live shared mapping for the whole call.
+#[cfg(target_os = "freebsd")]
+pub unsafe fn wake_u32(addr: NonNull<u32>) {
+    // SAFETY: only the address matters to the kernel.
+    let _ = unsafe {
+        umtx::_umtx_op(
+            addr.as_ptr().cast(),
+            umtx::UMTX_OP_WAKE,
+            i32::MAX as _,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+}
+
+/// Apple's `os_sync_wait_on_address_with_timeout` and `os_sync_wake_by_address_all` (macOS
+/// 14.4 and later), looked up with `dlsym` so that the library still loads on older systems,
+/// where waiting readers poll.
+#[cfg(target_vendor = "apple")]
+mod os_sync {
+    use core::ffi::{c_int, c_void};
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    pub type Wait = unsafe extern "C" fn(*mut c_void, u64, usize, u32, u32, u64) -> c_int;
+    pub type Wake = unsafe extern "C" fn(*mut c_void, usize, u32) -> c_int;
+    /// `OS_SYNC_WAIT_ON_ADDRESS_SHARED` and `OS_SYNC_WAKE_BY_ADDRESS_SHARED`.
+    pub const SHARED: u32 = 1;
+    /// `OS_CLOCK_MACH_ABSOLUTE_TIME`.
+    pub const CLOCK: u32 = 32;
+
+    /// 0: not looked up yet; 1: missing; else the address.
+    static WAIT: AtomicUsize = AtomicUsize::new(0);
+    static WAKE: AtomicUsize = AtomicUsize::new(0);
+
+    fn lookup(cache: &AtomicUsize, name: &core::ffi::CStr) -> Option<usize> {
+        let mut v = cache.load(Ordering::Relaxed);
+        if v == 0 {
+            // SAFETY: `dlsym` with the default handle and a NUL-terminated name only looks
+            // the symbol up.
+            let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+            v = if p.is_null() { 1 } else { p as usize };
+            cache.store(v, Ordering::Relaxed);
+        }
+        (v != 1).then_some(v)
+    }
+
+    pub fn wait() -> Option<Wait> {
+        // SAFETY: the symbol is Apple's function of this signature (`<os/os_sync_wait_on_address.h>`).
+        lookup(&WAIT, c"os_sync_wait_on_address_with_timeout")
+            .map(|p| unsafe { core::mem::transmute::<usize, Wait>(p) })
+    }
+
+    pub fn wake() -> Option<Wake> {
+        // SAFETY: as in `wait`.
+        lookup(&WAKE, c"os_sync_wake_by_address_all")
+            .map(|p| unsafe { core::mem::transmute::<usize, Wake>(p) })
+    }
+}
+
+/// As on Linux, with `os_sync_wait_on_address_with_timeout` (shared) where the system has it.
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live shared mapping for the whole call.
+#[cfg(target_vendor = "apple")]
+pub unsafe fn wait_on_u32(addr: NonNull<u32>, expected: u32, timeout_ns: Option<u64>) -> bool {
+    let Some(wait) = os_sync::wait() else {
+        return false;
+    };
+    // With no limit, a long one (the caller waits again after it).
+    let timeout = timeout_ns.unwrap_or(u64::MAX / 4).max(1);
+    // SAFETY: a live, aligned 4-byte word (the caller's contract) and Apple's documented
+    // arguments.
+    let r = unsafe {
+        wait(
+            addr.as_ptr().cast(),
+            expected.into(),
+            4,
+            os_sync::SHARED,
+            os_sync::CLOCK,
+            timeout,
+        )
+    };
+    r >= 0
+        || matches!(
+            Errno::from_raw_os_error(errno_now()),
+            Errno::INTR | Errno::TIMEDOUT | Errno::FAULT
+        )
+}
+
+/// The calling thread's `errno` (Apple).
+#[cfg(target_vendor = "apple")]
+fn errno_now() -> i32 {
+    // SAFETY: `__error` returns this thread's errno location.
+    unsafe { *libc::__error() }
+}
+
+/// Wakes every waiter on the `u32` at `addr` (`os_sync_wake_by_address_all`, shared).
+///
+/// # Safety
+///
+/// `addr` is 4-byte aligned and lies in a live shared mapping for the whole call.
+#[cfg(target_vendor = "apple")]
+pub unsafe fn wake_u32(addr: NonNull<u32>) {
+    if let Some(wake) = os_sync::wake() {
+        // SAFETY: as in `wait_on_u32`.
+        let _ = unsafe { wake(addr.as_ptr().cast(), 4, os_sync::SHARED) };
+    }
+}
+
+/// Elsewhere no wait on an address: waiting readers poll.
+///
+/// # Safety
+///
+/// None needed: it does nothing.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+)))]
+pub unsafe fn wait_on_u32(addr: NonNull<u32>, expected: u32, timeout_ns: Option<u64>) -> bool {
+    let _ = (addr, expected, timeout_ns);
+    false
+}
+
+/// Elsewhere nothing to wake.
+///
+/// # Safety
+///
+/// None needed: it does nothing.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_vendor = "apple"
+)))]
+pub unsafe fn wake_u32(addr: NonNull<u32>) {
+    let _ = addr;
+}
+
+/// `nanosleep` for `ns` nanoseconds (an interrupted sleep is cut short; callers poll).
+pub fn sleep_ns(ns: u64) {
+    let t = rustix::thread::Timespec {
+        // Both fit any target's fields (callers sleep at most seconds).
+        tv_sec: (ns / 1_000_000_000) as _,
+        tv_nsec: (ns % 1_000_000_000) as _,
+    };
+    let _ = rustix::thread::nanosleep(&t);
+}
+
+/// `sched_yield()`.
+pub fn yield_now() {
+    rustix::thread::sched_yield();
+}
+
 /// `getpid()`.
 pub fn process_id() -> u32 {
     rustix::process::getpid()
@@ -517,6 +816,75 @@ pub unsafe fn map(file: &File, len: usize, writable: bool) -> Result<NonNull<u8>
     }
     .map_err(|e| err(e, "mmap"))?;
     NonNull::new(p.cast::<u8>()).ok_or(Error::new(ErrorKind::Io, "mmap returned NULL"))
+}
+
+/// Maps `blocks` (file offset, length) of `file` end to end at one address that is a
+/// multiple of `align`: reserves the whole range with an inaccessible anonymous mapping, then
+/// maps each block over its part of it (`MAP_FIXED`). The result is unmapped as one range.
+///
+/// # Safety
+///
+/// * Every offset and length is a multiple of the page size, the total is above 0, and
+///   `align` is a power of two and a multiple of the page size.
+/// * The caller never touches bytes of a block at or past the file's current size, and
+///   unmaps the result with [`unmap`] (the total length) exactly once.
+pub unsafe fn map_blocks(
+    file: &File,
+    blocks: &[(u64, usize)],
+    writable: bool,
+    align: usize,
+) -> Result<NonNull<u8>> {
+    let total: usize = blocks.iter().map(|b| b.1).sum();
+    debug_assert!(total > 0 && align.is_power_of_two());
+    let reserve = total
+        .checked_add(align)
+        .ok_or(Error::new(ErrorKind::CapacityOverflow, "mapping too large"))?;
+    // SAFETY: a new inaccessible mapping at an address the kernel picks overlaps no Rust
+    // object; it is trimmed and filled below, and unmapped on every error path.
+    let base = unsafe {
+        mm::mmap_anonymous(
+            ptr::null_mut(),
+            reserve,
+            ProtFlags::empty(),
+            MapFlags::PRIVATE,
+        )
+    }
+    .map_err(|e| err(e, "mmap (reserve)"))?
+    .cast::<u8>();
+    let lead = (align - (base as usize) % align) % align;
+    // SAFETY: `lead + total <= reserve`: `start` lies in the reservation just made.
+    let start = unsafe { base.add(lead) };
+    // SAFETY: the ranges before `start` and after `start + total` are the reservation's own
+    // (`lead + total <= reserve`), which nothing else uses; unmapping them trims it to the
+    // aligned range the blocks fill.
+    unsafe {
+        if lead > 0 {
+            let _ = mm::munmap(base.cast::<c_void>(), lead);
+        }
+        let _ = mm::munmap(start.add(total).cast::<c_void>(), reserve - lead - total);
+    }
+    let mut at = 0;
+    for &(offset, len) in blocks {
+        // SAFETY: `start + at .. + len` lies in the reservation, which only this function
+        // refers to: MAP_FIXED replaces part of it with the block.
+        let mapped = unsafe {
+            mm::mmap(
+                start.add(at).cast::<c_void>(),
+                len,
+                prot(writable),
+                MapFlags::SHARED | MapFlags::FIXED,
+                file.fd.as_fd(),
+                offset,
+            )
+        };
+        if let Err(e) = mapped {
+            // SAFETY: the whole range is this function's (reservation and blocks).
+            unsafe { unmap(NonNull::new_unchecked(start), total) };
+            return Err(err(e, "mmap"));
+        }
+        at += len;
+    }
+    NonNull::new(start).ok_or(Error::new(ErrorKind::Io, "mmap returned NULL"))
 }
 
 /// `munmap(ptr, len)`.

@@ -65,6 +65,7 @@ impl File {
         Err(unsupported())
     }
     pub fn drop_clean_cache(&self, _offset: u64, _len: u64) {}
+    pub fn start_writeback(&self, _offset: u64, _len: u64) {}
     pub fn sync_data(&self) -> Result<()> {
         Err(unsupported())
     }
@@ -76,6 +77,9 @@ impl File {
     }
     pub fn free_bytes(&self) -> Option<u64> {
         None
+    }
+    pub fn duplicate(&self) -> Result<File> {
+        Err(unsupported())
     }
     pub fn set_no_cow(&self) {}
     pub fn fs_facts(&self) -> FsFacts {
@@ -137,6 +141,41 @@ pub fn process_id() -> u32 {
 pub unsafe fn map(_file: &File, _len: usize, _writable: bool) -> Result<NonNull<u8>> {
     Err(unsupported())
 }
+
+/// # Safety
+///
+/// None needed: it always fails.
+pub unsafe fn map_blocks(
+    _file: &File,
+    _blocks: &[(u64, usize)],
+    _writable: bool,
+    _align: usize,
+) -> Result<NonNull<u8>> {
+    Err(unsupported())
+}
+
+/// Does nothing: there is no other thread to yield to on a target that cannot open files.
+pub fn yield_now() {}
+
+/// Does nothing: nothing to wait for on a target that cannot open files.
+pub fn sleep_ns(_ns: u64) {}
+
+/// No clock on a target that cannot open files.
+pub fn monotonic_ns() -> u64 {
+    0
+}
+
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn wait_on_u32(_addr: NonNull<u32>, _expected: u32, _timeout_ns: Option<u64>) -> bool {
+    false
+}
+
+/// # Safety
+///
+/// None needed: it does nothing.
+pub unsafe fn wake_u32(_addr: NonNull<u32>) {}
 
 /// # Safety
 ///

@@ -7,6 +7,7 @@ use core::hash::{Hash, Hasher};
 
 use super::MmapedVec;
 use crate::pod::Pod;
+use crate::storage::Storage;
 
 /// `PartialEq` between a vector and another sequence, both ways round, element by element
 /// (`T: PartialEq<U>`), as std has them for `Vec`.
@@ -25,28 +26,28 @@ macro_rules! impl_eq {
 }
 
 impl_eq! {
-    [T: Pod, U: Pod] MmapedVec<T>, MmapedVec<U>;
-    [T: Pod, U] MmapedVec<T>, [U];
-    [T: Pod, U] MmapedVec<T>, &[U];
-    [T: Pod, U] MmapedVec<T>, &mut [U];
-    [T: Pod, U, const N: usize] MmapedVec<T>, [U; N];
-    [T: Pod, U, const N: usize] MmapedVec<T>, &[U; N];
-    [T, U: Pod] [T], MmapedVec<U>;
-    [T, U: Pod] &[T], MmapedVec<U>;
-    [T, U: Pod] &mut [T], MmapedVec<U>;
-    [T, U: Pod, const N: usize] [T; N], MmapedVec<U>;
-    [T, U: Pod, const N: usize] &[T; N], MmapedVec<U>;
+    [T: Pod, U: Pod, S: Storage, S2: Storage] MmapedVec<T, S>, MmapedVec<U, S2>;
+    [T: Pod, U, S: Storage] MmapedVec<T, S>, [U];
+    [T: Pod, U, S: Storage] MmapedVec<T, S>, &[U];
+    [T: Pod, U, S: Storage] MmapedVec<T, S>, &mut [U];
+    [T: Pod, U, S: Storage, const N: usize] MmapedVec<T, S>, [U; N];
+    [T: Pod, U, S: Storage, const N: usize] MmapedVec<T, S>, &[U; N];
+    [T, U: Pod, S: Storage] [T], MmapedVec<U, S>;
+    [T, U: Pod, S: Storage] &[T], MmapedVec<U, S>;
+    [T, U: Pod, S: Storage] &mut [T], MmapedVec<U, S>;
+    [T, U: Pod, S: Storage, const N: usize] [T; N], MmapedVec<U, S>;
+    [T, U: Pod, S: Storage, const N: usize] &[T; N], MmapedVec<U, S>;
 }
 
 #[cfg(feature = "std")]
 impl_eq! {
-    [T: Pod, U] MmapedVec<T>, std::vec::Vec<U>;
-    [T, U: Pod] std::vec::Vec<T>, MmapedVec<U>;
+    [T: Pod, U, S: Storage] MmapedVec<T, S>, std::vec::Vec<U>;
+    [T, U: Pod, S: Storage] std::vec::Vec<T>, MmapedVec<U, S>;
 }
 
-impl<T: Pod + Eq> Eq for MmapedVec<T> {}
+impl<T: Pod + Eq, S: Storage> Eq for MmapedVec<T, S> {}
 
-impl<T: Pod + PartialOrd> PartialOrd for MmapedVec<T> {
+impl<T: Pod + PartialOrd, S: Storage> PartialOrd for MmapedVec<T, S> {
     /// Compares the elements lexicographically, as slices (and `Vec`s) do.
     #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
@@ -54,7 +55,7 @@ impl<T: Pod + PartialOrd> PartialOrd for MmapedVec<T> {
     }
 }
 
-impl<T: Pod + Ord> Ord for MmapedVec<T> {
+impl<T: Pod + Ord, S: Storage> Ord for MmapedVec<T, S> {
     /// Compares the elements lexicographically, as slices (and `Vec`s) do.
     #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
@@ -62,7 +63,7 @@ impl<T: Pod + Ord> Ord for MmapedVec<T> {
     }
 }
 
-impl<T: Pod + Hash> Hash for MmapedVec<T> {
+impl<T: Pod + Hash, S: Storage> Hash for MmapedVec<T, S> {
     /// Hashes exactly as the slice of elements does (as `Vec` does), so that
     /// `Borrow<[T]>` keeps its promise: a `HashSet<MmapedVec<T>>` can be searched by `&[T]`.
     #[inline]
@@ -71,14 +72,14 @@ impl<T: Pod + Hash> Hash for MmapedVec<T> {
     }
 }
 
-impl<T: Pod> Borrow<[T]> for MmapedVec<T> {
+impl<T: Pod, S: Storage> Borrow<[T]> for MmapedVec<T, S> {
     #[inline]
     fn borrow(&self) -> &[T] {
         self
     }
 }
 
-impl<T: Pod> BorrowMut<[T]> for MmapedVec<T> {
+impl<T: Pod, S: Storage> BorrowMut<[T]> for MmapedVec<T, S> {
     /// A mutable borrow of every element: like any, the next commit syncs them all.
     #[inline]
     fn borrow_mut(&mut self) -> &mut [T] {
@@ -115,7 +116,7 @@ impl<T: Pod> BorrowMut<[T]> for MmapedVec<T> {
 ///
 /// [`extend_from_slice`]: MmapedVec::extend_from_slice
 #[cfg(feature = "std")]
-impl std::io::Write for MmapedVec<u8> {
+impl<S: Storage> std::io::Write for MmapedVec<u8, S> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.extend_from_slice(buf).map_err(io_error)?;
         Ok(buf.len())

@@ -5,6 +5,7 @@ use core::iter::FusedIterator;
 
 use super::MmapedVec;
 use crate::pod::Pod;
+use crate::storage::{Storage, VecFile};
 
 /// The elements of a range of an [`MmapedVec`], removed when this iterator is dropped;
 /// made by [`MmapedVec::drain`].
@@ -28,8 +29,8 @@ use crate::pod::Pod;
 /// assert_eq!(v, [1, 6]);
 /// # Ok(()) }
 /// ```
-pub struct Drain<'a, T: Pod> {
-    vec: &'a mut MmapedVec<T>,
+pub struct Drain<'a, T: Pod, S: Storage = VecFile> {
+    vec: &'a mut MmapedVec<T, S>,
     /// Where the range starts: the elements after it move here when the iterator drops.
     start: usize,
     /// Where the range ends.
@@ -39,8 +40,8 @@ pub struct Drain<'a, T: Pod> {
     back: usize,
 }
 
-impl<'a, T: Pod> Drain<'a, T> {
-    pub(super) fn new(vec: &'a mut MmapedVec<T>, start: usize, end: usize) -> Self {
+impl<'a, T: Pod, S: Storage> Drain<'a, T, S> {
+    pub(super) fn new(vec: &'a mut MmapedVec<T, S>, start: usize, end: usize) -> Self {
         debug_assert!(start <= end && end <= vec.len());
         Drain {
             vec,
@@ -77,7 +78,7 @@ impl<'a, T: Pod> Drain<'a, T> {
     }
 }
 
-impl<T: Pod> Iterator for Drain<'_, T> {
+impl<T: Pod, S: Storage> Iterator for Drain<'_, T, S> {
     type Item = T;
 
     #[inline]
@@ -97,7 +98,7 @@ impl<T: Pod> Iterator for Drain<'_, T> {
     }
 }
 
-impl<T: Pod> DoubleEndedIterator for Drain<'_, T> {
+impl<T: Pod, S: Storage> DoubleEndedIterator for Drain<'_, T, S> {
     #[inline]
     fn next_back(&mut self) -> Option<T> {
         if self.front == self.back {
@@ -108,11 +109,11 @@ impl<T: Pod> DoubleEndedIterator for Drain<'_, T> {
     }
 }
 
-impl<T: Pod> ExactSizeIterator for Drain<'_, T> {}
+impl<T: Pod, S: Storage> ExactSizeIterator for Drain<'_, T, S> {}
 
-impl<T: Pod> FusedIterator for Drain<'_, T> {}
+impl<T: Pod, S: Storage> FusedIterator for Drain<'_, T, S> {}
 
-impl<T: Pod> Drop for Drain<'_, T> {
+impl<T: Pod, S: Storage> Drop for Drain<'_, T, S> {
     /// Removes the whole range: the elements after it move down to its start.
     fn drop(&mut self) {
         let (start, end) = (self.start, self.end);
@@ -127,7 +128,7 @@ impl<T: Pod> Drop for Drain<'_, T> {
     }
 }
 
-impl<T: Pod + fmt::Debug> fmt::Debug for Drain<'_, T> {
+impl<T: Pod + fmt::Debug, S: Storage> fmt::Debug for Drain<'_, T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Drain").field(&self.as_slice()).finish()
     }

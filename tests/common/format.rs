@@ -289,6 +289,233 @@ pub fn vector_file(f: &Fixed, order: Order, len: u64, data: &[u8]) -> Vec<u8> {
     file
 }
 
+/// Commit groups: kind 1 of version 2, written from the brief of the group format (the
+/// byte-level description in `src/format/group.rs`'s table): fixed fields as a version-2
+/// vector's with kind 1, `n` columns, data offset and block size 2 MiB, 24 bytes per column
+/// (size, alignment, fingerprint) from 56, the header checksum at `56 + 24n`; slots A (512)
+/// and B (1024) of 15 words; the block table at 1536.
+pub mod group {
+    use super::{fnv1a, fnv1a_from, Order, ENDIAN_MARKER, FORMAT_MAGIC, HEADER_SIZE};
+
+    /// The most columns a group has.
+    pub const MAX_COLUMNS: usize = 12;
+    /// Block table entries per column.
+    pub const MAX_BLOCKS: usize = 26;
+    /// Block 0's size, the data offset, and every block's alignment: 2 MiB.
+    pub const BLOCK0: u64 = 2 << 20;
+    /// Words of a slot: sequence, 12 lengths, table checksum, checksum.
+    pub const SLOT_WORDS: usize = 15;
+    /// Bytes of a slot.
+    pub const SLOT_LEN: usize = 8 * SLOT_WORDS;
+    /// Byte offsets of slots A and B.
+    pub const SLOT_OFFSETS: [usize; 2] = [512, 1024];
+    /// Where the block table starts.
+    pub const TABLE_AT: usize = 1536;
+    /// Field offsets.
+    pub const AT_KIND: usize = 32;
+    pub const AT_COLUMNS: usize = 36;
+    pub const AT_DATA_OFFSET: usize = 40;
+    pub const AT_BLOCK: usize = 48;
+    pub const AT_COLUMN0: usize = 56;
+    /// Bytes per column descriptor.
+    pub const COLUMN_LEN: usize = 24;
+
+    /// Where the header checksum lies for `n` columns.
+    pub const fn sum_at(n: usize) -> usize {
+        AT_COLUMN0 + COLUMN_LEN * n
+    }
+
+    /// A column's element type as the header records it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+    pub struct ColumnType {
+        pub size: u64,
+        pub align: u64,
+        pub fingerprint: u64,
+    }
+
+    impl ColumnType {
+        /// `T`'s size and alignment, with `fingerprint`.
+        pub fn of<T>(fingerprint: u64) -> ColumnType {
+            ColumnType {
+                size: std::mem::size_of::<T>() as u64,
+                align: std::mem::align_of::<T>() as u64,
+                fingerprint,
+            }
+        }
+    }
+
+    /// Writes a group's fixed fields for `columns` (any count: the caller may forge 0 or 13)
+    /// into `page` in `order`, with the header checksum; returns the checksum.
+    pub fn encode_fixed(
+        page: &mut [u8],
+        app_magic: [u8; 8],
+        app_version: u32,
+        columns: &[ColumnType],
+        order: Order,
+    ) -> u64 {
+        let mut put = |at: usize, b: &[u8]| page[at..at + b.len()].copy_from_slice(b);
+        put(0, &FORMAT_MAGIC);
+        put(8, &app_magic);
+        put(16, &order.u32(ENDIAN_MARKER));
+        put(20, &order.u32(2));
+        put(24, &order.u32(app_version));
+        put(28, &order.u32(std::mem::size_of::<usize>() as u32));
+        put(AT_KIND, &order.u32(1));
+        put(AT_COLUMNS, &order.u32(columns.len() as u32));
+        put(AT_DATA_OFFSET, &order.u64(BLOCK0));
+        put(AT_BLOCK, &order.u64(BLOCK0));
+        for (k, c) in columns.iter().enumerate() {
+            let at = AT_COLUMN0 + COLUMN_LEN * k;
+            put(at, &order.u64(c.size));
+            put(at + 8, &order.u64(c.align));
+            put(at + 16, &order.u64(c.fingerprint));
+        }
+        reseal(page, order)
+    }
+
+    /// The column count `page` records, clamped to what fits before slot A (so that a
+    /// forged count still has a checksum place).
+    pub fn columns_of(page: &[u8], order: Order) -> usize {
+        (order.get_u32(page, AT_COLUMNS) as usize).min((SLOT_OFFSETS[0] - AT_COLUMN0 - 8) / 24)
+    }
+
+    /// Recomputes the header checksum for the column count the page records; returns it.
+    pub fn reseal(page: &mut [u8], order: Order) -> u64 {
+        let at = sum_at(columns_of(page, order));
+        let sum = fnv1a(&page[..at]);
+        page[at..at + 8].copy_from_slice(&order.u64(sum));
+        sum
+    }
+
+    /// The header checksum as stored.
+    pub fn header_sum(page: &[u8], order: Order) -> u64 {
+        order.get_u64(page, sum_at(columns_of(page, order)))
+    }
+
+    /// One group commit.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Slot {
+        pub seq: u64,
+        pub lens: [u64; MAX_COLUMNS],
+        pub table_sum: u64,
+    }
+
+    /// A slot's 120 bytes: the words, then FNV-1a over the first 14 words' bytes followed by
+    /// the header checksum's bytes.
+    pub fn encode_slot(header_sum: u64, slot: &Slot, order: Order) -> [u8; SLOT_LEN] {
+        let mut out = [0u8; SLOT_LEN];
+        out[..8].copy_from_slice(&order.u64(slot.seq));
+        for (k, l) in slot.lens.iter().enumerate() {
+            out[8 * (k + 1)..][..8].copy_from_slice(&order.u64(*l));
+        }
+        out[8 * 13..][..8].copy_from_slice(&order.u64(slot.table_sum));
+        let h = fnv1a_from(fnv1a(&out[..8 * 14]), &order.u64(header_sum));
+        out[8 * 14..].copy_from_slice(&order.u64(h));
+        out
+    }
+
+    /// Writes slot `which` (0 = A, 1 = B) of `page`, bound to the page's header checksum.
+    pub fn write_slot(page: &mut [u8], which: usize, slot: &Slot, order: Order) {
+        let bytes = encode_slot(header_sum(page, order), slot, order);
+        page[SLOT_OFFSETS[which]..][..SLOT_LEN].copy_from_slice(&bytes);
+    }
+
+    /// What slot `which` holds, valid or not.
+    pub fn slot_at(page: &[u8], which: usize, order: Order) -> Slot {
+        let at = SLOT_OFFSETS[which];
+        let mut lens = [0; MAX_COLUMNS];
+        for (k, l) in lens.iter_mut().enumerate() {
+            *l = order.get_u64(page, at + 8 * (k + 1));
+        }
+        Slot {
+            seq: order.get_u64(page, at),
+            lens,
+            table_sum: order.get_u64(page, at + 8 * 13),
+        }
+    }
+
+    /// Slot `which`, when its checksum holds and its sequence is in `1..=2^62`.
+    pub fn read_slot(page: &[u8], which: usize, order: Order) -> Option<Slot> {
+        if page.len() < HEADER_SIZE {
+            return None;
+        }
+        let slot = slot_at(page, which, order);
+        let valid = encode_slot(header_sum(page, order), &slot, order)[..]
+            == page[SLOT_OFFSETS[which]..][..SLOT_LEN]
+            && (1..=super::MAX_SEQUENCE).contains(&slot.seq);
+        valid.then_some(slot)
+    }
+
+    /// The winning slot: the valid one with the higher sequence (A on a tie).
+    pub fn winner(page: &[u8], order: Order) -> Option<(usize, Slot)> {
+        match (read_slot(page, 0, order), read_slot(page, 1, order)) {
+            (Some(a), Some(b)) if b.seq > a.seq => Some((1, b)),
+            (Some(a), _) => Some((0, a)),
+            (None, Some(b)) => Some((1, b)),
+            (None, None) => None,
+        }
+    }
+
+    /// The size of block `j`.
+    pub const fn block_size(j: usize) -> u64 {
+        BLOCK0 << j
+    }
+
+    /// The first column byte block `j` holds.
+    pub const fn block_start(j: usize) -> u64 {
+        BLOCK0 * ((1 << j) - 1)
+    }
+
+    /// How many blocks hold a column's first `bytes` bytes (`None`: more than the table).
+    pub fn blocks_for(bytes: u64) -> Option<usize> {
+        (0..=MAX_BLOCKS).find(|&m| block_start(m) >= bytes)
+    }
+
+    /// The byte offset of table entry (column `k`, block `j`).
+    pub const fn entry_at(k: usize, j: usize) -> usize {
+        TABLE_AT + 8 * (MAX_BLOCKS * k + j)
+    }
+
+    /// Table entry (`k`, `j`).
+    pub fn entry(page: &[u8], k: usize, j: usize, order: Order) -> u64 {
+        order.get_u64(page, entry_at(k, j))
+    }
+
+    /// Sets table entry (`k`, `j`).
+    pub fn set_entry(page: &mut [u8], k: usize, j: usize, off: u64, order: Order) {
+        page[entry_at(k, j)..][..8].copy_from_slice(&order.u64(off));
+    }
+
+    /// Blocks each column needs for `lens` of elements of `sizes` (`None` past the table).
+    pub fn needed(sizes: &[u64], lens: &[u64; MAX_COLUMNS]) -> Option<[usize; MAX_COLUMNS]> {
+        let mut m = [0; MAX_COLUMNS];
+        for (k, &size) in sizes.iter().enumerate().take(MAX_COLUMNS) {
+            m[k] = blocks_for(lens[k].checked_mul(size)?)?;
+        }
+        Some(m)
+    }
+
+    /// FNV-1a over the stored bytes of the entries `needed` names, column by column.
+    pub fn table_sum(page: &[u8], needed: &[usize; MAX_COLUMNS]) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325;
+        for (k, &m) in needed.iter().enumerate() {
+            for j in 0..m.min(MAX_BLOCKS) {
+                h = fnv1a_from(h, &page[entry_at(k, j)..][..8]);
+            }
+        }
+        h
+    }
+
+    /// Rewrites slot `which` with its own sequence and lengths and a table checksum over the
+    /// table as it now is: a forged commit that checks out, whatever the table holds.
+    pub fn reseal_slot(page: &mut [u8], which: usize, sizes: &[u64], order: Order) {
+        let mut slot = slot_at(page, which, order);
+        let m = needed(sizes, &slot.lens).expect("lengths within the table");
+        slot.table_sum = table_sum(page, &m);
+        write_slot(page, which, &slot, order);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub(crate) mod group;
+
 /// Size of the header page; element data starts here.
 pub(crate) const HEADER_SIZE: usize = 4096;
 /// Byte offset of element 0 in the file (the header occupies the bytes before it).
@@ -105,6 +107,48 @@ fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     hash
+}
+
+/// Reads the fields every version begins with, in the order `docs/design.md` gives: format
+/// magic (`BadMagic`), endianness marker (`WrongEndianness` when byte-swapped and `foreign`
+/// is false, `Corrupt` when neither order), and returns the byte order and format version.
+fn decode_prefix(buf: &[u8], foreign: bool) -> Result<(ByteOrder, u32)> {
+    if buf.len() >= 8 && buf[..8] != FORMAT_MAGIC {
+        return Err(Error::new(ErrorKind::BadMagic, "first 8 bytes"));
+    }
+    if buf.len() < SHARED_LEN {
+        return Err(short(buf));
+    }
+    let marker = ByteOrder::Native.u32_at(buf, OFF_ENDIAN);
+    let order = if marker == ENDIAN_MARKER {
+        ByteOrder::Native
+    } else if marker == ENDIAN_MARKER.swap_bytes() {
+        if !foreign {
+            return Err(Error::new(
+                ErrorKind::WrongEndianness,
+                "endianness marker is byte-swapped",
+            ));
+        }
+        ByteOrder::Swapped
+    } else {
+        return Err(Error::mismatch(
+            ErrorKind::Corrupt,
+            "endianness marker",
+            u64::from(marker),
+            u64::from(ENDIAN_MARKER),
+        ));
+    };
+    Ok((order, order.u32_at(buf, OFF_FORMAT_VERSION)))
+}
+
+/// A format version this build does not read.
+fn unsupported(version: u32) -> Error {
+    Error::mismatch(
+        ErrorKind::UnsupportedFormatVersion,
+        "format version",
+        u64::from(version),
+        u64::from(FORMAT_VERSION),
+    )
 }
 
 /// The byte order a file's integers (checksums included) are stored in.
@@ -332,41 +376,12 @@ impl Header {
     /// (its [`order`](Self::order) says so); all its integers and checksums are in that
     /// order, as stored.
     pub(crate) fn decode(buf: &[u8], foreign: bool) -> Result<Header> {
-        if buf.len() >= 8 && buf[..8] != FORMAT_MAGIC {
-            return Err(Error::new(ErrorKind::BadMagic, "first 8 bytes"));
-        }
-        if buf.len() < SHARED_LEN {
-            return Err(short(buf));
-        }
-        let marker = ByteOrder::Native.u32_at(buf, OFF_ENDIAN);
-        let order = if marker == ENDIAN_MARKER {
-            ByteOrder::Native
-        } else if marker == ENDIAN_MARKER.swap_bytes() {
-            if !foreign {
-                return Err(Error::new(
-                    ErrorKind::WrongEndianness,
-                    "endianness marker is byte-swapped",
-                ));
-            }
-            ByteOrder::Swapped
-        } else {
-            return Err(Error::mismatch(
-                ErrorKind::Corrupt,
-                "endianness marker",
-                u64::from(marker),
-                u64::from(ENDIAN_MARKER),
-            ));
-        };
-        match order.u32_at(buf, OFF_FORMAT_VERSION) {
+        let (order, version) = decode_prefix(buf, foreign)?;
+        match version {
             1 => v1::decode(buf, order),
             2 => v2::decode(buf, order),
             // A format v3 joins here: `3 => v3::decode(buf, order),`.
-            other => Err(Error::mismatch(
-                ErrorKind::UnsupportedFormatVersion,
-                "format version",
-                u64::from(other),
-                u64::from(FORMAT_VERSION),
-            )),
+            other => Err(unsupported(other)),
         }
     }
 
@@ -605,23 +620,23 @@ mod v1 {
 mod v2 {
     use super::*;
 
-    const OFF_APP_VERSION: usize = OFF_FORMAT_VERSION + 4;
-    const OFF_USIZE_WIDTH: usize = OFF_APP_VERSION + 4;
-    const OFF_KIND: usize = OFF_USIZE_WIDTH + 4;
-    const OFF_COLUMNS: usize = OFF_KIND + 4;
-    const OFF_DATA_OFFSET: usize = OFF_COLUMNS + 4;
-    const OFF_BLOCK: usize = OFF_DATA_OFFSET + 8;
+    pub(super) const OFF_APP_VERSION: usize = OFF_FORMAT_VERSION + 4;
+    pub(super) const OFF_USIZE_WIDTH: usize = OFF_APP_VERSION + 4;
+    pub(super) const OFF_KIND: usize = OFF_USIZE_WIDTH + 4;
+    pub(super) const OFF_COLUMNS: usize = OFF_KIND + 4;
+    pub(super) const OFF_DATA_OFFSET: usize = OFF_COLUMNS + 4;
+    pub(super) const OFF_BLOCK: usize = OFF_DATA_OFFSET + 8;
     /// Column `c`'s element size, alignment and fingerprint (8 bytes each) start here.
-    const OFF_COLUMN0: usize = OFF_BLOCK + 8;
+    pub(super) const OFF_COLUMN0: usize = OFF_BLOCK + 8;
     /// Bytes per column: element size, alignment, fingerprint.
-    const COLUMN_LEN: usize = 24;
+    pub(super) const COLUMN_LEN: usize = 24;
     /// `kind` of a vector file.
     pub(super) const KIND_VECTOR: u32 = 0;
     /// `kind` of a commit group's file.
     pub(super) const KIND_GROUP: u32 = 1;
 
     /// Where the header checksum lies for `columns` columns (the fixed fields end there).
-    const fn sum_at(columns: usize) -> usize {
+    pub(super) const fn sum_at(columns: usize) -> usize {
         OFF_COLUMN0 + COLUMN_LEN * columns
     }
 
@@ -717,31 +732,47 @@ mod v2 {
     }
 }
 
-/// Whether a file whose first bytes are `buf` is the remains of a creation of a file of
-/// `layout` (in either version this library has written) that a crash interrupted. Creation writes the header page in one 4096-byte
-/// `pwrite` to an empty file, so a crash leaves it empty or exactly 4096 bytes long with some
-/// of its 512-byte sectors still zero. So: the file is exactly one header page long (it never
-/// held element data), and each sector is either all zero (not written yet) or exactly the
-/// same sector of a new header of `layout`. Such a file never held a commit, so treating it
-/// as new loses nothing; any other file (a foreign one, another application's, one
-/// truncated inside its header) is left alone and refused.
-pub(crate) fn is_interrupted_creation(buf: &[u8], file_size: u64, layout: &Layout) -> bool {
+/// Whether a file holds no commit yet, so that it is a file no vector or group was created
+/// in (`docs/design.md`, "Creation", states the rule; every open and `inspect` apply it
+/// through this one function): it is empty, or it is exactly one header page that a
+/// creation, interrupted by a crash, left. A creation writes the whole page with one
+/// `pwrite` to an empty file, and of that page only sector 0 (the fixed fields) and sector 1
+/// (slot A: sequence 1, every length 0) hold anything, so a crash can leave each of them
+/// written or still zero, and nothing else. So: every sector past the second is zero;
+/// sector 0 is zero or a header's fixed fields (a vector's or a group's, of any layout, with
+/// a matching checksum); sector 1 is zero or slot A of a new file (sequence 1, lengths 0);
+/// and the page holds no valid slot (with both written it is a created, empty file, which a
+/// live reader may have mapped and a writer must not create again).
+pub(crate) fn is_uncreated(buf: &[u8], file_size: u64) -> bool {
+    if file_size == 0 {
+        return true;
+    }
     if file_size != HEADER_SIZE as u64 || buf.len() != HEADER_SIZE {
         return false;
     }
-    // The page this version writes, or the one version 1 wrote (a creation that a crash
-    // of an older library interrupted).
-    let v2 = Header::new(*layout);
-    let v1 = Header {
-        format_version: 1,
-        sum: v1::encode_fixed(&mut [0u8; HEADER_SIZE], layout),
-        ..v2
-    };
-    [v2.encode(), v1.encode()].iter().any(|page| {
-        buf.chunks(SECTOR)
-            .zip(page.chunks(SECTOR))
-            .all(|(got, new)| got.iter().all(|&b| b == 0) || got == &new[..got.len()])
-    })
+    let zero = |r: core::ops::Range<usize>| buf[r].iter().all(|&b| b == 0);
+    if !zero(2 * SECTOR..HEADER_SIZE) {
+        return false;
+    }
+    let fixed_ok = zero(0..SECTOR)
+        || match Header::decode(buf, false) {
+            Ok(h) => h.winner().is_none(),
+            Err(e) if e.kind() == ErrorKind::WrongFileKind => {
+                group::GroupHeader::decode(buf, false).is_ok_and(|h| h.winner().is_none())
+            }
+            Err(_) => false,
+        };
+    // Slot A of a new file: sequence 1, every length 0 (a group's table checksum is then
+    // the checksum of no entry), whatever its checksum word (bound to a header that may not
+    // have landed).
+    let slot = &buf[SECTOR..2 * SECTOR];
+    let word = |i: usize| ByteOrder::Native.u64_at(slot, 8 * i);
+    let new_vector_slot = word(0) == 1 && word(1) == 0 && zero(SECTOR + SLOT_LEN..2 * SECTOR);
+    let new_group_slot = word(0) == 1
+        && (1..=group::MAX_COLUMNS).all(|i| word(i) == 0)
+        && word(group::MAX_COLUMNS + 1) == FNV_BASIS
+        && zero(SECTOR + group::SLOT_LEN..2 * SECTOR);
+    fixed_ok && (zero(SECTOR..2 * SECTOR) || new_vector_slot || new_group_slot)
 }
 
 /// The number of whole elements of `elem_size` bytes that fit in a file of `file_size` bytes.
@@ -973,28 +1004,20 @@ mod tests {
 
     #[test]
     #[cfg_attr(miri, ignore = "safe code; 256 header images take minutes interpreted")]
-    fn interrupted_creation_is_recognised() {
+    fn a_file_without_a_commit_is_uncreated() {
         let l = layout();
         let page = page();
         let zero = [0u8; HEADER_SIZE];
-        assert!(is_interrupted_creation(&zero, 4096, &l));
+        assert!(is_uncreated(&[], 0), "empty");
+        assert!(is_uncreated(&zero, 4096));
+        assert!(!is_uncreated(&zero[..100], 100), "shorter than a header");
+        assert!(!is_uncreated(&page[..100], 100), "truncated in its header");
+        assert!(!is_uncreated(&zero, 8192), "a file with data pages");
         assert!(
-            !is_interrupted_creation(&zero[..100], 100, &l),
-            "shorter than a header"
+            !is_uncreated(&page, 4096),
+            "the whole new header landed: a created, empty vector"
         );
-        assert!(
-            !is_interrupted_creation(&page[..100], 100, &l),
-            "truncated in its header"
-        );
-        assert!(
-            !is_interrupted_creation(&zero, 8192, &l),
-            "a file with data pages"
-        );
-        assert!(
-            is_interrupted_creation(&page, 4096, &l),
-            "the whole new header landed"
-        );
-        // Any subset of sectors landed.
+        // Any subset of sectors landed: uncreated unless the fixed fields and slot A both did.
         for mask in 0u8..=255 {
             let mut torn = [0u8; HEADER_SIZE];
             for s in 0..8 {
@@ -1002,51 +1025,75 @@ mod tests {
                     torn[s * SECTOR..][..SECTOR].copy_from_slice(&page[s * SECTOR..][..SECTOR]);
                 }
             }
-            assert!(
-                is_interrupted_creation(&torn, 4096, &l),
+            assert_eq!(
+                is_uncreated(&torn, 4096),
+                mask & 0b11 != 0b11,
                 "mask {mask:#010b}"
             );
         }
         let mut foreign = zero;
         foreign[700] = 1;
         assert!(
-            !is_interrupted_creation(&foreign, 4096, &l),
-            "foreign bytes"
+            !is_uncreated(&foreign, 4096),
+            "foreign bytes in slot A's sector"
         );
+        let mut foreign = zero;
+        foreign[3000] = 1;
+        assert!(
+            !is_uncreated(&foreign, 4096),
+            "foreign bytes past the slots"
+        );
+        let mut garbage = zero;
+        garbage[..8].copy_from_slice(b"NOTOURS!");
+        assert!(!is_uncreated(&garbage, 4096), "not a header in sector 0");
+        // Another layout's header: whole, a created vector; its fixed fields alone, not.
         let other = Header::new(Layout::of::<u32>(*b"testtest", 7, 0)).encode();
         assert!(
-            !is_interrupted_creation(&other, 4096, &l),
-            "another layout's header"
+            !is_uncreated(&other, 4096),
+            "another layout's created vector"
         );
+        let mut other_torn = zero;
+        other_torn[..SECTOR].copy_from_slice(&other[..SECTOR]);
+        assert!(is_uncreated(&other_torn, 4096), "another layout, no commit");
         let mut committed = page;
         put_slot(&mut committed, 1, Slot { seq: 2, len: 0 });
+        assert!(!is_uncreated(&committed, 4096), "a later commit");
+        let mut not_new = zero;
+        not_new[SECTOR..SECTOR + 8].copy_from_slice(&1u64.to_ne_bytes());
+        not_new[SECTOR + 8..SECTOR + 16].copy_from_slice(&5u64.to_ne_bytes());
         assert!(
-            !is_interrupted_creation(&committed, 4096, &l),
-            "a later commit"
+            !is_uncreated(&not_new, 4096),
+            "slot A with a length: not a creation's"
         );
-        // What a version-1 writer (an older library) left when a crash interrupted it, any
-        // subset of its sectors; but not sectors of the two versions mixed.
+        // What a version-1 writer (an older library) left when a crash interrupted it.
         let old = v1_page(l);
-        let mut mixed = old;
-        mixed[..SECTOR].copy_from_slice(&page[..SECTOR]);
-        mixed[SLOT_OFFSETS[0]..][..SECTOR].copy_from_slice(&old[SLOT_OFFSETS[0]..][..SECTOR]);
-        for (mask, want) in [(0b111u8, true), (0b001, true), (0b010, true)] {
+        for (mask, want) in [(0b11u8, false), (0b01, true), (0b10, true)] {
             let mut torn = [0u8; HEADER_SIZE];
-            for s in 0..3 {
+            for s in 0..2 {
                 if mask & (1 << s) != 0 {
                     torn[s * SECTOR..][..SECTOR].copy_from_slice(&old[s * SECTOR..][..SECTOR]);
                 }
             }
-            assert_eq!(
-                is_interrupted_creation(&torn, 4096, &l),
-                want,
-                "v1 mask {mask:#05b}"
-            );
+            assert_eq!(is_uncreated(&torn, 4096), want, "v1 mask {mask:#04b}");
         }
-        assert!(
-            !is_interrupted_creation(&mixed, 4096, &l),
-            "v1 and v2 sectors mixed"
-        );
+        // A group's creation, too.
+        let mut types = [group::ColumnType::default(); group::MAX_COLUMNS];
+        types[0] = group::ColumnType {
+            size: 8,
+            align: 8,
+            fingerprint: 0,
+        };
+        let g =
+            group::GroupHeader::new(group::GroupLayout::new(*b"grouptst", 1, 1, types)).encode();
+        for (mask, want) in [(0b11u8, false), (0b01, true), (0b10, true)] {
+            let mut torn = [0u8; HEADER_SIZE];
+            for s in 0..2 {
+                if mask & (1 << s) != 0 {
+                    torn[s * SECTOR..][..SECTOR].copy_from_slice(&g[s * SECTOR..][..SECTOR]);
+                }
+            }
+            assert_eq!(is_uncreated(&torn, 4096), want, "group mask {mask:#04b}");
+        }
     }
 
     #[test]
