@@ -14,7 +14,7 @@ targets=("$host_target" "${cross_targets[@]}")
 target_args=()
 for t in "${targets[@]}"; do target_args+=(--target "$t"); done
 
-# Each package line ends with its enabled features, `rustix v1.1.6 [fs,mm,param,process]`, and each
+# Each package line ends with its enabled features, `rustix v1.1.6 [fs,mm,param,process,thread,time]`, and each
 # feature edge reads `rustix feature "alloc"`; either form of `std` or `alloc` fails the check
 # (`feature "no_std"` and `[no_std]` do not match).
 forbidden='feature "(std|alloc)"|\[([^]]*,)?(std|alloc)(,[^]]*)?\]'
