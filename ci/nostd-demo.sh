@@ -26,7 +26,7 @@ check_tree() { # $1 = label, rest = cargo tree arguments
   shift
   tree=$(tree_of "$@")
   # The tree must really be there (a failed or empty listing must not pass as clean).
-  if ! grep -q 'rustix v[0-9.]* \[fs,mm,param,process\]' <<<"$tree"; then
+  if ! grep -q 'rustix v[0-9.]* \[fs,mm,param,process,thread,time\]' <<<"$tree"; then
     echo "nostd-demo: FAILED: $label: unexpected cargo tree output:" >&2
     echo "$tree" >&2
     exit 1
