@@ -88,27 +88,48 @@ pub fn panels(ctx: &Ctx, r: &Report) -> Vec<Panel> {
                 continue;
             };
             let per = |s: f64| s / n as f64 * 1e9;
-            let bars = [VEC, VEC_WRITE, BUFW, HAND, MEMVEC, VDB_BYTES, VDB_ZERO, LIB]
-                .iter()
-                .map(|&c| {
-                    let p = per(phase.median_of(c));
-                    let t = per(total.median_of(total_row(c)));
-                    if t.is_finite() {
-                        Bar {
-                            name: legend_name(c).into(),
-                            value: t,
-                            lower: Some(p),
-                        }
-                    } else {
-                        Bar {
-                            name: legend_name(c).into(),
-                            value: p,
-                            lower: None,
-                        }
+            let mut bars: Vec<Bar> = [
+                VEC,
+                VEC_WRITE,
+                BUFW,
+                HAND,
+                MEMVEC,
+                VDB_BYTES,
+                VDB_ZERO,
+                LIB,
+                LIB_NO_EARLY,
+            ]
+            .iter()
+            .map(|&c| {
+                let p = per(phase.median_of(c));
+                let t = per(total.median_of(total_row(c)));
+                if t.is_finite() {
+                    Bar {
+                        name: legend_name(c).into(),
+                        value: t,
+                        lower: Some(p),
                     }
-                })
-                .filter(|b| b.value.is_finite())
-                .collect();
+                } else {
+                    Bar {
+                        name: legend_name(c).into(),
+                        value: p,
+                        lower: None,
+                    }
+                }
+            })
+            .filter(|b| b.value.is_finite())
+            .collect();
+            // The floor of "append, then durable": the larger of the append phase alone and
+            // one sequential write of the same bytes + fdatasync (issue 21).
+            let write = total.median_of(VEC_WRITE) - phase.median_of(VEC);
+            let floor = per(phase.median_of(LIB).max(write));
+            if floor.is_finite() {
+                bars.push(Bar {
+                    name: "floor: max(append, write + fdatasync)".into(),
+                    value: floor,
+                    lower: None,
+                });
+            }
             groups.push(Group {
                 label: format!("{} u64", fmt_count(n)),
                 bars,

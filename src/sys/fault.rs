@@ -56,6 +56,9 @@ pub enum Op {
     /// `flock` of the live readers' lock file: a live reader's shared lock, a cutting
     /// writer's exclusive one.
     LockSidecar,
+    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`: early writeback of appended data (a hint:
+    /// a failure is ignored).
+    Writeback,
     /// A waiting reader's sleep on an address (`futex(FUTEX_WAIT)`, `_umtx_op`,
     /// `os_sync_wait_on_address`): an injected `EINTR` is a signal that cut the sleep short.
     Wait,

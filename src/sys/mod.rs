@@ -390,7 +390,7 @@ impl File {
     ///
     /// * [Linux `sync_file_range(2)`](https://man7.org/linux/man-pages/man2/sync_file_range.2.html)
     pub(crate) fn start_writeback(&self, offset: u64, len: u64) {
-        if len > 0 && fault::check(Op::Advise, "sync_file_range").is_ok() {
+        if len > 0 && fault::check(Op::Writeback, "sync_file_range").is_ok() {
             self.0.start_writeback(offset, len);
         }
     }
