@@ -659,7 +659,7 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
                         ),
                         ratio(r, &key, LIB, BUFW),
                         0.7,
-                        String::new(),
+                        format!("{} vs {}", fmt_time(lib), fmt_time(median(r, &key, BUFW))),
                     ));
                 }
             }
