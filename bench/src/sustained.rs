@@ -197,11 +197,14 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> io::Result<()> {
     let _ = std::fs::remove_file(lock);
     println!(
         "\n### S14 sustained appends: {} of u64, a durable commit every {} (floor of one commit: \
-         one write of {} + fdatasync, {})\n\n{}",
+         one write of {} + fdatasync, {}; read_ahead_kb of the device: {}, the read-around a \
+         faulting push waits for)\n\n{}",
         fmt_bytes(total as f64),
         fmt_bytes(step as f64),
         fmt_bytes(step as f64),
         ms(floor),
+        crate::os::read_ahead_kb(&ctx.path(""))
+            .map_or_else(|| "unknown".to_string(), |kb| kb.to_string()),
         markdown(&lines)
     );
     Ok(())
