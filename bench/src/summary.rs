@@ -692,6 +692,15 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
                 r.figure("sustained bufw total s")
             ),
         ));
+        let no_early = r.figure("sustained no-early sync p99 / floor");
+        out.push(info(
+            format!("{what}: without early writeback, p99 sync() vs the floor; total"),
+            format!(
+                "{no_early:.2}×; total {:.2} s",
+                r.figure("sustained no-early total s")
+            ),
+            no_early.is_finite(),
+        ));
     }
     // Issue 20: waiting readers.
     {
