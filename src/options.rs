@@ -230,7 +230,7 @@ impl OpenOptions {
 
     /// Whether a vector starts writing appended data to disk while it is appended (default
     /// `true`; on Linux, elsewhere it does nothing). Each time at least 8 MiB more are filled
-    /// (checked at every growth step and every `extend_from_slice`), the kernel is asked to
+    /// (checked by `push`, at every growth step and after every `extend_from_slice`), the kernel is asked to
     /// start writing them back without waiting (`sync_file_range(SYNC_FILE_RANGE_WRITE)`),
     /// never the 2 MiB holding the write position, so that `sync()` finds most of the data
     /// on its way: appending then syncing costs about the larger of the append and the disk

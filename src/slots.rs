@@ -149,10 +149,13 @@ impl<const W: usize> View<W> {
     #[inline]
     pub(crate) fn unchanged(&self, words: &[[u64; W]; 2]) -> bool {
         // Word by word, without branches (an array `==` becomes a call of `memcmp`, which
-        // costs several times the loads); `W` is a constant, so the loop unrolls.
+        // costs several times the loads), slot by slot: `W` is a constant, so the loops unroll
+        // (one `zip` of two `flatten`s did not, and cost 10 ns instead of 2.5).
         let mut diff = 0;
-        for (w, s) in words.iter().flatten().zip(self.seen.iter().flatten()) {
-            diff |= w ^ s;
+        for (slot, seen) in words.iter().zip(&self.seen) {
+            for (w, s) in slot.iter().zip(seen) {
+                diff |= w ^ s;
+            }
         }
         self.settled & (diff == 0)
     }

@@ -73,6 +73,9 @@ pub(crate) mod sealed {
     pub trait Ops {
         /// Element capacity.
         fn capacity(&self) -> usize;
+        /// Where a push leaves its fast path (at most the capacity): see
+        /// `RawRegion::push_limit`.
+        fn push_limit(&self) -> usize;
         /// The length of the last commit (of the group, for a column).
         fn committed_len(&self) -> usize;
         /// Element 0.
@@ -97,6 +100,10 @@ pub(crate) mod sealed {
         #[inline]
         fn capacity(&self) -> usize {
             self.raw.capacity()
+        }
+        #[inline]
+        fn push_limit(&self) -> usize {
+            self.raw.push_limit()
         }
         #[inline]
         fn committed_len(&self) -> usize {
@@ -131,6 +138,10 @@ pub(crate) mod sealed {
     impl Ops for GroupColumn {
         #[inline]
         fn capacity(&self) -> usize {
+            self.0.capacity()
+        }
+        #[inline]
+        fn push_limit(&self) -> usize {
             self.0.capacity()
         }
         #[inline]

@@ -420,8 +420,9 @@ impl<T: Pod, S: Storage> MmapedVec<T, S> {
     /// ```
     #[inline]
     pub fn push(&mut self, value: T) -> Result<()> {
-        if self.len == self.capacity() {
-            self.grow_for(1, false)?;
+        // One compare: the limit is the capacity, or earlier where early writeback is due.
+        if self.len >= self.raw.push_limit() {
+            self.push_slow()?;
         }
         // SAFETY: `len < capacity`, so the slot is inside the mapping and file-backed; `T` is
         // `Pod`, and the pointer is aligned (page-aligned base + 4096, `align_of::<T>() <=
@@ -429,6 +430,18 @@ impl<T: Pod, S: Storage> MmapedVec<T, S> {
         unsafe { self.spare_ptr().write(value) };
         self.len += 1;
         Ok(())
+    }
+
+    /// A push at its limit: grows when full, else hands what is filled to the kernel.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self) -> Result<()> {
+        if self.len == self.capacity() {
+            self.grow_for(1, false)
+        } else {
+            self.raw.appended_up_to(self.len);
+            Ok(())
+        }
     }
 
     #[cold]

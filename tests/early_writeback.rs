@@ -15,10 +15,19 @@ use std::time::Duration;
 
 use persistence::OpenOptions;
 
-/// Appends 48 MiB in 1 MiB pieces (and pushes), waits a moment, and returns the share of
-/// the data's pages still dirty or under writeback before `sync()`, then syncs and checks.
-fn dirty_share(dir: &std::path::Path, early: bool) -> Option<f64> {
-    let path = dir.join(format!("v-{early}.bin"));
+/// How the 48 MiB are appended.
+#[derive(Clone, Copy, Debug)]
+enum Append {
+    /// 40 MiB in 1 MiB `extend_from_slice` pieces, then 8 MiB of pushes through growth steps.
+    Mixed,
+    /// 48 MiB of pushes, all within the capacity reserved at open: no growth step.
+    PushesOnly,
+}
+
+/// Appends 48 MiB, waits a moment, and returns the share of the data's pages still dirty or
+/// under writeback before `sync()`, then syncs and checks.
+fn dirty_share(dir: &std::path::Path, early: bool, how: Append) -> Option<f64> {
+    let path = dir.join(format!("v-{early}-{how:?}.bin"));
     let mut v = OpenOptions::new()
         .early_writeback(early)
         .capacity(7 << 20)
@@ -32,11 +41,22 @@ fn dirty_share(dir: &std::path::Path, early: bool) -> Option<f64> {
         }
     };
     let chunk: Vec<u64> = (0..1u64 << 17).collect();
-    for _ in 0..40 {
-        v.extend_from_slice(&chunk).unwrap();
-    }
-    for i in 0..(1u64 << 20) {
-        v.push(i).unwrap(); // through growth steps
+    let capacity = v.capacity();
+    match how {
+        Append::Mixed => {
+            for _ in 0..40 {
+                v.extend_from_slice(&chunk).unwrap();
+            }
+            for i in 0..(1u64 << 20) {
+                v.push(i).unwrap(); // through growth steps
+            }
+        }
+        Append::PushesOnly => {
+            for i in 0..(6u64 << 20) {
+                v.push(i).unwrap();
+            }
+            assert_eq!(v.capacity(), capacity, "a push grew the file");
+        }
     }
     std::thread::sleep(Duration::from_millis(500));
     let bytes = 4096 + 8 * v.len();
@@ -49,17 +69,20 @@ fn dirty_share(dir: &std::path::Path, early: bool) -> Option<f64> {
     );
     drop(v);
     let r = OpenOptions::new().open_read_only::<u64>(&path).unwrap();
-    assert_eq!(r.len(), 40 * (1 << 17) + (1 << 20));
-    assert!(r[..40 << 17].chunks(1 << 17).all(|c| c == &chunk[..]));
-    assert!(r[40 << 17..]
-        .iter()
-        .enumerate()
-        .all(|(i, &x)| x == i as u64));
+    assert_eq!(r.len(), 6 << 20);
+    let pushed = match how {
+        Append::Mixed => {
+            assert!(r[..40 << 17].chunks(1 << 17).all(|c| c == &chunk[..]));
+            &r[40 << 17..]
+        }
+        Append::PushesOnly => &r[..],
+    };
+    assert!(pushed.iter().enumerate().all(|(i, &x)| x == i as u64));
     Some(share)
 }
 
-#[test]
-fn appended_data_is_on_its_way_before_sync_only_with_early_writeback() {
+/// A directory on a file system with writeback, or `None` (and why, printed).
+fn writeback_dir() -> Option<tempfile::TempDir> {
     let base = std::env::var_os(common::TEST_DIR_ENV)
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| env!("CARGO_TARGET_TMPDIR").into());
@@ -69,16 +92,24 @@ fn appended_data_is_on_its_way_before_sync_only_with_early_writeback() {
         .unwrap();
     if common::fs::type_name(dir.path()) == "tmpfs" {
         eprintln!("SKIPPED: early writeback: tmpfs has no writeback");
-        return;
+        return None;
     }
+    Some(dir)
+}
+
+fn check_shares(how: Append) {
+    let Some(dir) = writeback_dir() else {
+        return;
+    };
     let (Some(on), Some(off)) = (
-        dirty_share(dir.path(), true),
-        dirty_share(dir.path(), false),
+        dirty_share(dir.path(), true, how),
+        dirty_share(dir.path(), false, how),
     ) else {
         return;
     };
     println!(
-        "dirty or under writeback before sync(): {:.0} % with early writeback, {:.0} % without",
+        "{how:?}: dirty or under writeback before sync(): {:.0} % with early writeback, {:.0} % \
+         without",
         on * 100.0,
         off * 100.0
     );
@@ -92,4 +123,16 @@ fn appended_data_is_on_its_way_before_sync_only_with_early_writeback() {
         "with early writeback {:.0} % was still dirty",
         on * 100.0
     );
+}
+
+#[test]
+fn appended_data_is_on_its_way_before_sync_only_with_early_writeback() {
+    check_shares(Append::Mixed);
+}
+
+/// Pushes within the capacity hand what they filled to the kernel too, not only growth
+/// steps and bulk appends: a push leaves its fast path where 8 MiB more are due.
+#[test]
+fn pushes_within_the_capacity_are_written_back_early_too() {
+    check_shares(Append::PushesOnly);
 }

@@ -9,12 +9,15 @@
 //!
 //! Two shapes: `n` rows appended then one `sync` (each sample on a new file; the group
 //! appends with `extend_from_slice` per column, and with `push_row`), and one row appended
-//! then `sync`, repeated on an open file. And S12c: `LiveGroup::refresh` with nothing new
+//! then `sync`, repeated on an open file, beside the floor of each layout in bare system
+//! calls (1 row's bytes in one page, or in eight pages 2 MiB apart as a group's columns lie,
+//! each time `fdatasync`, a slot `pwrite`, `fdatasync`). And S12c: `LiveGroup::refresh` with nothing new
 //! (goal: under 20 ns).
 
 use std::fs::File;
 use std::hint::black_box;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -35,6 +38,9 @@ pub mod names {
     pub const GROUP1: &str = "Group<(u64 x 8)>: push_row, sync()";
     pub const EIGHT1: &str = "(b) 8 x MmapedVec<u64>: push, sync() each";
     pub const VDB81: &str = "(c) vecdb 8 x ZeroCopyVec: push, flush each, fsync files";
+    pub const FLOOR1: &str = "floor, 1 page: pwrite 64 B, fdatasync, pwrite slot, fdatasync";
+    pub const FLOOR8: &str =
+        "floor, 8 pages 2 MiB apart: pwrite 8 B each, fdatasync, pwrite slot, fdatasync";
     pub const REFRESH: &str = "LiveGroup<(u64 x 8)>::refresh, nothing new";
 }
 use names::*;
@@ -43,7 +49,11 @@ use names::*;
 type G8 = (u64, u64, u64, u64, u64, u64, u64, u64);
 
 const BULK: [&str; 5] = [WIDE, GROUP, GROUP_ROWS, EIGHT, VDB8];
-const ONE: [&str; 4] = [WIDE1, GROUP1, EIGHT1, VDB81];
+const ONE: [&str; 6] = [WIDE1, GROUP1, EIGHT1, VDB81, FLOOR1, FLOOR8];
+/// The floor rows' file: `FLOOR_PAGES` regions 2 MiB apart after a header page, written
+/// through before the timing (no hole, no unwritten extent, as in the files measured).
+const FLOOR_PAGES: u64 = 8;
+const FLOOR_GAP: u64 = 2 << 20;
 /// Refreshes per sample of S12c.
 const CALLS: usize = 1_000_000;
 
@@ -261,6 +271,28 @@ fn one_in(ctx: &Ctx, report: &mut Report, dir: &Path) -> io::Result<()> {
         }
     }
     vdb.commit()?;
+    let floor = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join("floor.bin"))?;
+    let block = vec![1u8; FLOOR_GAP as usize];
+    for k in 0..=FLOOR_PAGES {
+        floor.write_all_at(&block, k * FLOOR_GAP)?;
+    }
+    floor.sync_all()?;
+    // One commit in bare system calls: `pages` data pages, then the slot.
+    let bare = |pages: u64, bytes: usize, i: u64| -> io::Result<()> {
+        let at = (i * bytes as u64) % 4096;
+        let buf = [i as u8; 64];
+        for k in 1..=pages {
+            floor.write_all_at(&buf[..bytes], k * FLOOR_GAP + at)?;
+        }
+        floor.sync_data()?;
+        floor.write_all_at(&i.to_ne_bytes(), 512)?;
+        floor.sync_data()
+    };
 
     let mut table: Vec<Row> = ONE.iter().map(|r| Row::new(*r)).collect();
     let mut err: Option<io::Error> = None;
@@ -282,12 +314,14 @@ fn one_in(ctx: &Ctx, report: &mut Report, dir: &Path) -> io::Result<()> {
                 EIGHT1 => eight
                     .iter_mut()
                     .try_for_each(|v| v.push(i).and_then(|()| v.sync()).map_err(io::Error::from)),
-                _ => {
+                VDB81 => {
                     for v in &mut vdb.vecs {
                         v.push(i);
                     }
                     vdb.commit()
                 }
+                FLOOR1 => bare(1, 64, i),
+                _ => bare(FLOOR_PAGES, 8, i),
             };
             table[c].time.push(t.elapsed().as_secs_f64());
             if let Err(e) = r {

@@ -226,6 +226,24 @@ pub fn fs_name(magic: u64) -> String {
     }
 }
 
+/// The read-ahead window (`read_ahead_kb`) of the block device holding `dir`, in KiB: the
+/// size of the kernel's read-around when a store through a mapping faults on a page that
+/// is not in the page cache (for reserved, unwritten blocks it zeroes the whole window in
+/// the faulting thread). `None` where the device has no queue (tmpfs) or it cannot be read.
+pub fn read_ahead_kb(dir: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = std::fs::metadata(dir).ok()?.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    let base = format!("/sys/dev/block/{major}:{minor}");
+    // A partition's queue is its disk's.
+    [
+        format!("{base}/queue/read_ahead_kb"),
+        format!("{base}/../queue/read_ahead_kb"),
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
+}
+
 /// Bytes available to an unprivileged writer on the file system of `dir`.
 pub fn free_bytes(dir: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
@@ -301,6 +319,26 @@ mod tests {
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn read_ahead_is_the_devices_and_none_without_one() {
+        // tmpfs has no block device, so no queue.
+        if fs_type(Path::new("/dev/shm")) == "tmpfs" {
+            assert_eq!(read_ahead_kb(Path::new("/dev/shm")), None);
+        }
+        // The root's device, where it is a block device, has a window of whole KiB.
+        use std::os::unix::fs::MetadataExt;
+        let dev = std::fs::metadata("/").unwrap().dev();
+        let (major, minor) = (libc::major(dev), libc::minor(dev));
+        if let Ok(s) = std::fs::read_to_string(format!(
+            "/sys/dev/block/{major}:{minor}/queue/read_ahead_kb"
+        )) {
+            assert_eq!(
+                read_ahead_kb(Path::new("/")),
+                Some(s.trim().parse().unwrap())
+            );
+        }
     }
 
     #[test]

@@ -608,6 +608,25 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
                 ));
             }
         }
+        // What decides the 1-row figure: the layouts' floors in bare system calls.
+        let (f1, f8) = (
+            median(r, gr::KEY_ONE, gn::FLOOR1),
+            median(r, gr::KEY_ONE, gn::FLOOR8),
+        );
+        out.push(info(
+            "S12 1 row + sync: group vs its floor (8 pages 2 MiB apart); that floor vs 1 page's"
+                .into(),
+            format!(
+                "{:.2}× ({} vs {}); {:.2}× ({} vs {})",
+                ratio(r, gr::KEY_ONE, gn::GROUP1, gn::FLOOR8),
+                fmt_time(median(r, gr::KEY_ONE, gn::GROUP1)),
+                fmt_time(f8),
+                f8 / f1,
+                fmt_time(f8),
+                fmt_time(f1)
+            ),
+            (f8 / f1).is_finite(),
+        ));
     }
     // Issue 21: early writeback.
     {
@@ -640,7 +659,7 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
                         ),
                         ratio(r, &key, LIB, BUFW),
                         0.7,
-                        String::new(),
+                        format!("{} vs {}", fmt_time(lib), fmt_time(median(r, &key, BUFW))),
                     ));
                 }
             }
@@ -672,6 +691,15 @@ pub fn targets(ctx: &Ctx, r: &Report) -> Vec<Target> {
                 r.figure("sustained total s"),
                 r.figure("sustained bufw total s")
             ),
+        ));
+        let no_early = r.figure("sustained no-early sync p99 / floor");
+        out.push(info(
+            format!("{what}: without early writeback, p99 sync() vs the floor; total"),
+            format!(
+                "{no_early:.2}×; total {:.2} s",
+                r.figure("sustained no-early total s")
+            ),
+            no_early.is_finite(),
         ));
     }
     // Issue 20: waiting readers.

@@ -64,6 +64,24 @@ fn thread_cpu_ns() -> u64 {
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
+/// The calling thread's CPU affinity, to put back with [`set_affinity`] (the scenarios run
+/// after this one must not stay pinned to one core).
+fn affinity() -> libc::cpu_set_t {
+    // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity fills it through a
+    // valid pointer of the size given.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
+        set
+    }
+}
+
+/// Sets the calling thread's CPU affinity (a hint: ignored on failure).
+fn set_affinity(set: &libc::cpu_set_t) {
+    // SAFETY: a valid pointer to a cpu_set_t of the size given.
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) };
+}
+
 /// Pins the calling thread to `cpu` where the machine has it (a hint: ignored on failure).
 fn pin(cpu: usize) {
     // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET and sched_setaffinity get valid
@@ -279,8 +297,11 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> io::Result<()> {
     ]];
     let mut alone = f64::NAN;
     let mut with_wait = f64::NAN;
+    let all_cpus = affinity();
     for mode in MODES {
-        let mut r = run_mode(&path, mode, n)?;
+        let r = run_mode(&path, mode, n);
+        set_affinity(&all_cpus);
+        let mut r = r?;
         let us = |x: f64| format!("{:+.1} µs", x / 1000.0);
         if mode == "none" {
             alone = r.writer_sync_ns;

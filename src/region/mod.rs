@@ -91,6 +91,10 @@ pub(crate) struct RawRegion {
     data: NonNull<u8>,
     /// Whole elements the mapping has room for.
     capacity: usize,
+    /// Where a push leaves its fast path: the capacity, or earlier the length at which
+    /// early writeback has 8 MiB more to hand to the kernel (`writeback.rs`); never more
+    /// than `capacity`.
+    push_limit: usize,
     /// The file size (as the region last set or read it).
     file_len: u64,
     elem_size: usize,
@@ -172,6 +176,13 @@ impl RawRegion {
         self.capacity
     }
 
+    /// The length at which a push must call [`appended_up_to`](Self::appended_up_to) or
+    /// grow: at most [`capacity`](Self::capacity).
+    #[inline]
+    pub(crate) fn push_limit(&self) -> usize {
+        self.push_limit
+    }
+
     /// Committed length (elements) as of the last successful commit or open.
     #[inline]
     pub(crate) fn committed_len(&self) -> usize {
@@ -208,6 +219,7 @@ impl RawRegion {
             self.data = unsafe { self.map.ptr().add(DATA_OFFSET) };
             self.capacity = crate::format::capacity_of(len as u64, self.elem_size as u64) as usize;
         }
+        self.set_push_limit();
     }
 
     /// Unmaps, unlocks and closes, reporting an unlock failure; in a process other than

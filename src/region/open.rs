@@ -311,6 +311,7 @@ impl RawRegion {
             map: Mapping::none(opts.write),
             data: sys::unmapped(),
             capacity: 0,
+            push_limit: 0,
             file_len: size,
             elem_size,
             page_size: sys::page_size(),

@@ -48,6 +48,28 @@ impl RawRegion {
             self.file.start_writeback(from, limit - from);
             self.early.started_to = limit;
         }
+        self.set_push_limit();
+    }
+
+    /// Where pushes next leave their fast path: the first length at which
+    /// [`appended_up_to`](Self::appended_up_to) would start a writeback, or the capacity if
+    /// that comes first (or early writeback is off).
+    pub(super) fn set_push_limit(&mut self) {
+        self.push_limit = self.capacity;
+        if !self.early.enabled || self.elem_size == 0 {
+            return;
+        }
+        // `appended_up_to` starts one when the data reaches `started_to + STEP` (both whole
+        // 2 MiB units, so rounding the end down to a unit changes nothing there).
+        let at = self
+            .early
+            .started_to
+            .saturating_add(STEP)
+            .saturating_sub(DATA_OFFSET as u64);
+        let len = at.div_ceil(self.elem_size as u64);
+        if let Ok(len) = usize::try_from(len) {
+            self.push_limit = self.push_limit.min(len);
+        }
     }
 
     /// After a commit of `len` elements: everything below is durable; writeback starts again
@@ -56,5 +78,6 @@ impl RawRegion {
         let end =
             (DATA_OFFSET as u64).saturating_add((len as u64).saturating_mul(self.elem_size as u64));
         self.early.started_to = (end / HUGE_UNIT * HUGE_UNIT).max(DATA_OFFSET as u64);
+        self.set_push_limit();
     }
 }
