@@ -610,10 +610,10 @@ pub unsafe fn wait_on_u32(addr: NonNull<u32>, expected: u32, timeout_ns: Option<
         )
 }
 
-/// The calling thread's `errno` (FreeBSD).
-#[cfg(target_os = "freebsd")]
+/// The calling thread's `errno` (FreeBSD and Apple: both name its location `__error`).
+#[cfg(any(target_os = "freebsd", target_vendor = "apple"))]
 fn errno_now() -> i32 {
-    // SAFETY: `__error` returns this thread's errno location.
+    // SAFETY: `__error` returns a valid pointer to this thread's errno, for the thread's life.
     unsafe { *libc::__error() }
 }
 
@@ -709,13 +709,6 @@ pub unsafe fn wait_on_u32(addr: NonNull<u32>, expected: u32, timeout_ns: Option<
             Errno::from_raw_os_error(errno_now()),
             Errno::INTR | Errno::TIMEDOUT | Errno::FAULT
         )
-}
-
-/// The calling thread's `errno` (Apple).
-#[cfg(target_vendor = "apple")]
-fn errno_now() -> i32 {
-    // SAFETY: `__error` returns this thread's errno location.
-    unsafe { *libc::__error() }
 }
 
 /// Wakes every waiter on the `u32` at `addr` (`os_sync_wake_by_address_all`, shared).
